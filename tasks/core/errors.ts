@@ -1,0 +1,45 @@
+/**
+ * The one error type users see. It carries where the problem is (file, line, field or input)
+ * and what to do about it, so every layer can add context without losing it.
+ */
+export interface ErrorLocation {
+  /** File the problem is in, as the user knows it (relative to the HLD when possible). */
+  file?: string;
+  /** 1-based line number inside `file`. */
+  line?: number;
+  /** Field, key path or input name, e.g. `subcomponents[2].name` or `imageTag`. */
+  field?: string;
+}
+
+export class GitopsError extends Error {
+  readonly file?: string;
+  readonly line?: number;
+  readonly field?: string;
+  /** What the user can do about it. */
+  readonly hint?: string;
+
+  constructor(message: string, where: ErrorLocation & { hint?: string; cause?: unknown } = {}) {
+    super(message, where.cause === undefined ? undefined : { cause: where.cause });
+    this.name = 'GitopsError';
+    this.file = where.file;
+    this.line = where.line;
+    this.field = where.field;
+    this.hint = where.hint;
+  }
+
+  /** One line for people: `file:line: field: message. hint` */
+  describe(): string {
+    const place = [this.file && (this.line ? `${this.file}:${this.line}` : this.file), this.field]
+      .filter(Boolean)
+      .join(': ');
+    const text = place ? `${place}: ${this.message}` : this.message;
+    return this.hint ? `${text} (${this.hint})` : text;
+  }
+}
+
+/** Human-readable text for any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof GitopsError) return error.describe();
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

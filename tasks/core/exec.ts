@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Full environment of the child (not merged with process.env unless the caller does it). */
+  env?: NodeJS.ProcessEnv;
+  /** Written to the child's stdin, then closed. */
+  input?: string | Buffer;
+  /** Values replaced by *** in the captured output (tokens, auth headers). */
+  secrets?: readonly string[];
+  /** Kill the child after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Replaces every occurrence of each secret (and of its base64 form) with ***. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (!secret || secret.length < 4) continue;
+    out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+/**
+ * Runs a program without a shell and captures its output. Never throws for a non-zero exit:
+ * callers decide what a failure means. Output is redacted of the given secrets.
+ */
+export function runProcess(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    if (options.timeoutMs) {
+      timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    }
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const secrets = options.secrets ?? [];
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: redact(Buffer.concat(out).toString('utf8'), secrets),
+        stderr: redact(Buffer.concat(err).toString('utf8'), secrets),
+      });
+    });
+    child.stdin.on('error', () => { /* child exited before reading its input */ });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
