@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { isMap, isScalar, Node, YAMLMap } from 'yaml';
+import { Logger } from '../logger';
+import { assertPlainName } from '../names';
+import { ComponentConfig, emptyConfig } from './model';
+import { FieldReader, describeNode, readYamlOrJson } from './source-file';
+
+export interface LoadConfigOptions {
+  /** HLD root, so messages show paths relative to it. */
+  root?: string;
+  logger: Logger;
+}
+
+const CONFIG_FIELDS = new Set(['config', 'namespace', 'injectNamespace', 'disabled', 'subcomponents']);
+
+/**
+ * Reads `config/<environment>.yaml` (or `.json`; YAML wins) of a component directory.
+ * Undefined when the environment has no file: that layer simply adds nothing.
+ */
+export async function loadConfig(dir: string, environment: string, options: LoadConfigOptions): Promise<ComponentConfig | undefined> {
+  assertPlainName(environment, 'environment', { field: 'environment' });
+  const source = await readYamlOrJson(join(dir, 'config'), environment, options.root, options.logger);
+  if (!source) return undefined;
+  return readConfig(new FieldReader(source), source.root, '', options.logger);
+}
+
+function readConfig(reader: FieldReader, node: Node | null, field: string, logger: Logger): ComponentConfig {
+  const result = emptyConfig();
+  const map = reader.map(node, field, field ? `subcomponent config ${field}` : 'the config file');
+  for (const entry of reader.entries(map, field)) {
+    switch (entry.key) {
+      case 'config':
+        result.config = plainMap(reader, entry.value, entry.field);
+        break;
+      case 'namespace':
+        result.namespace = reader.string(entry.value, entry.field);
+        break;
+      case 'injectNamespace':
+        result.injectNamespace = reader.boolean(entry.value, entry.field);
+        break;
+      case 'disabled':
+        result.disabled = reader.boolean(entry.value, entry.field);
+        break;
+      case 'subcomponents':
+        for (const child of reader.entries(reader.map(entry.value, entry.field, entry.field), entry.field)) {
+          if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(child.key)) {
+            throw reader.error(`subcomponent name ${JSON.stringify(child.key)} is not a plain name`, child.pair.key as Node, child.field);
+          }
+          result.subcomponents[child.key] = readConfig(reader, child.value, child.field, logger);
+        }
+        break;
+      default:
+        logger.warn(`${reader.source.display}: unknown field ${entry.field} is ignored (expected ${[...CONFIG_FIELDS].join(', ')})`);
+    }
+  }
+  return result;
+}
+
+/** The `config:` values as plain data (aliases resolved), checked to be a map. */
+function plainMap(reader: FieldReader, node: Node | null, field: string): Record<string, unknown> {
+  if (node === null || (isScalar(node) && node.value === null)) return {};
+  if (!isMap(node)) throw reader.error(`must be a map of values, not ${describeNode(node)}`, node, field);
+  return (node as YAMLMap).toJS(reader.source.document) as Record<string, unknown>;
+}
+
+/**
+ * `access.yaml` beside component.yaml: source URL -> NAME of the environment variable that holds
+ * its token. Core never reads the environment; callers resolve names with resolveAccessTokens.
+ */
+export async function loadAccess(dir: string, options: LoadConfigOptions = { logger: { debug() {}, info() {}, warn() {} } }): Promise<Record<string, string>> {
+  const source = await readYamlOrJson(dir, 'access', options.root, options.logger);
+  if (!source) return {};
+  const reader = new FieldReader(source);
+  const access: Record<string, string> = {};
+  for (const entry of reader.entries(reader.map(source.root, '', 'access.yaml'), '')) {
+    const variable = reader.string(entry.value, entry.key);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) {
+      throw reader.error('must name an environment variable (letters, digits and _); the value is not shown in case it is a token', entry.value, entry.key,
+        'access.yaml maps a source URL to the NAME of a variable holding the token, never the token itself');
+    }
+    access[entry.key] = variable;
+  }
+  return access;
+}
+
+export interface ResolvedAccess {
+  /** Source URL -> token, for the variables that are set. */
+  tokens: Record<string, string>;
+  /** Variables named in access.yaml that are unset or empty. */
+  missing: { source: string; variable: string }[];
+}
+
+export function resolveAccessTokens(access: Record<string, string>, env: Record<string, string | undefined>): ResolvedAccess {
+  const resolved: ResolvedAccess = { tokens: {}, missing: [] };
+  for (const [source, variable] of Object.entries(access)) {
+    const token = env[variable];
+    if (token) resolved.tokens[source] = token;
+    else resolved.missing.push({ source, variable });
+  }
+  return resolved;
+}

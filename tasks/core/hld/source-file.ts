@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative, isAbsolute } from 'node:path';
+import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, YAMLMap } from 'yaml';
+import { GitopsError } from '../errors';
+import { Logger } from '../logger';
+import { parseSource } from './yaml-source';
+
+/**
+ * Helpers shared by the component and config loaders: pick `<base>.yaml` over `<base>.json`,
+ * and read typed fields out of parsed nodes so errors can name file, line and field.
+ */
+export interface LoadedSource {
+  /** Absolute path. */
+  path: string;
+  /** Path shown to users: relative to the HLD root when given. */
+  display: string;
+  root: Node | null;
+  document: Document.Parsed;
+  lineOf(offset: number | undefined): number | undefined;
+}
+
+/** YAML wins over JSON when both exist (Fabrikate's order); undefined when neither exists. */
+export async function readYamlOrJson(dir: string, base: string, root: string | undefined, logger: Logger): Promise<LoadedSource | undefined> {
+  const yamlPath = join(dir, `${base}.yaml`);
+  const jsonPath = join(dir, `${base}.json`);
+  const hasYaml = existsSync(yamlPath);
+  const hasJson = existsSync(jsonPath);
+  if (!hasYaml && !hasJson) return undefined;
+  const path = hasYaml ? yamlPath : jsonPath;
+  const display = displayPath(path, root);
+  if (hasYaml && hasJson) logger.warn(`${display}: ${base}.json is ignored because ${base}.yaml exists beside it`);
+  const { document, lineOf } = parseSource(await readFile(path, 'utf8'), display);
+  return { path, display, root: document.contents as Node | null, document, lineOf };
+}
+
+export function displayPath(path: string, root: string | undefined): string {
+  if (!root) return path;
+  const rel = relative(root, path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+/** Field reader bound to one file. */
+export class FieldReader {
+  constructor(readonly source: LoadedSource) {}
+
+  line(node: Node | null | undefined): number | undefined {
+    return this.source.lineOf(node?.range?.[0]);
+  }
+
+  error(message: string, node: Node | null | undefined, field: string, hint?: string): GitopsError {
+    return new GitopsError(message, { file: this.source.display, line: this.line(node), field: field || undefined, hint });
+  }
+
+  /** A map node (null counts as empty), or an error naming what was expected. */
+  map(node: Node | null | undefined, field: string, what: string): YAMLMap | undefined {
+    if (node === null || node === undefined || (isScalar(node) && node.value === null)) return undefined;
+    if (!isMap(node)) throw this.error(`${what} must be a map`, node, field);
+    return node;
+  }
+
+  entries(map: YAMLMap | undefined, field: string): { key: string; pair: Pair; value: Node | null; field: string }[] {
+    if (!map) return [];
+    return map.items.map((pair) => {
+      const keyNode = pair.key as Node;
+      if (!isScalar(keyNode)) throw this.error('keys must be plain text', keyNode, field);
+      const key = String(keyNode.value);
+      return { key, pair, value: (pair.value as Node | null) ?? null, field: field ? `${field}.${key}` : key };
+    });
+  }
+
+  /** A string field; numbers are accepted by their source text (so `version: 1.10` stays "1.10"). */
+  string(node: Node | null, field: string, options: { numbers?: boolean } = {}): string {
+    if (node === null || (isScalar(node) && node.value === null)) return '';
+    if (isScalar(node) && typeof node.value === 'string') return node.value;
+    if (options.numbers && isScalar(node) && typeof node.value === 'number') return sourceText(node);
+    throw this.error(`must be a string, not ${describeNode(node)}`, node, field);
+  }
+
+  boolean(node: Node | null, field: string): boolean {
+    if (node === null || (isScalar(node) && node.value === null)) return false;
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    throw this.error(`must be true or false, not ${describeNode(node)}`, node, field);
+  }
+}
+
+function sourceText(node: Scalar): string {
+  const token = (node as Scalar & { srcToken?: { source?: string } }).srcToken;
+  return token?.source ?? String(node.value);
+}
+
+export function describeNode(node: Node | null): string {
+  if (node === null) return 'empty';
+  if (isMap(node)) return 'a map';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'null' : `${typeof node.value} ${JSON.stringify(node.value)}`;
+  return 'an alias';
+}

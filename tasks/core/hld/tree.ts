@@ -1,0 +1,134 @@
+import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, join, posix, resolve } from 'node:path';
+import { GitopsError } from '../errors';
+import { Logger } from '../logger';
+import { loadComponentFile, validateStaticDirectory } from './component';
+import { loadConfig } from './config';
+import { mergeConfigs, resolveConfig } from './merge';
+import { ComponentConfig, ComponentDefinition, ComponentNode, emptyConfig, EnvironmentSet } from './model';
+import { displayPath } from './source-file';
+
+export interface LoadTreeOptions {
+  logger: Logger;
+  /**
+   * Puts a `type: component, method: git` child on disk and returns the folder of its
+   * component.yaml (including the definition's `path`). Without it, an already installed
+   * `<parentDir>/components/<name>` is used.
+   */
+  materialize?: (definition: ComponentDefinition, parentDir: string) => Promise<string>;
+}
+
+/**
+ * Builds the component tree of an HLD for one environment set, with each node's config merged.
+ * Logical paths follow Fabrikate: root `./`, a non-inlined child `path.join(parent, name)` (so a
+ * root child is `name`), inlined helm/static children share their parent's. Disabled children
+ * stay in the tree with `config.disabled` set, without loading or installing what is below them.
+ */
+export async function loadTree(rootDir: string, environments: EnvironmentSet, options: LoadTreeOptions): Promise<ComponentNode> {
+  const root = resolve(rootDir);
+  const definition = await loadComponentFile(root, { root, logger: options.logger });
+  const config = await resolveConfig(root, environments, undefined, { root, logger: options.logger });
+  if (config.disabled) options.logger.warn(`${definition.origin.file}: disabled in the root component's own config has no effect`);
+  config.disabled = false;
+  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, config, children: [] };
+  await loadChildren(node, [await realpath(root)], { ...options, root, environments });
+  return node;
+}
+
+interface WalkContext extends LoadTreeOptions {
+  root: string;
+  environments: EnvironmentSet;
+}
+
+async function loadChildren(parent: ComponentNode, ancestors: string[], context: WalkContext): Promise<void> {
+  for (const definition of parent.definition.subcomponents) {
+    const override = parent.config.subcomponents[definition.name];
+    if (definition.type === 'helm' || definition.type === 'static') {
+      parent.children.push(await inlinedChild(parent, definition, override));
+      continue;
+    }
+    parent.children.push(await componentChild(parent, definition, override, ancestors, context));
+  }
+}
+
+async function inlinedChild(parent: ComponentNode, definition: ComponentDefinition, override: ComponentConfig | undefined): Promise<ComponentNode> {
+  const config = override ? mergeConfigs([override]) : emptyConfig();
+  if (!config.disabled && definition.type === 'static' && definition.method === 'local') {
+    await validateStaticDirectory(parent.directory, definition);
+  }
+  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, config, children: [] };
+}
+
+async function componentChild(
+  parent: ComponentNode,
+  declared: ComponentDefinition,
+  override: ComponentConfig | undefined,
+  ancestors: string[],
+  context: WalkContext,
+): Promise<ComponentNode> {
+  const logicalPath = posix.join(parent.logicalPath, declared.name);
+  if (override?.disabled) {
+    context.logger.info(`component ${logicalPath} is disabled`);
+    const config = { ...mergeConfigs([override]), disabled: true };
+    return { definition: declared, directory: expectedDirectory(parent.directory, declared), logicalPath, inlined: false, config, children: [] };
+  }
+  const directory = await childDirectory(parent.directory, declared, context);
+  const real = await realpath(directory).catch(() => {
+    throw new GitopsError(`component ${declared.name}: directory ${directory} does not exist`, {
+      file: declared.origin.file, line: declared.origin.line, field: fieldOf(declared, 'source'),
+      hint: 'set source to the component folder, relative to the parent component',
+    });
+  });
+  if (ancestors.includes(real)) {
+    throw new GitopsError(`component ${declared.name} includes itself: ${displayPath(real, context.root)} is already an ancestor`, {
+      file: declared.origin.file, line: declared.origin.line, field: fieldOf(declared, 'source'),
+      hint: 'a local component must not point back at a folder above it',
+    });
+  }
+  const loaded = await loadComponentFile(directory, { root: context.root, logger: context.logger });
+  if (loaded.name !== declared.name) {
+    context.logger.debug(`component ${logicalPath}: its component file names it ${loaded.name}; the parent's name is used`);
+  }
+  const own = await loadConfigWithoutOverride(directory, context);
+  const config = await resolveConfig(directory, context.environments, override, { root: context.root, logger: context.logger });
+  // Fabrikate decides disabled from the parent's entry only; a component's own file cannot disable it.
+  config.disabled = false;
+  if (own.disabled) context.logger.warn(`${displayPath(directory, context.root)}: disabled in a component's own config has no effect; set subcomponents.${declared.name}.disabled in the parent's config`);
+  const definition: ComponentDefinition = { ...loaded, name: declared.name };
+  const node: ComponentNode = { definition, directory, logicalPath, inlined: false, config, children: [] };
+  await loadChildren(node, [...ancestors, real], context);
+  return node;
+}
+
+async function loadConfigWithoutOverride(directory: string, context: WalkContext): Promise<{ disabled: boolean }> {
+  for (const environment of [...context.environments, 'common']) {
+    const layer = await loadConfig(directory, environment, { root: context.root, logger: { debug() {}, info() {}, warn() {} } });
+    if (layer?.disabled) return { disabled: true };
+  }
+  return { disabled: false };
+}
+
+/** Where Fabrikate placed a component child: `components/<name>` for git, else `source`, then `path`. */
+function expectedDirectory(parentDir: string, definition: ComponentDefinition): string {
+  const base = definition.method === 'git' ? join('components', definition.name) : definition.source || '.';
+  const located = isAbsolute(base) ? base : join(parentDir, base);
+  return join(located, definition.path);
+}
+
+async function childDirectory(parentDir: string, definition: ComponentDefinition, context: WalkContext): Promise<string> {
+  if (definition.method !== 'git') return expectedDirectory(parentDir, definition);
+  if (context.materialize) return context.materialize(definition, parentDir);
+  const installed = expectedDirectory(parentDir, definition);
+  if (!existsSync(installed)) {
+    throw new GitopsError(`component ${definition.name} is not installed (${displayPath(installed, context.root)} is missing)`, {
+      file: definition.origin.file, line: definition.origin.line, field: fieldOf(definition, 'source'),
+      hint: 'run install first, which clones git components into components/<name>',
+    });
+  }
+  return installed;
+}
+
+function fieldOf(definition: ComponentDefinition, key: string): string {
+  return definition.origin.field ? `${definition.origin.field}.${key}` : key;
+}
