@@ -1,0 +1,53 @@
+/** Typed task inputs with errors that name the input and say what to do. */
+import * as tl from 'azure-pipelines-task-lib/task';
+import { GitopsError } from '../core/errors';
+
+export function stringInput(name: string, options: { required?: boolean; defaultValue?: string } = {}): string {
+  const value = (tl.getInput(name, false) ?? '').trim();
+  if (!value && options.required) {
+    throw new GitopsError(`input "${name}" is required`, { field: name, hint: `set ${name} in the task's inputs` });
+  }
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value)) {
+    throw new GitopsError(`input "${name}" contains control characters`, { field: name });
+  }
+  return value || options.defaultValue || '';
+}
+
+export function optionalInput(name: string): string | undefined {
+  return stringInput(name) || undefined;
+}
+
+export function boolInput(name: string, defaultValue = false): boolean {
+  const value = stringInput(name).toLowerCase();
+  if (!value) return defaultValue;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new GitopsError(`input "${name}" must be true or false, not ${JSON.stringify(value)}`, { field: name });
+}
+
+export function intInput(name: string, defaultValue: number, range: { min: number; max: number }): number {
+  const value = stringInput(name);
+  if (!value) return defaultValue;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < range.min || n > range.max) {
+    throw new GitopsError(`input "${name}" must be a whole number from ${range.min} to ${range.max}, not ${JSON.stringify(value)}`, { field: name });
+  }
+  return n;
+}
+
+export function pickInput<T extends string>(name: string, allowed: readonly T[], defaultValue: T): T {
+  const value = stringInput(name);
+  if (!value) return defaultValue;
+  const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+  if (!match) {
+    throw new GitopsError(`input "${name}" must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`, { field: name });
+  }
+  return match;
+}
+
+/** A multi-line input: one item per line, also split on commas when `commas` is set; blanks dropped. */
+export function listInput(name: string, options: { commas?: boolean } = {}): string[] {
+  const raw = tl.getInput(name, false) ?? '';
+  const parts = raw.split(/\r?\n/).flatMap((line) => (options.commas ? line.split(',') : [line]));
+  return parts.map((p) => p.trim()).filter((p) => p.length > 0);
+}
