@@ -1,0 +1,189 @@
+import { WebApi, getBearerHandler, getPersonalAccessTokenHandler } from 'azure-devops-node-api';
+import type { IGitApi } from 'azure-devops-node-api/GitApi';
+import {
+  CommentThreadStatus,
+  CommentType,
+  GitPullRequestMergeStrategy,
+  PullRequestStatus,
+  type GitPullRequest,
+  type GitPullRequestCompletionOptions,
+} from 'azure-devops-node-api/interfaces/GitInterfaces';
+import { GitopsError } from '../errors';
+import { requestFailure } from './failures';
+import { markerTag } from './marker';
+import type { RepoProvider } from './provider';
+import type { MergeStrategy, PullRequestCommentOptions, PullRequestCommentResult, PullRequestOptions, PullRequestResult, TokenKind } from './types';
+
+type AzureProvider = Extract<RepoProvider, { kind: 'azure' }>;
+
+/** Azure Repos rejects longer descriptions. */
+const maxDescriptionLength = 4000;
+
+const mergeStrategies: Record<MergeStrategy, GitPullRequestMergeStrategy> = {
+  squash: GitPullRequestMergeStrategy.Squash,
+  noFastForward: GitPullRequestMergeStrategy.NoFastForward,
+  rebase: GitPullRequestMergeStrategy.Rebase,
+  rebaseMerge: GitPullRequestMergeStrategy.RebaseMerge,
+};
+
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function createOrUpdateAzurePullRequest(provider: AzureProvider, options: PullRequestOptions): Promise<PullRequestResult> {
+  const { logger } = options;
+  const connection = connect(provider, options.token, options.tokenKind);
+  const call = callWith(options.token);
+  const git = await call('connect to the Git API', () => connection.getGitApi());
+  const sourceRefName = toRef(options.sourceBranch);
+  const targetRefName = toRef(options.targetBranch);
+  const description = fitDescription(options.description, logger.warn.bind(logger));
+
+  const open = await call('list pull requests', () =>
+    git.getPullRequests(provider.repository, { sourceRefName, targetRefName, status: PullRequestStatus.Active }, provider.project));
+  const existing = open?.[0];
+  const reviewerIds = await resolveReviewers(connection, provider, options, call);
+
+  if (existing?.pullRequestId !== undefined) {
+    const id = existing.pullRequestId;
+    logger.info(`Updating pull request ${id} (${options.sourceBranch} → ${options.targetBranch})`);
+    const update: GitPullRequest = { title: options.title, description, ...autoCompleteFields(options, existing) };
+    await call('update the pull request', () => git.updatePullRequest(update, provider.repository, id, provider.project));
+    const present = new Set((existing.reviewers ?? []).map((r) => r.id?.toLowerCase()));
+    const missing = reviewerIds.filter((r) => !present.has(r.toLowerCase()));
+    if (missing.length > 0) {
+      await call('add reviewers', () => git.createPullRequestReviewers(missing.map((reviewerId) => ({ id: reviewerId })), provider.repository, id, provider.project));
+    }
+    if (options.workItemIds?.length) logger.debug('Work items are linked only when the pull request is created');
+    return { id, url: webUrl(provider, id), created: false };
+  }
+
+  const toCreate: GitPullRequest = {
+    sourceRefName,
+    targetRefName,
+    title: options.title,
+    description,
+    ...(reviewerIds.length ? { reviewers: reviewerIds.map((id) => ({ id })) } : {}),
+    ...(options.workItemIds?.length ? { workItemRefs: options.workItemIds.map((id) => ({ id: String(id) })) } : {}),
+  };
+  const created = await call('create the pull request', () => git.createPullRequest(toCreate, provider.repository, provider.project));
+  const id = created.pullRequestId;
+  if (id === undefined) throw new GitopsError('Azure DevOps created a pull request but returned no pullRequestId');
+  logger.info(`Created pull request ${id} (${options.sourceBranch} → ${options.targetBranch})`);
+  const autoComplete = autoCompleteFields(options, created);
+  if (autoComplete.autoCompleteSetBy) {
+    await call('set auto-complete on the pull request', () => git.updatePullRequest(autoComplete, provider.repository, id, provider.project));
+  }
+  return { id, url: webUrl(provider, id), created: true };
+}
+
+export async function postOrUpdateAzureComment(provider: AzureProvider, options: PullRequestCommentOptions): Promise<PullRequestCommentResult> {
+  const connection = connect(provider, options.token, options.tokenKind);
+  const call = callWith(options.token);
+  const git = await call('connect to the Git API', () => connection.getGitApi());
+  const tag = markerTag(options.marker);
+  const content = `${tag}\n${options.markdown}`;
+  const threads = await call('read pull request comments', () => git.getThreads(provider.repository, options.pullRequestId, provider.project));
+  for (const thread of threads ?? []) {
+    const ours = thread.comments?.find((c) => !c.isDeleted && c.content?.includes(tag));
+    if (ours?.id !== undefined && thread.id !== undefined) {
+      await call('update the pull request comment', () =>
+        git.updateComment({ content }, provider.repository, options.pullRequestId, thread.id!, ours.id!, provider.project));
+      options.logger.info(`Updated comment thread ${thread.id} on pull request ${options.pullRequestId}`);
+      return { threadId: thread.id, created: false };
+    }
+  }
+  // Closed: a report is not a question to resolve, and an active thread can block auto-complete policies.
+  const thread = await call('comment on the pull request', () =>
+    git.createThread(
+      { comments: [{ parentCommentId: 0, content, commentType: CommentType.Text }], status: CommentThreadStatus.Closed },
+      provider.repository,
+      options.pullRequestId,
+      provider.project,
+    ));
+  if (thread.id === undefined) throw new GitopsError('Azure DevOps created a comment thread but returned no id');
+  options.logger.info(`Created comment thread ${thread.id} on pull request ${options.pullRequestId}`);
+  return { threadId: thread.id, created: true };
+}
+
+function connect(provider: AzureProvider, token: string, tokenKind: TokenKind = 'bearer'): WebApi {
+  // allowCrossOriginAuthentication=false: never forward the token to a redirect on another host.
+  const handler = tokenKind === 'pat' ? getPersonalAccessTokenHandler(token, false) : getBearerHandler(token, false);
+  return new WebApi(provider.collectionUrl, handler, { allowRetries: true, maxRetries: 3 });
+}
+
+type Call = <T>(action: string, run: () => Promise<T>) => Promise<T>;
+
+function callWith(token: string): Call {
+  return async (action, run) => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof GitopsError) throw error;
+      const status = (error as { statusCode?: number }).statusCode;
+      const message = error instanceof Error ? error.message : String(error);
+      throw requestFailure('Azure DevOps', action, status, message, token);
+    }
+  };
+}
+
+function autoCompleteFields(options: PullRequestOptions, pullRequest: GitPullRequest): GitPullRequest {
+  if (!options.autoComplete) return {};
+  const creatorId = pullRequest.createdBy?.id;
+  if (!creatorId) {
+    options.logger.warn('Auto-complete not set: Azure DevOps did not say who created the pull request');
+    return {};
+  }
+  const completionOptions: GitPullRequestCompletionOptions = {
+    mergeStrategy: mergeStrategies[options.mergeStrategy ?? 'squash'],
+    deleteSourceBranch: options.deleteSourceBranch ?? false,
+    transitionWorkItems: Boolean(options.workItemIds?.length),
+  };
+  return { autoCompleteSetBy: { id: creatorId }, completionOptions };
+}
+
+/** Unique names are resolved to identity ids: the pull request API only takes ids. */
+async function resolveReviewers(connection: WebApi, provider: AzureProvider, options: PullRequestOptions, call: Call): Promise<string[]> {
+  const ids: string[] = [];
+  for (const reviewer of options.reviewers ?? []) {
+    const wanted = reviewer.trim();
+    if (!wanted) continue;
+    if (guidPattern.test(wanted)) {
+      ids.push(wanted);
+      continue;
+    }
+    const query = `searchFilter=General&filterValue=${encodeURIComponent(wanted)}&queryMembership=None`;
+    const response = await call(`look up the reviewer "${wanted}"`, () =>
+      connection.rest.get<{ count?: number; value?: { id: string }[] }>(`${identityBaseUrl(provider)}/_apis/identities?${query}`, {
+        acceptHeader: 'application/json;api-version=7.1',
+      }));
+    const found = response.result?.value ?? [];
+    if (found.length !== 1) {
+      throw new GitopsError(`Reviewer "${wanted}" matches ${found.length} identities in Azure DevOps`, {
+        field: 'reviewers',
+        hint: 'use the identity id (a GUID) or the exact unique name, e.g. user@contoso.com or [Project]\\Team',
+      });
+    }
+    ids.push(found[0].id);
+  }
+  return ids;
+}
+
+/** On Azure DevOps Services identities live on vssps.dev.azure.com; on a server, on the collection. */
+function identityBaseUrl(provider: AzureProvider): string {
+  const services = /^https:\/\/dev\.azure\.com\/([^/]+)/i.exec(provider.collectionUrl);
+  return services ? `https://vssps.dev.azure.com/${services[1]}` : provider.collectionUrl;
+}
+
+function fitDescription(description: string, warn: (message: string) => void): string {
+  if (description.length <= maxDescriptionLength) return description;
+  warn(`Pull request description cut to ${maxDescriptionLength} characters (Azure Repos limit)`);
+  const note = '\n\n…(description truncated)';
+  return description.slice(0, maxDescriptionLength - note.length) + note;
+}
+
+function toRef(branch: string): string {
+  return branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
+}
+
+function webUrl(provider: AzureProvider, id: number): string {
+  return `${provider.collectionUrl}/${encodeURIComponent(provider.project)}/_git/${encodeURIComponent(provider.repository)}/pullrequest/${id}`;
+}

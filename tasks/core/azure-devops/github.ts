@@ -1,0 +1,106 @@
+import { GitopsError } from '../errors';
+import { requestFailure } from './failures';
+import { markerTag } from './marker';
+import type { RepoProvider } from './provider';
+import type { PullRequestCommentOptions, PullRequestCommentResult, PullRequestOptions, PullRequestResult } from './types';
+
+type GithubProvider = Extract<RepoProvider, { kind: 'github' }>;
+
+interface GithubPull { number: number; html_url: string; requested_reviewers?: { login: string }[] }
+interface GithubComment { id: number; body?: string }
+
+export async function createOrUpdateGithubPullRequest(provider: GithubProvider, options: PullRequestOptions): Promise<PullRequestResult> {
+  const { logger } = options;
+  const api = client(provider, options.token);
+  const head = stripRef(options.sourceBranch);
+  const base = stripRef(options.targetBranch);
+  if (options.autoComplete) logger.warn('autoComplete is supported on Azure Repos only; on GitHub the pull request must be merged by a person or by branch rules');
+  if (options.workItemIds?.length) logger.warn('workItemIds are supported on Azure Repos only; mention the work items in the description instead');
+
+  const query = `state=open&head=${encodeURIComponent(`${provider.owner}:${head}`)}&base=${encodeURIComponent(base)}`;
+  const open = await api<GithubPull[]>('list pull requests', 'GET', `${repoPath(provider)}/pulls?${query}`);
+  let pull: GithubPull;
+  let created: boolean;
+  if (open.length > 0) {
+    pull = await api<GithubPull>('update the pull request', 'PATCH', `${repoPath(provider)}/pulls/${open[0].number}`, { title: options.title, body: options.description });
+    created = false;
+    logger.info(`Updated pull request #${pull.number} (${head} → ${base})`);
+  } else {
+    pull = await api<GithubPull>('create the pull request', 'POST', `${repoPath(provider)}/pulls`, { title: options.title, head, base, body: options.description });
+    created = true;
+    logger.info(`Created pull request #${pull.number} (${head} → ${base})`);
+  }
+  const present = new Set((pull.requested_reviewers ?? []).map((r) => r.login.toLowerCase()));
+  const reviewers = (options.reviewers ?? []).map((r) => r.trim()).filter((r) => r && !present.has(r.toLowerCase()));
+  if (reviewers.length > 0) {
+    await api('request reviewers', 'POST', `${repoPath(provider)}/pulls/${pull.number}/requested_reviewers`, { reviewers });
+  }
+  return { id: pull.number, url: pull.html_url, created };
+}
+
+export async function postOrUpdateGithubComment(provider: GithubProvider, options: PullRequestCommentOptions): Promise<PullRequestCommentResult> {
+  const api = client(provider, options.token);
+  const tag = markerTag(options.marker);
+  const body = `${tag}\n${options.markdown}`;
+  const issue = `${repoPath(provider)}/issues/${options.pullRequestId}`;
+  for (let page = 1; ; page++) {
+    const comments = await api<GithubComment[]>('read pull request comments', 'GET', `${issue}/comments?per_page=100&page=${page}`);
+    const ours = comments.find((c) => c.body?.includes(tag));
+    if (ours) {
+      await api('update the pull request comment', 'PATCH', `${repoPath(provider)}/issues/comments/${ours.id}`, { body });
+      options.logger.info(`Updated comment ${ours.id} on pull request #${options.pullRequestId}`);
+      return { threadId: ours.id, created: false };
+    }
+    if (comments.length < 100) break;
+  }
+  const comment = await api<GithubComment>('comment on the pull request', 'POST', `${issue}/comments`, { body });
+  options.logger.info(`Created comment ${comment.id} on pull request #${options.pullRequestId}`);
+  return { threadId: comment.id, created: true };
+}
+
+type Api = <T = unknown>(action: string, method: string, path: string, body?: unknown) => Promise<T>;
+
+function client(provider: GithubProvider, token: string): Api {
+  return async <T>(action: string, method: string, path: string, body?: unknown): Promise<T> => {
+    let response: Response;
+    try {
+      response = await fetch(`${provider.apiUrl}${path}`, {
+        method,
+        redirect: 'error',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/vnd.github+json',
+          'X-GitHub-Api-Version': '2022-11-28',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw requestFailure('GitHub', action, undefined, error instanceof Error ? error.message : String(error), token);
+    }
+    const text = await response.text();
+    if (!response.ok) throw requestFailure('GitHub', action, response.status, githubMessage(text), token);
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      throw new GitopsError(`GitHub answered ${method} ${path} with a body that is not JSON`);
+    }
+  };
+}
+
+function githubMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { message?: string; errors?: { message?: string }[] };
+    return [parsed.message, ...(parsed.errors ?? []).map((e) => e.message)].filter(Boolean).join('; ');
+  } catch {
+    return text;
+  }
+}
+
+function repoPath(provider: GithubProvider): string {
+  return `/repos/${encodeURIComponent(provider.owner)}/${encodeURIComponent(provider.repository)}`;
+}
+
+function stripRef(branch: string): string {
+  return branch.replace(/^refs\/heads\//, '');
+}

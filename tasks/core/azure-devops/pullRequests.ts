@@ -1,0 +1,20 @@
+import { createOrUpdateAzurePullRequest, postOrUpdateAzureComment } from './azureRepos';
+import { createOrUpdateGithubPullRequest, postOrUpdateGithubComment } from './github';
+import type { PullRequestCommentOptions, PullRequestCommentResult, PullRequestOptions, PullRequestResult } from './types';
+
+/**
+ * Keeps one active pull request per source → target branch: updates its title and description
+ * when it exists, creates it otherwise. The caller guarantees the source branch differs from the target.
+ */
+export function createOrUpdatePullRequest(options: PullRequestOptions): Promise<PullRequestResult> {
+  return options.provider.kind === 'azure'
+    ? createOrUpdateAzurePullRequest(options.provider, options)
+    : createOrUpdateGithubPullRequest(options.provider, options);
+}
+
+/** Posts a Markdown comment, or rewrites our earlier one (found by its marker) so a PR carries one report. */
+export function postOrUpdatePullRequestComment(options: PullRequestCommentOptions): Promise<PullRequestCommentResult> {
+  return options.provider.kind === 'azure'
+    ? postOrUpdateAzureComment(options.provider, options)
+    : postOrUpdateGithubComment(options.provider, options);
+}

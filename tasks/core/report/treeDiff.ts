@@ -1,0 +1,134 @@
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { parseResources, type ParsedResource, type ResourceIdentity } from './resources';
+
+export type ChangeKind = 'added' | 'changed' | 'removed';
+
+export interface FileChange {
+  /** Repository-relative, forward slashes, e.g. `prod/frontend/deployment.yaml`. */
+  path: string;
+  change: ChangeKind;
+  /** Unified diff (`--- a/… +++ b/…`), or undefined when the diff was too large to compute. */
+  diff?: string;
+  /** True when the file is not parsed as Kubernetes YAML (binary-like, invalid YAML, other data). */
+  opaque: boolean;
+}
+
+export interface ResourceChange extends ResourceIdentity {
+  /** `kind/namespace/name`, or `kind/name` when cluster-scoped. */
+  id: string;
+  change: ChangeKind;
+  /** File that holds the resource now (or held it, when removed). */
+  file: string;
+}
+
+export interface EnvironmentDiff {
+  /** The environment folder, relative to the manifest repository root. */
+  folder: string;
+  files: FileChange[];
+  resources: ResourceChange[];
+  unchangedFiles: number;
+}
+
+export interface TreeDiff {
+  environments: EnvironmentDiff[];
+  /** True when any environment has a file change. */
+  changed: boolean;
+}
+
+export interface NewFile { path: string; content: string }
+
+/** Lines a single file diff may differ by before we give up computing it (keeps big renders fast). */
+const maxEditLength = 20_000;
+
+/**
+ * Compares the manifest repository's current environment folders (under `oldRoot`; undefined for a
+ * repository that has none yet) with the freshly rendered files of those folders.
+ */
+export function diffTrees(oldRoot: string | undefined, newFiles: readonly NewFile[], folders: readonly string[]): TreeDiff {
+  const environments = folders.map((folder) => {
+    const prefix = `${trimSlashes(folder)}/`;
+    const before = oldRoot ? readFolder(oldRoot, trimSlashes(folder)) : new Map<string, string>();
+    const after = new Map(newFiles.filter((f) => normalise(f.path).startsWith(prefix)).map((f) => [normalise(f.path), f.content]));
+    return diffFolder(trimSlashes(folder), before, after);
+  });
+  return { environments, changed: environments.some((e) => e.files.length > 0) };
+}
+
+function diffFolder(folder: string, before: Map<string, string>, after: Map<string, string>): EnvironmentDiff {
+  const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const files: FileChange[] = [];
+  let unchangedFiles = 0;
+  const oldResources = new Map<string, ParsedResource & { file: string }>();
+  const newResources = new Map<string, ParsedResource & { file: string }>();
+
+  for (const path of paths) {
+    const oldText = before.get(path);
+    const newText = after.get(path);
+    const oldParsed = oldText === undefined ? undefined : parseResources(path, oldText);
+    // Unchanged files are parsed once: their resources are the same on both sides.
+    const newParsed = newText === undefined ? undefined : newText === oldText ? oldParsed : parseResources(path, newText);
+    for (const r of oldParsed ?? []) oldResources.set(r.id, { ...r, file: path });
+    for (const r of newParsed ?? []) newResources.set(r.id, { ...r, file: path });
+    if (oldText === newText) {
+      unchangedFiles++;
+      continue;
+    }
+    const change: ChangeKind = oldText === undefined ? 'added' : newText === undefined ? 'removed' : 'changed';
+    const opaque = (oldText !== undefined && !oldParsed) || (newText !== undefined && !newParsed);
+    files.push({ path, change, opaque, diff: unifiedDiff(path, oldText, newText) });
+  }
+
+  const resources: ResourceChange[] = [];
+  const ids = [...new Set([...oldResources.keys(), ...newResources.keys()])].sort();
+  for (const id of ids) {
+    const oldResource = oldResources.get(id);
+    const newResource = newResources.get(id);
+    if (oldResource && newResource && oldResource.fingerprint === newResource.fingerprint) continue;
+    const change: ChangeKind = !oldResource ? 'added' : !newResource ? 'removed' : 'changed';
+    const { fingerprint: _fingerprint, ...identity } = (newResource ?? oldResource)!;
+    resources.push({ ...identity, change });
+  }
+  return { folder, files, resources, unchangedFiles };
+}
+
+function unifiedDiff(path: string, oldText: string | undefined, newText: string | undefined): string | undefined {
+  const patch = createTwoFilesPatch(
+    oldText === undefined ? '/dev/null' : `a/${path}`,
+    newText === undefined ? '/dev/null' : `b/${path}`,
+    oldText ?? '',
+    newText ?? '',
+    undefined,
+    undefined,
+    { context: 3, maxEditLength },
+  );
+  // jsdiff starts with a "=====" separator line that is not part of the unified format.
+  return patch?.replace(/^=+\n/, '');
+}
+
+function readFolder(root: string, folder: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const start = join(root, folder);
+  if (!existsSync(start) || !statSync(start).isDirectory()) return files;
+  const walk = (relative: string): void => {
+    for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+      const child = posix.join(relative, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== '.git') walk(child);
+      } else if (entry.isFile()) {
+        files.set(child, readFileSync(join(root, child), 'utf8'));
+      }
+    }
+  };
+  walk(folder);
+  return files;
+}
+
+function normalise(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^\.\//, '');
+}
+
+function trimSlashes(folder: string): string {
+  return normalise(folder).replace(/^\/+|\/+$/g, '');
+}

@@ -1,0 +1,364 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A strict stand-in for the few Azure DevOps REST endpoints our pull-request code calls, shaped
+ * the way azure-devops-node-api 17 talks to the real service: OPTIONS location discovery per area,
+ * the ResourceAreas lookup, then versioned calls with `Accept: application/json;api-version=...`.
+ * Anything else is refused loudly and recorded, so tests can assert "no unexpected calls".
+ */
+export interface RecordedCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  apiVersion?: string;
+  body?: unknown;
+  status: number;
+}
+
+export interface DoubleComment { id: number; parentCommentId: number; content: string; commentType?: unknown; isDeleted: boolean }
+export interface DoubleThread { id: number; status?: unknown; comments: DoubleComment[] }
+export interface DoublePullRequest {
+  pullRequestId: number;
+  sourceRefName: string;
+  targetRefName: string;
+  title: string;
+  description: string;
+  status: 'active' | 'completed' | 'abandoned';
+  createdBy: { id: string; displayName: string };
+  reviewers: { id: string; vote: number }[];
+  workItemRefs: { id: string }[];
+  autoCompleteSetBy?: { id: string };
+  completionOptions?: Record<string, unknown>;
+  threads: DoubleThread[];
+}
+
+export interface AzureDevOpsDoubleOptions {
+  organization?: string;
+  project?: string;
+  repository?: string;
+  /** The only credential accepted, as Bearer or as the password of Basic auth (PAT). */
+  token: string;
+  /** Identity that creates PRs (the build service). */
+  creatorId?: string;
+  /** Unique names the identities endpoint resolves, e.g. { 'dev@contoso.com': '<guid>' }. */
+  identities?: Record<string, string>;
+  /** Answer every POST/PATCH with 403, like a build service without "Contribute to pull requests". */
+  denyWrites?: boolean;
+}
+
+const gitAreaId = '4e080c62-fa21-4fbc-8fef-2a10a2b38049';
+const resourceAreasLocationId = 'e81700f7-3be2-46de-8624-2eb35882fcaa';
+const locations = {
+  pullRequests: { id: '9946fd70-0d40-406e-b686-b4744cbbcc37', resourceVersion: 2, route: '{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{pullRequestId}' },
+  threads: { id: 'ab6e2e5d-a0b7-4153-b64a-a4efe0d49449', resourceVersion: 1, route: '{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/{resource}/{threadId}' },
+  comments: { id: '965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b', resourceVersion: 1, route: '{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/{resource}/{commentId}' },
+  reviewers: { id: '4b6702c7-aa35-4b89-9c96-b9abf6d3e540', resourceVersion: 1, route: '{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/{resource}/{reviewerId}' },
+};
+
+class Refusal extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+export class AzureDevOpsDouble {
+  readonly calls: RecordedCall[] = [];
+  /** Calls to routes the double does not implement (404). */
+  readonly unexpectedCalls: RecordedCall[] = [];
+  readonly pullRequests: DoublePullRequest[] = [];
+  readonly organization: string;
+  readonly project: string;
+  readonly repository: string;
+  readonly creatorId: string;
+  denyWrites: boolean;
+  private server?: Server;
+  private nextId = 100;
+
+  constructor(private readonly options: AzureDevOpsDoubleOptions) {
+    this.organization = options.organization ?? 'fabrikam';
+    this.project = options.project ?? 'Platform';
+    this.repository = options.repository ?? 'manifests';
+    this.creatorId = options.creatorId ?? '0d5c5a1e-6c1f-4c59-9a35-1b4f5e1c0b11';
+    this.denyWrites = options.denyWrites ?? false;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  get collectionUrl(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/${this.organization}`;
+  }
+
+  /** The remote URL a pipeline would have for the repository. */
+  get remoteUrl(): string {
+    return `${this.collectionUrl}/${this.project}/_git/${this.repository}`;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://double');
+    const query = Object.fromEntries(url.searchParams.entries());
+    const raw = await readBody(req);
+    const call: RecordedCall = { method: req.method ?? '', path: decodeURIComponent(url.pathname), query, status: 0 };
+    this.calls.push(call);
+    try {
+      let body: unknown;
+      if (raw.length > 0) {
+        try { body = JSON.parse(raw); } catch { throw new Refusal(400, 'Request body is not JSON'); }
+        call.body = body;
+      }
+      this.checkAuth(req.headers.authorization);
+      call.apiVersion = apiVersionOf(req, query);
+      const result = this.route(call, body);
+      send(res, call, 200, result);
+    } catch (error) {
+      if (error instanceof Refusal) {
+        if (error.status === 404) this.unexpectedCalls.push(call);
+        send(res, call, error.status, { $id: '1', message: error.message, typeKey: 'DoubleRefusal' });
+      } else {
+        send(res, call, 500, { message: String(error) });
+      }
+    }
+  }
+
+  private checkAuth(header: string | undefined): void {
+    if (!header) throw new Refusal(401, 'No Authorization header');
+    const [scheme, value = ''] = header.split(' ', 2);
+    if (/^bearer$/i.test(scheme) && value === this.options.token) return;
+    if (/^basic$/i.test(scheme)) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      if (decoded.slice(decoded.indexOf(':') + 1) === this.options.token) return;
+    }
+    throw new Refusal(401, 'TF400813: The user is not authorized to access this resource.');
+  }
+
+  private route(call: RecordedCall, body: unknown): unknown {
+    const base = `/${this.organization}`;
+    if (!call.path.startsWith(`${base}/`)) throw new Refusal(404, `Unknown route ${call.method} ${call.path}`);
+    const rest = call.path.slice(base.length);
+    const { method } = call;
+
+    if (method === 'OPTIONS' && (rest === '/_apis/Location' || rest === '/_apis/git')) {
+      expectVersion(call, undefined);
+      return rest === '/_apis/git' ? this.gitLocations() : this.locationLocations();
+    }
+    if (method === 'GET' && rest === '/_apis/ResourceAreas') {
+      expectVersion(call, '7.2-preview.1');
+      expectQuery(call, []);
+      return { count: 1, value: [{ id: gitAreaId, name: 'git', locationUrl: `${this.collectionUrl}/` }] };
+    }
+    if (method === 'GET' && rest === '/_apis/identities') {
+      expectVersion(call, '7.1');
+      expectQuery(call, ['searchFilter', 'filterValue', 'queryMembership']);
+      if (call.query.searchFilter !== 'General') throw new Refusal(400, 'searchFilter must be General');
+      const id = this.options.identities?.[call.query.filterValue];
+      return id ? { count: 1, value: [{ id, providerDisplayName: call.query.filterValue }] } : { count: 0, value: [] };
+    }
+
+    const prefix = `/${this.project}/_apis/git/repositories/${this.repository}/pullRequests`;
+    if (!rest.startsWith(prefix)) throw new Refusal(404, `Unknown route ${method} ${call.path}`);
+    const parts = rest.slice(prefix.length).split('/').filter(Boolean);
+    if ((method === 'POST' || method === 'PATCH') && this.denyWrites) {
+      throw new Refusal(403, 'TF401027: You need the Git \'PullRequestContribute\' permission to perform this action.');
+    }
+
+    if (parts.length === 0 && method === 'GET') {
+      expectVersion(call, '7.2-preview.2');
+      expectQuery(call, ['searchCriteria.sourceRefName', 'searchCriteria.targetRefName', 'searchCriteria.status']);
+      const wantedStatus = call.query['searchCriteria.status'];
+      if (wantedStatus !== undefined && wantedStatus !== '1' && wantedStatus.toLowerCase() !== 'active') {
+        throw new Refusal(400, `The double only lists active pull requests, got status ${wantedStatus}`);
+      }
+      const found = this.pullRequests.filter((pr) => pr.status === 'active'
+        && (!call.query['searchCriteria.sourceRefName'] || pr.sourceRefName === call.query['searchCriteria.sourceRefName'])
+        && (!call.query['searchCriteria.targetRefName'] || pr.targetRefName === call.query['searchCriteria.targetRefName']));
+      return { count: found.length, value: found.map((pr) => this.present(pr)) };
+    }
+    if (parts.length === 0 && method === 'POST') {
+      expectVersion(call, '7.2-preview.2');
+      expectQuery(call, ['supportsIterations']);
+      return this.present(this.createPullRequest(body));
+    }
+    const pr = this.pullRequests.find((p) => String(p.pullRequestId) === parts[0]);
+    if (!pr) throw new Refusal(404, `TF401180: The requested pull request was not found: ${parts[0]}`);
+
+    if (parts.length === 1 && method === 'PATCH') {
+      expectVersion(call, '7.2-preview.2');
+      expectQuery(call, []);
+      this.updatePullRequest(pr, body);
+      return this.present(pr);
+    }
+    if (parts.length === 2 && parts[1] === 'reviewers' && method === 'POST') {
+      expectVersion(call, '7.2-preview.1');
+      expectQuery(call, []);
+      if (!Array.isArray(body) || body.length === 0) throw new Refusal(400, 'Reviewers body must be a non-empty array');
+      for (const reviewer of body) {
+        strictFields(reviewer, 'reviewer', ['id'], ['id']);
+        pr.reviewers.push({ id: String((reviewer as { id: string }).id), vote: 0 });
+      }
+      return { count: pr.reviewers.length, value: pr.reviewers };
+    }
+    if (parts.length === 2 && parts[1] === 'threads' && method === 'GET') {
+      expectVersion(call, '7.2-preview.1');
+      expectQuery(call, []);
+      return { count: pr.threads.length, value: pr.threads };
+    }
+    if (parts.length === 2 && parts[1] === 'threads' && method === 'POST') {
+      expectVersion(call, '7.2-preview.1');
+      expectQuery(call, []);
+      return this.createThread(pr, body);
+    }
+    if (parts.length === 5 && parts[1] === 'threads' && parts[3] === 'comments' && method === 'PATCH') {
+      expectVersion(call, '7.2-preview.1');
+      expectQuery(call, []);
+      strictFields(body, 'comment', ['content'], ['content']);
+      const comment = pr.threads.find((t) => String(t.id) === parts[2])?.comments.find((c) => String(c.id) === parts[4]);
+      if (!comment) throw new Refusal(404, `Comment ${parts[4]} not found in thread ${parts[2]}`);
+      comment.content = (body as { content: string }).content;
+      return comment;
+    }
+    throw new Refusal(404, `Unknown route ${method} ${call.path}`);
+  }
+
+  private createPullRequest(body: unknown): DoublePullRequest {
+    strictFields(body, 'pull request', ['sourceRefName', 'targetRefName', 'title'],
+      ['sourceRefName', 'targetRefName', 'title', 'description', 'reviewers', 'workItemRefs', 'isDraft']);
+    const input = body as { sourceRefName: string; targetRefName: string; title: string; description?: string; reviewers?: unknown[]; workItemRefs?: unknown[] };
+    for (const ref of [input.sourceRefName, input.targetRefName]) {
+      if (!/^refs\/heads\/.+/.test(ref)) throw new Refusal(400, `Ref name must be a full ref: ${ref}`);
+    }
+    if (input.sourceRefName === input.targetRefName) throw new Refusal(400, 'Source and target branch are the same');
+    if (this.pullRequests.some((pr) => pr.status === 'active' && pr.sourceRefName === input.sourceRefName && pr.targetRefName === input.targetRefName)) {
+      throw new Refusal(409, 'TF401179: An active pull request for the source and target branch already exists.');
+    }
+    if ((input.description ?? '').length > 4000) throw new Refusal(400, 'Description exceeds 4000 characters');
+    const reviewers = (input.reviewers ?? []).map((r) => { strictFields(r, 'reviewer', ['id'], ['id']); return { id: String((r as { id: string }).id), vote: 0 }; });
+    const workItemRefs = (input.workItemRefs ?? []).map((w) => { strictFields(w, 'work item ref', ['id'], ['id', 'url']); return { id: String((w as { id: string }).id) }; });
+    const pr: DoublePullRequest = {
+      pullRequestId: this.nextId++,
+      sourceRefName: input.sourceRefName,
+      targetRefName: input.targetRefName,
+      title: input.title,
+      description: input.description ?? '',
+      status: 'active',
+      createdBy: { id: this.creatorId, displayName: `${this.project} Build Service (${this.organization})` },
+      reviewers,
+      workItemRefs,
+      threads: [],
+    };
+    this.pullRequests.push(pr);
+    return pr;
+  }
+
+  private updatePullRequest(pr: DoublePullRequest, body: unknown): void {
+    strictFields(body, 'pull request update', [], ['title', 'description', 'status', 'autoCompleteSetBy', 'completionOptions']);
+    const update = body as Partial<DoublePullRequest> & { autoCompleteSetBy?: unknown; completionOptions?: unknown };
+    if (Object.keys(update).length === 0) throw new Refusal(400, 'Empty pull request update');
+    if (update.autoCompleteSetBy !== undefined) {
+      strictFields(update.autoCompleteSetBy, 'autoCompleteSetBy', ['id'], ['id']);
+      const id = (update.autoCompleteSetBy as { id: string }).id;
+      if (id !== this.creatorId) throw new Refusal(400, `autoCompleteSetBy ${id} is not the caller's identity`);
+      pr.autoCompleteSetBy = { id };
+    }
+    if (update.completionOptions !== undefined) {
+      strictFields(update.completionOptions, 'completionOptions', [],
+        ['mergeStrategy', 'deleteSourceBranch', 'transitionWorkItems', 'squashMerge', 'mergeCommitMessage', 'bypassPolicy', 'bypassReason']);
+      const strategy = (update.completionOptions as { mergeStrategy?: unknown }).mergeStrategy;
+      if (strategy !== undefined && ![1, 2, 3, 4, 'noFastForward', 'squash', 'rebase', 'rebaseMerge'].includes(strategy as never)) {
+        throw new Refusal(400, `Unknown mergeStrategy ${String(strategy)}`);
+      }
+      pr.completionOptions = update.completionOptions as Record<string, unknown>;
+    }
+    if (update.title !== undefined) pr.title = update.title;
+    if (update.description !== undefined) pr.description = update.description;
+  }
+
+  private createThread(pr: DoublePullRequest, body: unknown): DoubleThread {
+    strictFields(body, 'thread', ['comments'], ['comments', 'status', 'properties', 'threadContext']);
+    const input = body as { comments: unknown[]; status?: unknown };
+    if (!Array.isArray(input.comments) || input.comments.length === 0) throw new Refusal(400, 'A thread needs at least one comment');
+    const thread: DoubleThread = { id: pr.threads.length + 1, status: input.status, comments: [] };
+    for (const c of input.comments) {
+      strictFields(c, 'comment', ['content'], ['content', 'parentCommentId', 'commentType']);
+      const comment = c as { content: string; parentCommentId?: number; commentType?: unknown };
+      thread.comments.push({ id: thread.comments.length + 1, parentCommentId: comment.parentCommentId ?? 0, content: comment.content, commentType: comment.commentType, isDeleted: false });
+    }
+    pr.threads.push(thread);
+    return thread;
+  }
+
+  private present(pr: DoublePullRequest): unknown {
+    const { threads: _threads, ...visible } = pr;
+    return {
+      ...visible,
+      repository: { id: '6a1a5f2e-0000-4000-8000-000000000001', name: this.repository, project: { name: this.project } },
+      url: `${this.collectionUrl}/${this.project}/_apis/git/repositories/${this.repository}/pullRequests/${pr.pullRequestId}`,
+    };
+  }
+
+  private gitLocations(): unknown {
+    const value = Object.entries(locations).map(([resourceName, l]) => ({
+      id: l.id, area: 'git', resourceName, routeTemplate: l.route,
+      resourceVersion: l.resourceVersion, minVersion: '1.0', maxVersion: '7.2', releasedVersion: '7.1',
+    }));
+    return { count: value.length, value };
+  }
+
+  private locationLocations(): unknown {
+    const value = [{
+      id: resourceAreasLocationId, area: 'Location', resourceName: 'ResourceAreas', routeTemplate: '_apis/{resource}/{areaId}',
+      resourceVersion: 1, minVersion: '5.0', maxVersion: '7.2', releasedVersion: '0.0',
+    }];
+    return { count: value.length, value };
+  }
+}
+
+function apiVersionOf(req: IncomingMessage, query: Record<string, string>): string | undefined {
+  const fromAccept = /api-version=([^;,\s]+)/.exec(req.headers.accept ?? '')?.[1];
+  return fromAccept ?? query['api-version'];
+}
+
+function expectVersion(call: RecordedCall, wanted: string | undefined): void {
+  if (call.apiVersion === wanted) return;
+  throw new Refusal(400, wanted
+    ? `VS800075: api-version ${call.apiVersion ?? '(missing)'} is not supported here; expected ${wanted}`
+    : `Unexpected api-version ${call.apiVersion} on ${call.method} ${call.path}`);
+}
+
+function expectQuery(call: RecordedCall, allowed: string[]): void {
+  const unknown = Object.keys(call.query).filter((k) => k !== 'api-version' && !allowed.includes(k));
+  if (unknown.length > 0) throw new Refusal(400, `Unexpected query parameters: ${unknown.join(', ')}`);
+}
+
+function strictFields(value: unknown, what: string, required: string[], allowed: string[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Refusal(400, `${what} must be an object`);
+  const keys = Object.keys(value);
+  const unknown = keys.filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw new Refusal(400, `Unknown fields in ${what}: ${unknown.join(', ')}`);
+  const missing = required.filter((k) => (value as Record<string, unknown>)[k] === undefined || (value as Record<string, unknown>)[k] === '');
+  if (missing.length > 0) throw new Refusal(400, `Missing required fields in ${what}: ${missing.join(', ')}`);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, call: RecordedCall, status: number, body: unknown): void {
+  call.status = status;
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}

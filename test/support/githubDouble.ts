@@ -1,0 +1,189 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A strict stand-in for the GitHub REST endpoints our pull-request code calls (API version
+ * 2022-11-28): list/create/update pulls, request reviewers, list/create/update issue comments.
+ */
+export interface GithubRecordedCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body?: unknown;
+  status: number;
+}
+
+export interface GithubDoublePull {
+  number: number;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  state: 'open' | 'closed';
+  requestedReviewers: string[];
+  comments: { id: number; body: string }[];
+}
+
+class Refusal extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+export class GithubDouble {
+  readonly calls: GithubRecordedCall[] = [];
+  readonly unexpectedCalls: GithubRecordedCall[] = [];
+  readonly pullRequests: GithubDoublePull[] = [];
+  private server?: Server;
+  private nextNumber = 1;
+  private nextCommentId = 5000;
+
+  constructor(private readonly options: { token: string; owner?: string; repository?: string }) {}
+
+  get owner(): string { return this.options.owner ?? 'contoso'; }
+  get repository(): string { return this.options.repository ?? 'manifests'; }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  get apiUrl(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://double');
+    const call: GithubRecordedCall = { method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams.entries()), status: 0 };
+    this.calls.push(call);
+    const raw = await readBody(req);
+    try {
+      if (raw) {
+        try { call.body = JSON.parse(raw); } catch { throw new Refusal(400, 'Problems parsing JSON'); }
+      }
+      if (req.headers.authorization !== `Bearer ${this.options.token}`) throw new Refusal(401, 'Bad credentials');
+      if (req.headers['x-github-api-version'] !== '2022-11-28') throw new Refusal(400, 'X-GitHub-Api-Version must be 2022-11-28');
+      if (req.headers.accept !== 'application/vnd.github+json') throw new Refusal(400, 'Accept must be application/vnd.github+json');
+      const [status, body] = this.route(call);
+      send(res, call, status, body);
+    } catch (error) {
+      const refusal = error instanceof Refusal ? error : new Refusal(500, String(error));
+      if (refusal.status === 404) this.unexpectedCalls.push(call);
+      send(res, call, refusal.status, { message: refusal.message, documentation_url: 'https://docs.github.com/rest' });
+    }
+  }
+
+  private route(call: GithubRecordedCall): [number, unknown] {
+    const repo = `/repos/${this.owner}/${this.repository}`;
+    if (!call.path.startsWith(`${repo}/`)) throw new Refusal(404, 'Not Found');
+    const parts = call.path.slice(repo.length + 1).split('/');
+    const { method, body } = call;
+
+    if (parts.join('/') === 'pulls' && method === 'GET') {
+      expectQuery(call, ['state', 'head', 'base', 'per_page', 'page']);
+      const found = this.pullRequests.filter((p) => (!call.query.state || call.query.state === 'all' || p.state === call.query.state)
+        && (!call.query.head || `${this.owner}:${p.head}` === call.query.head)
+        && (!call.query.base || p.base === call.query.base));
+      return [200, found.map((p) => this.present(p))];
+    }
+    if (parts.join('/') === 'pulls' && method === 'POST') {
+      expectQuery(call, []);
+      strictFields(body, ['title', 'head', 'base'], ['title', 'head', 'base', 'body', 'draft', 'maintainer_can_modify']);
+      const input = body as { title: string; head: string; base: string; body?: string };
+      if (this.pullRequests.some((p) => p.state === 'open' && p.head === input.head && p.base === input.base)) {
+        throw new Refusal(422, `A pull request already exists for ${this.owner}:${input.head}.`);
+      }
+      const pull: GithubDoublePull = { number: this.nextNumber++, title: input.title, body: input.body ?? '', head: input.head, base: input.base, state: 'open', requestedReviewers: [], comments: [] };
+      this.pullRequests.push(pull);
+      return [201, this.present(pull)];
+    }
+    if (parts[0] === 'pulls' && parts.length === 2 && method === 'PATCH') {
+      expectQuery(call, []);
+      strictFields(body, [], ['title', 'body', 'state', 'base', 'maintainer_can_modify']);
+      const pull = this.pull(parts[1]);
+      const input = body as { title?: string; body?: string };
+      if (input.title !== undefined) pull.title = input.title;
+      if (input.body !== undefined) pull.body = input.body;
+      return [200, this.present(pull)];
+    }
+    if (parts[0] === 'pulls' && parts.length === 3 && parts[2] === 'requested_reviewers' && method === 'POST') {
+      expectQuery(call, []);
+      strictFields(body, [], ['reviewers', 'team_reviewers']);
+      const pull = this.pull(parts[1]);
+      pull.requestedReviewers.push(...((body as { reviewers?: string[] }).reviewers ?? []));
+      return [201, this.present(pull)];
+    }
+    if (parts[0] === 'issues' && parts.length === 3 && parts[2] === 'comments' && method === 'GET') {
+      expectQuery(call, ['per_page', 'page']);
+      const perPage = Number(call.query.per_page ?? 30);
+      const page = Number(call.query.page ?? 1);
+      return [200, this.pull(parts[1]).comments.slice((page - 1) * perPage, page * perPage)];
+    }
+    if (parts[0] === 'issues' && parts.length === 3 && parts[2] === 'comments' && method === 'POST') {
+      expectQuery(call, []);
+      strictFields(body, ['body'], ['body']);
+      const comment = { id: this.nextCommentId++, body: (body as { body: string }).body };
+      this.pull(parts[1]).comments.push(comment);
+      return [201, comment];
+    }
+    if (parts[0] === 'issues' && parts[1] === 'comments' && parts.length === 3 && method === 'PATCH') {
+      expectQuery(call, []);
+      strictFields(body, ['body'], ['body']);
+      const comment = this.pullRequests.flatMap((p) => p.comments).find((c) => String(c.id) === parts[2]);
+      if (!comment) throw new Refusal(404, 'Not Found');
+      comment.body = (body as { body: string }).body;
+      return [200, comment];
+    }
+    throw new Refusal(404, 'Not Found');
+  }
+
+  private pull(number: string): GithubDoublePull {
+    const pull = this.pullRequests.find((p) => String(p.number) === number);
+    if (!pull) throw new Refusal(404, 'Not Found');
+    return pull;
+  }
+
+  private present(p: GithubDoublePull): unknown {
+    return {
+      number: p.number, title: p.title, body: p.body, state: p.state,
+      head: { ref: p.head, label: `${this.owner}:${p.head}` }, base: { ref: p.base },
+      html_url: `https://github.com/${this.owner}/${this.repository}/pull/${p.number}`,
+      requested_reviewers: p.requestedReviewers.map((login) => ({ login })),
+    };
+  }
+}
+
+function expectQuery(call: GithubRecordedCall, allowed: string[]): void {
+  const unknown = Object.keys(call.query).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw new Refusal(400, `Unexpected query parameters: ${unknown.join(', ')}`);
+}
+
+function strictFields(value: unknown, required: string[], allowed: string[]): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Refusal(400, 'Body must be a JSON object');
+  const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw new Refusal(422, `Unknown fields: ${unknown.join(', ')}`);
+  const missing = required.filter((k) => typeof (value as Record<string, unknown>)[k] !== 'string' || (value as Record<string, string>)[k] === '');
+  if (missing.length > 0) throw new Refusal(422, `Missing required fields: ${missing.join(', ')}`);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, call: GithubRecordedCall, status: number, body: unknown): void {
+  call.status = status;
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
