@@ -1,0 +1,347 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { GitopsError } from '../errors';
+import type { Logger } from '../logger';
+import { RegistryAuth, type RegistryCredentials } from './auth';
+import { createAgents, drain, isRetryableNetworkError, isRetryableStatus, markTransient, readBody, retryDelayMs, send, sleep, type Agents, type RawResponse } from './http';
+import { digestOf, MANIFEST_ACCEPT, verifyingStream } from './manifest';
+import { isLoopbackRegistry, registryEndpoint } from './reference';
+
+export interface RegistryClientOptions {
+  /** Registry as in the image reference (`docker.io` is reached at registry-1.docker.io). */
+  registry: string;
+  credentials?: RegistryCredentials;
+  /** Plain HTTP to a non-loopback registry. Loopback registries use plain HTTP anyway. */
+  insecure?: boolean;
+  logger: Logger;
+  /** Extra attempts after a 408/429/5xx or a connection reset (default 4). */
+  retries?: number;
+  userAgent?: string;
+  /** Actions requested for every repository this client touches: `pull` (default) or `pull,push`. */
+  actions?: 'pull' | 'pull,push';
+  /** Blobs larger than this are uploaded in PATCH chunks of this size (default 16 MiB). */
+  chunkSize?: number;
+  /** Open connections per registry (default 16). */
+  maxSockets?: number;
+}
+
+export interface ManifestData { bytes: Buffer; mediaType: string; digest: string }
+export interface ManifestHead { digest?: string; mediaType: string; size: number }
+
+interface RequestSpec {
+  method: string;
+  /** A path below the registry root, or an absolute URL (upload locations). */
+  path: string | URL;
+  /** Repositories the request touches; the first gets the client's actions, the rest `pull`. */
+  repos: string[];
+  headers?: OutgoingHttpHeaders;
+  /** A Buffer can be re-sent; a stream cannot, so requests with a stream body are not retried. */
+  body?: Buffer | Readable;
+  /** Statuses that are answers, not errors. */
+  expect: number[];
+  what: string;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** One registry's HTTP API (OCI distribution spec v1.1), with auth, retries and streaming. */
+export class RegistryClient {
+  readonly registry: string;
+  private readonly base: URL;
+  private readonly agents: Agents;
+  private readonly auth: RegistryAuth;
+  private readonly logger: Logger;
+  private readonly retries: number;
+  private readonly userAgent: string;
+  private readonly actions: string;
+  readonly chunkSize: number;
+
+  constructor(options: RegistryClientOptions) {
+    this.registry = options.registry;
+    const plain = options.insecure || isLoopbackRegistry(options.registry);
+    this.base = new URL(`${plain ? 'http' : 'https'}://${registryEndpoint(options.registry)}`);
+    this.agents = createAgents(options.maxSockets ?? 16);
+    this.logger = options.logger;
+    this.retries = options.retries ?? 4;
+    this.userAgent = options.userAgent ?? 'bedrock-gitops';
+    this.actions = options.actions ?? 'pull';
+    this.chunkSize = options.chunkSize ?? 16 * 1024 * 1024;
+    this.auth = new RegistryAuth(options.registry, options.credentials, this.agents, this.logger, !!options.insecure);
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private scopes(repos: string[]): string[] {
+    return repos.map((repo, i) => `repository:${repo}:${i === 0 ? this.actions : 'pull'}`);
+  }
+
+  /** Sends a request with auth, redirects (no Authorization to another host) and retries. */
+  private async request(spec: RequestSpec): Promise<RawResponse> {
+    const scopes = this.scopes(spec.repos);
+    const replayable = spec.body === undefined || Buffer.isBuffer(spec.body);
+    let authRetried = false;
+    for (let attempt = 0; ; attempt++) {
+      let url = spec.path instanceof URL ? spec.path : new URL(spec.path, this.base);
+      let response: RawResponse;
+      let sentAuthorization = false;
+      try {
+        let authorization = await this.auth.authorization(scopes);
+        for (let redirects = 0; ; redirects++) {
+          const sameHost = url.host === this.base.host;
+          const headers: OutgoingHttpHeaders = { 'user-agent': this.userAgent, ...spec.headers };
+          if (authorization && sameHost) headers.authorization = authorization;
+          sentAuthorization = !!headers.authorization;
+          response = await send(url, { method: spec.method, headers, body: spec.body, agents: this.agents });
+          const location = response.headers.location;
+          const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
+          if (!redirect) break;
+          if (redirects >= MAX_REDIRECTS) throw new GitopsError(`registry ${this.registry}: too many redirects for ${spec.what}`);
+          await drain(response);
+          url = new URL(location, url);
+          if (url.protocol === 'http:' && this.base.protocol === 'https:') {
+            throw new GitopsError(`registry ${this.registry} redirected ${spec.what} from HTTPS to plain HTTP (${url.host}); refusing`);
+          }
+          if (url.host !== this.base.host) authorization = undefined;
+        }
+      } catch (error) {
+        if (replayable && attempt < this.retries && isRetryableNetworkError(error)) {
+          const delay = retryDelayMs(attempt);
+          this.logger.debug(`registry ${this.registry}: ${spec.what} failed (${(error as Error).message}); retrying in ${Math.round(delay)} ms`);
+          await sleep(delay);
+          continue;
+        }
+        const failure = this.networkError(error, spec.what);
+        throw !replayable && isRetryableNetworkError(error) ? markTransient(failure) : failure;
+      }
+      if (response.status === 401 && !authRetried) {
+        await drain(response);
+        if (this.auth.acceptChallenge(headerText(response.headers['www-authenticate']), sentAuthorization, scopes) && replayable) {
+          authRetried = true;
+          attempt--;
+          continue;
+        }
+        throw this.errorFor(response, Buffer.alloc(0), spec.what);
+      }
+      if (spec.expect.includes(response.status)) return response;
+      if (replayable && attempt < this.retries && isRetryableStatus(response.status)) {
+        const delay = retryDelayMs(attempt, response.headers['retry-after']);
+        await drain(response);
+        this.logger.debug(`registry ${this.registry}: ${spec.what} answered HTTP ${response.status}; retrying in ${Math.round(delay)} ms`);
+        await sleep(delay);
+        continue;
+      }
+      const body = await readBody(response, 64 * 1024).catch(() => Buffer.alloc(0));
+      const failure = this.errorFor(response, body, spec.what);
+      throw !replayable && isRetryableStatus(response.status) ? markTransient(failure) : failure;
+    }
+  }
+
+  private networkError(error: unknown, what: string): Error {
+    if (error instanceof GitopsError) return error;
+    const code = (error as { code?: string }).code;
+    return new GitopsError(`registry ${this.registry}: ${what} failed: ${(error as Error).message ?? String(error)}${code && !String((error as Error).message).includes(code) ? ` (${code})` : ''}`, {
+      cause: error,
+      hint: 'check that the registry is reachable from the agent; transient failures were retried',
+    });
+  }
+
+  /** Turns a registry error answer (`{errors:[{code,message}]}`) into a message for people. */
+  private errorFor(response: RawResponse, body: Buffer, what: string): GitopsError {
+    let detail = '';
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
+      detail = (parsed.errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ');
+    } catch {
+      detail = body.toString('utf8').slice(0, 200).trim();
+    }
+    const status = response.status;
+    const hint = status === 401 ? 'check the credentials of the service connection for this registry'
+      : status === 403 ? 'the identity needs pull rights on the source and push rights on the target repository'
+      : status === 404 ? 'check the repository name and tag or digest'
+      : undefined;
+    const login = status === 401 ? ` rejected the credentials${this.auth.scheme === 'basic' ? ' (Basic)' : ''}:` : '';
+    return new GitopsError(`registry ${this.registry}${login} ${what} answered HTTP ${status}${detail ? ` (${detail})` : ''}`, { hint });
+  }
+
+  async getManifest(repo: string, reference: string): Promise<ManifestData> {
+    const what = `GET manifest ${repo}:${reference}`;
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { accept: MANIFEST_ACCEPT }, expect: [200], what });
+    const bytes = await readBody(response, 4 * 1024 * 1024);
+    const algorithm = reference.includes(':') ? reference.split(':')[0] : 'sha256';
+    const digest = digestOf(bytes, algorithm);
+    const pinned = reference.includes(':') ? reference : headerText(response.headers['docker-content-digest']);
+    if (pinned && pinned.split(':')[0] === algorithm && pinned !== digest) {
+      throw new GitopsError(`registry ${this.registry}: manifest ${repo}@${pinned} does not match its digest (received bytes hash to ${digest})`, {
+        hint: 'the registry or something between it and the agent altered the manifest',
+      });
+    }
+    let mediaType = (headerText(response.headers['content-type']) ?? '').split(';')[0].trim();
+    try {
+      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+      if (typeof declared === 'string') mediaType = declared;
+    } catch { /* parseManifest reports malformed JSON with context */ }
+    return { bytes, mediaType, digest };
+  }
+
+  /** Digest, media type and size of a manifest, or undefined when it does not exist. */
+  async headManifest(repo: string, reference: string): Promise<ManifestHead | undefined> {
+    const response = await this.request({ method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { accept: MANIFEST_ACCEPT }, expect: [200, 404], what: `HEAD manifest ${repo}:${reference}` });
+    await drain(response);
+    if (response.status === 404) return undefined;
+    return {
+      digest: headerText(response.headers['docker-content-digest']),
+      mediaType: (headerText(response.headers['content-type']) ?? '').split(';')[0].trim(),
+      size: Number(response.headers['content-length'] ?? 0),
+    };
+  }
+
+  /** PUTs manifest bytes unchanged with Content-Type = their media type; returns the stored digest. */
+  async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const response = await this.request({
+      method: 'PUT', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { 'content-type': mediaType, 'content-length': bytes.length },
+      body: bytes, expect: [201, 200], what: `PUT manifest ${repo}:${reference}`,
+    });
+    await drain(response);
+    const digest = digestOf(bytes);
+    const stored = headerText(response.headers['docker-content-digest']);
+    if (stored && stored !== digest) {
+      throw new GitopsError(`registry ${this.registry} stored manifest ${repo}:${reference} as ${stored}, expected ${digest}`, {
+        hint: 'the registry rewrote the manifest; the copy would not keep its digest',
+      });
+    }
+    return digest;
+  }
+
+  async blobExists(repo: string, digest: string): Promise<boolean> {
+    const response = await this.request({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}`, repos: [repo], expect: [200, 404], what: `HEAD blob ${repo}@${digest}` });
+    await drain(response);
+    return response.status === 200;
+  }
+
+  /** A blob's bytes as a stream that fails at its end when they do not match the digest or size. */
+  async getBlobStream(repo: string, blob: { digest: string; size: number }): Promise<Readable> {
+    const what = `blob ${repo}@${blob.digest} from ${this.registry}`;
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}` });
+    const verifier = verifyingStream(blob, what);
+    response.body.on('error', (error) => verifier.destroy(error));
+    // Errors reach the consumer when it reads; until then they must not be uncaught.
+    verifier.on('error', () => {});
+    return response.body.pipe(verifier);
+  }
+
+  /** A small blob (config) in memory, verified. */
+  async getBlob(repo: string, blob: { digest: string; size: number }, limit = 8 * 1024 * 1024): Promise<Buffer> {
+    if (blob.size > limit) throw new GitopsError(`blob ${repo}@${blob.digest} is ${blob.size} bytes, more than the ${limit} expected here`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.getBlobStream(repo, blob)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * Cross-repository mount. Returns true when mounted (201); otherwise the upload session the
+   * registry opened instead (202), to upload into.
+   */
+  async mountBlob(repo: string, digest: string, fromRepo: string): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+    const query = new URLSearchParams({ mount: digest, from: fromRepo });
+    const response = await this.request({
+      method: 'POST', path: `/v2/${repo}/blobs/uploads/?${query}`, repos: [repo, fromRepo], headers: { 'content-length': 0 },
+      body: Buffer.alloc(0), expect: [201, 202], what: `mount blob ${digest} from ${fromRepo} into ${repo}`,
+    });
+    await drain(response);
+    if (response.status === 201) return { mounted: true };
+    return { mounted: false, location: this.location(response, `mount into ${repo}`) };
+  }
+
+  async startUpload(repo: string): Promise<URL> {
+    const response = await this.request({
+      method: 'POST', path: `/v2/${repo}/blobs/uploads/`, repos: [repo], headers: { 'content-length': 0 },
+      body: Buffer.alloc(0), expect: [202], what: `start blob upload to ${repo}`,
+    });
+    await drain(response);
+    return this.location(response, `upload to ${repo}`);
+  }
+
+  private location(response: RawResponse, what: string): URL {
+    const location = headerText(response.headers.location);
+    if (!location) throw new GitopsError(`registry ${this.registry} gave no Location for ${what}`);
+    return new URL(location, response.url);
+  }
+
+  /**
+   * Streams `source` (exactly blob.size bytes) into an upload session: one PUT for small blobs,
+   * PATCH chunks with Content-Range for large ones, then PUT `digest=` (keeping Location's query).
+   */
+  async uploadBlob(repo: string, blob: { digest: string; size: number }, source: Readable, location?: URL): Promise<void> {
+    let url = location ?? await this.startUpload(repo);
+    const what = `upload blob ${blob.digest} to ${repo}`;
+    if (source.errored) throw source.errored;
+    if (source.destroyed) throw markTransient(new GitopsError(`${what}: the source stream closed before the upload started`));
+    if (blob.size > this.chunkSize) {
+      const chunks = source[Symbol.asyncIterator]();
+      let carry: Buffer | undefined;
+      for (let offset = 0; offset < blob.size; offset += this.chunkSize) {
+        const length = Math.min(this.chunkSize, blob.size - offset);
+        async function* slice(): AsyncGenerator<Buffer> {
+          let left = length;
+          while (left > 0) {
+            let chunk = carry;
+            carry = undefined;
+            if (!chunk) {
+              const next = await chunks.next();
+              if (next.done) throw new GitopsError(`${what}: the source ended ${left} bytes early`);
+              chunk = next.value as Buffer;
+            }
+            if (chunk.length > left) {
+              carry = chunk.subarray(left);
+              chunk = chunk.subarray(0, left);
+            }
+            left -= chunk.length;
+            yield chunk;
+          }
+        }
+        const response = await this.request({
+          method: 'PATCH', path: url, repos: [repo], body: Readable.from(slice()), expect: [202],
+          headers: { 'content-type': 'application/octet-stream', 'content-length': length, 'content-range': `${offset}-${offset + length - 1}` },
+          what: `${what} (bytes ${offset}-${offset + length - 1})`,
+        });
+        await drain(response);
+        url = this.location(response, what);
+      }
+      // Reaching the end of the source runs its digest check before the upload is committed.
+      const rest = await chunks.next();
+      if (!rest.done || carry) throw new GitopsError(`${what}: the source has more than ${blob.size} bytes`);
+      url.searchParams.set('digest', blob.digest);
+      const response = await this.request({ method: 'PUT', path: url, repos: [repo], headers: { 'content-length': 0 }, body: Buffer.alloc(0), expect: [201], what });
+      await drain(response);
+      return;
+    }
+    url.searchParams.set('digest', blob.digest);
+    const response = await this.request({
+      method: 'PUT', path: url, repos: [repo], body: source, expect: [201],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size }, what,
+    });
+    await drain(response);
+  }
+
+  /** The referrers API answer (an index), or undefined when the registry does not offer the API. */
+  async getReferrers(repo: string, digest: string): Promise<{ manifests: { mediaType: string; digest: string; size: number; artifactType?: string }[] } | undefined> {
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/referrers/${digest}`, repos: [repo], headers: { accept: 'application/vnd.oci.image.index.v1+json' }, expect: [200, 404], what: `GET referrers of ${repo}@${digest}` });
+    if (response.status === 404) {
+      await drain(response);
+      return undefined;
+    }
+    const type = headerText(response.headers['content-type']) ?? '';
+    const body = await readBody(response, 4 * 1024 * 1024);
+    if (!type.includes('json')) return undefined;
+    return JSON.parse(body.toString('utf8'));
+  }
+}
+
+function headerText(value: string | string[] | number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value[0] : String(value);
+}

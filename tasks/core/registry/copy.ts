@@ -1,0 +1,308 @@
+import { GitopsError } from '../errors';
+import type { Logger } from '../logger';
+import type { RegistryCredentials } from './auth';
+import { RegistryClient } from './client';
+import { isTransient, retryDelayMs, sleep } from './http';
+import { isIndexType, MEDIA_TYPES, parseManifest, platformText, sha256Digest, type Descriptor, type ParsedManifest, type PlatformSpec } from './manifest';
+import { formatImageReference, manifestReference, type ImageReference } from './reference';
+
+export interface CopyOptions {
+  source: ImageReference;
+  /** Without tag and digest, the source tag is used. */
+  target: ImageReference;
+  sourceCredentials?: RegistryCredentials;
+  targetCredentials?: RegistryCredentials;
+  /** 'all' (default) copies the whole index unchanged; a list like ['linux/amd64'] writes a new index. */
+  platforms?: 'all' | string[];
+  /** Also copy signatures, SBOMs and other referrers of the image. */
+  copyReferrers?: boolean;
+  /** Replace a target tag that points at a different digest (refused by default). */
+  overwriteTag?: boolean;
+  /** Resolve and compare only; write nothing. */
+  dryRun?: boolean;
+  /** Blobs transferred at once (default 4). */
+  concurrency?: number;
+  logger: Logger;
+  /** Plain HTTP to non-loopback registries. */
+  insecure?: boolean;
+  retries?: number;
+  /** PATCH chunk size for large blobs (default 16 MiB). */
+  chunkSize?: number;
+  userAgent?: string;
+}
+
+export interface CopyResult {
+  /** Digest of what the target tag now points at (differs from the source when platforms were filtered). */
+  digest: string;
+  mediaType: string;
+  /** Blob bytes streamed to the target plus manifest bytes written. */
+  bytesCopied: number;
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  manifestsWritten: number;
+  /** The target already had this digest under the tag: nothing was written. */
+  alreadyPromoted: boolean;
+  referrersCopied: number;
+  platforms: string[];
+  /** Digest of the source image (equal to `digest` unless platforms were filtered). */
+  sourceDigest: string;
+}
+
+export interface ResolvedImage { digest: string; mediaType: string; platforms: string[] }
+
+interface Counters { bytesCopied: number; blobsUploaded: number; blobsMounted: number; blobsSkipped: number; manifestsWritten: number }
+
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function parsePlatform(text: string): PlatformSpec {
+  const [os, architecture, variant] = text.split('/');
+  if (!os || !architecture) {
+    throw new GitopsError(`platform "${text}" is not os/architecture[/variant]`, { field: 'platforms', hint: 'e.g. linux/amd64 or linux/arm64/v8' });
+  }
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+const matchesPlatform = (wanted: PlatformSpec, actual: PlatformSpec | undefined) =>
+  !!actual && wanted.os === actual.os && wanted.architecture === actual.architecture && (!wanted.variant || wanted.variant === actual.variant);
+
+async function platformsOf(client: RegistryClient, repo: string, manifest: ParsedManifest): Promise<string[]> {
+  if (isIndexType(manifest.mediaType)) return manifest.manifests.map((m) => platformText(m.platform));
+  const config = JSON.parse((await client.getBlob(repo, manifest.config!, 4 * 1024 * 1024)).toString('utf8')) as Partial<PlatformSpec>;
+  return config.os && config.architecture ? [platformText(config as PlatformSpec)] : [];
+}
+
+/** Digest, media type and platforms of an image, without copying anything. */
+export async function resolveImage(ref: ImageReference, credentials: RegistryCredentials | undefined, logger: Logger,
+  options: { insecure?: boolean; retries?: number } = {}): Promise<ResolvedImage> {
+  const client = new RegistryClient({ registry: ref.registry, credentials, logger, insecure: options.insecure, retries: options.retries });
+  try {
+    const root = await client.getManifest(ref.repository, manifestReference(ref));
+    const parsed = parseManifest(root.bytes, root.mediaType, `manifest of ${formatImageReference(ref)}`);
+    return { digest: root.digest, mediaType: parsed.mediaType, platforms: await platformsOf(client, ref.repository, parsed) };
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Copies an image (all platforms, or a subset) between repositories or registries, keeping manifest
+ * bytes and digests. Writes blobs, then child manifests, then referrers, and the tag last.
+ */
+export async function copyImage(options: CopyOptions): Promise<CopyResult> {
+  const { source, target, logger } = options;
+  const sourceText = formatImageReference(source);
+  const tag = target.tag ?? (target.digest ? undefined : source.tag);
+  const targetText = formatImageReference({ ...target, tag });
+  const common = { insecure: options.insecure, retries: options.retries, userAgent: options.userAgent, chunkSize: options.chunkSize, logger };
+  const from = new RegistryClient({ ...common, registry: source.registry, credentials: options.sourceCredentials });
+  const to = new RegistryClient({ ...common, registry: target.registry, credentials: options.targetCredentials, actions: 'pull,push' });
+  try {
+    logger.info(`copying ${sourceText} to ${targetText}`);
+    // The target tag is looked up alongside the source, so an already-promoted re-run costs one round trip.
+    const [root, existing] = await Promise.all([
+      from.getManifest(source.repository, manifestReference(source)),
+      tag ? to.headManifest(target.repository, tag) : Promise.resolve(undefined),
+    ]);
+    const parsed = parseManifest(root.bytes, root.mediaType, `manifest of ${sourceText}`);
+    const selected = selectPlatforms(parsed, root, options.platforms, sourceText);
+    const platforms = selected.manifest === parsed ? await platformsOf(from, source.repository, parsed) : selected.manifest.manifests.map((m) => platformText(m.platform));
+    if (selected.digest !== root.digest) {
+      logger.warn(`copying only ${platforms.join(', ')} of ${sourceText}: the target gets a new index ${selected.digest} (source index is ${root.digest})`);
+    }
+    if (target.digest && target.digest !== selected.digest) {
+      throw new GitopsError(`target ${targetText} names digest ${target.digest}, but the image to copy is ${selected.digest}`, { field: 'target' });
+    }
+
+    const existingDigest = existing && (existing.digest ?? (await to.getManifest(target.repository, tag!)).digest);
+    const alreadyPromoted = existingDigest === selected.digest;
+    if (existingDigest && !alreadyPromoted && !options.overwriteTag) {
+      throw new GitopsError(`target tag ${targetText} already points at ${existingDigest}, not at ${selected.digest} from ${sourceText}`, {
+        field: 'target',
+        hint: 'tags in a promotion target should not move; use a new tag, or allow overwriting the tag explicitly',
+      });
+    }
+
+    const result: CopyResult = {
+      digest: selected.digest, mediaType: selected.manifest.mediaType, bytesCopied: 0, blobsUploaded: 0, blobsMounted: 0,
+      blobsSkipped: 0, manifestsWritten: 0, alreadyPromoted, referrersCopied: 0, platforms, sourceDigest: root.digest,
+    };
+    if (options.dryRun) {
+      logger.info(alreadyPromoted ? `dry run: ${targetText} already is ${selected.digest}` : `dry run: would copy ${selected.digest} to ${targetText}`);
+      return result;
+    }
+    if (alreadyPromoted && !options.copyReferrers) {
+      logger.info(`${targetText} already is ${selected.digest}: nothing to copy`);
+      return result;
+    }
+
+    const copier = new TreeCopier(from, to, source.repository, target.repository, options.concurrency ?? 4, options.retries ?? 4, logger, result);
+    if (!alreadyPromoted) await copier.copyContents(selected.manifest, `${sourceText}`);
+    if (options.copyReferrers) {
+      if (selected.digest !== root.digest) logger.warn(`referrers of ${root.digest} were not copied: they sign the full index, not the filtered one`);
+      else result.referrersCopied = await copier.copyReferrers(root.digest);
+    }
+    if (!alreadyPromoted) {
+      // The tag goes last, so it never points at an incomplete image.
+      await to.putManifest(target.repository, tag ?? selected.digest, selected.bytes, selected.manifest.mediaType);
+      result.manifestsWritten++;
+      result.bytesCopied += selected.bytes.length;
+    }
+    logger.info(`copied ${sourceText} to ${targetText} (${selected.digest}): ${result.blobsUploaded} blobs uploaded (${(result.bytesCopied / 1048576).toFixed(1)} MB), ${result.blobsMounted} mounted, ${result.blobsSkipped} already there, ${result.manifestsWritten} manifests written`);
+    return result;
+  } finally {
+    from.close();
+    to.close();
+  }
+}
+
+function selectPlatforms(parsed: ParsedManifest, root: { bytes: Buffer; digest: string }, platforms: 'all' | string[] | undefined, sourceText: string):
+  { manifest: ParsedManifest; bytes: Buffer; digest: string } {
+  const unchanged = { manifest: parsed, bytes: root.bytes, digest: root.digest };
+  if (!platforms || platforms === 'all' || !isIndexType(parsed.mediaType)) return unchanged;
+  const wanted = platforms.map(parsePlatform);
+  const missing = wanted.filter((w) => !parsed.manifests.some((m) => matchesPlatform(w, m.platform)));
+  if (missing.length > 0) {
+    throw new GitopsError(`${sourceText} has no ${missing.map(platformText).join(', ')} image; it has ${parsed.manifests.map((m) => platformText(m.platform)).join(', ')}`, { field: 'platforms' });
+  }
+  const manifests = parsed.manifests.filter((m) => wanted.some((w) => matchesPlatform(w, m.platform)));
+  if (manifests.length === parsed.manifests.length) return unchanged;
+  const bytes = Buffer.from(JSON.stringify({ ...parsed.raw, manifests }));
+  return { manifest: { ...parsed, manifests, raw: { ...parsed.raw, manifests } }, bytes, digest: sha256Digest(bytes) };
+}
+
+/** Copies the manifests and blobs below a manifest, deduplicating blobs and bounding transfers. */
+class TreeCopier {
+  private readonly blobs = new Map<string, Promise<void>>();
+  private readonly manifests = new Map<string, Promise<void>>();
+  private readonly transfer: <T>(task: () => Promise<T>) => Promise<T>;
+  private readonly mountable: boolean;
+
+  constructor(
+    private readonly from: RegistryClient,
+    private readonly to: RegistryClient,
+    private readonly fromRepo: string,
+    private readonly toRepo: string,
+    concurrency: number,
+    private readonly retries: number,
+    private readonly logger: Logger,
+    private readonly counters: Counters,
+  ) {
+    this.transfer = limiter(Math.max(1, concurrency));
+    this.mountable = from.registry === to.registry && fromRepo !== toRepo;
+  }
+
+  /** Everything a manifest references (children or blobs), not the manifest itself. */
+  async copyContents(manifest: ParsedManifest, where: string): Promise<void> {
+    await Promise.all([
+      ...manifest.blobs.map((blob) => this.copyBlob(blob)),
+      ...manifest.manifests.map((child) => this.copyManifest(child, where)),
+    ]);
+  }
+
+  /** A manifest by digest: its contents first, then the manifest. Skipped when the target has it. */
+  copyManifest(descriptor: Descriptor, where: string): Promise<void> {
+    let task = this.manifests.get(descriptor.digest);
+    if (!task) {
+      task = (async () => {
+        if (await this.to.headManifest(this.toRepo, descriptor.digest)) return;
+        const data = await this.from.getManifest(this.fromRepo, descriptor.digest);
+        const parsed = parseManifest(data.bytes, data.mediaType, `manifest ${descriptor.digest} of ${where}`);
+        await this.copyContents(parsed, where);
+        await this.to.putManifest(this.toRepo, descriptor.digest, data.bytes, parsed.mediaType);
+        this.counters.manifestsWritten++;
+        this.counters.bytesCopied += data.bytes.length;
+      })();
+      this.manifests.set(descriptor.digest, task);
+    }
+    return task;
+  }
+
+  private copyBlob(blob: Descriptor): Promise<void> {
+    let task = this.blobs.get(blob.digest);
+    if (!task) {
+      task = this.transfer(() => this.transferBlob(blob));
+      this.blobs.set(blob.digest, task);
+    }
+    return task;
+  }
+
+  private async transferBlob(blob: Descriptor): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (await this.to.blobExists(this.toRepo, blob.digest)) {
+          if (attempt === 0) this.counters.blobsSkipped++;
+          else this.counters.blobsUploaded++;
+          return;
+        }
+        let location: URL | undefined;
+        if (this.mountable) {
+          const mount = await this.to.mountBlob(this.toRepo, blob.digest, this.fromRepo).catch((error: Error) => {
+            this.logger.debug(`mounting ${blob.digest} from ${this.fromRepo} failed (${error.message}); uploading instead`);
+            return undefined;
+          });
+          if (mount?.mounted) {
+            this.counters.blobsMounted++;
+            return;
+          }
+          location = mount?.location;
+        }
+        // Open the upload session first, so the source stream is read as soon as it is opened.
+        location ??= await this.to.startUpload(this.toRepo);
+        const stream = await this.from.getBlobStream(this.fromRepo, blob);
+        await this.to.uploadBlob(this.toRepo, blob, stream, location);
+        this.counters.blobsUploaded++;
+        this.counters.bytesCopied += blob.size;
+        return;
+      } catch (error) {
+        if (!isTransient(error) || attempt >= this.retries) throw error;
+        const delay = retryDelayMs(attempt);
+        this.logger.debug(`blob ${blob.digest}: ${(error as Error).message}; retrying in ${Math.round(delay)} ms`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * Referrers of `digest` (signatures, SBOMs): from the referrers API, or from the `sha256-<hex>`
+   * tag fallback when the source has no API. Returns how many referrer manifests were copied.
+   */
+  async copyReferrers(digest: string): Promise<number> {
+    const fallbackTag = digest.replace(':', '-');
+    const listed = await this.from.getReferrers(this.fromRepo, digest);
+    if (listed && listed.manifests.length > 0) {
+      for (const referrer of listed.manifests) await this.copyManifest(referrer, `referrer of ${digest}`);
+      if (!(await this.to.getReferrers(this.toRepo, digest))) {
+        // The target has no referrers API: publish the list under the fallback tag so tools find it.
+        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: listed.manifests }));
+        await this.to.putManifest(this.toRepo, fallbackTag, index, MEDIA_TYPES.ociIndex);
+        this.counters.manifestsWritten++;
+      }
+      return listed.manifests.length;
+    }
+    if (!(await this.from.headManifest(this.fromRepo, fallbackTag))) return 0;
+    const data = await this.from.getManifest(this.fromRepo, fallbackTag);
+    const parsed = parseManifest(data.bytes, data.mediaType, `referrers tag ${fallbackTag}`);
+    await this.copyContents(parsed, `referrers of ${digest}`);
+    const present = await this.to.headManifest(this.toRepo, fallbackTag);
+    if (present?.digest !== data.digest) {
+      await this.to.putManifest(this.toRepo, fallbackTag, data.bytes, parsed.mediaType);
+      this.counters.manifestsWritten++;
+      this.counters.bytesCopied += data.bytes.length;
+    }
+    return isIndexType(parsed.mediaType) ? parsed.manifests.length : 1;
+  }
+}
