@@ -1,5 +1,82 @@
-// Placeholder so the task bundles and packages; the real adapter replaces this file.
 import * as tl from 'azure-pipelines-task-lib/task';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
+import { installHelm } from '../core/jobs/helmTool';
+import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { gitCredential, pipelineProvenance } from '../agent/pipeline';
+import { runTask } from '../agent/runTask';
 
-tl.setResult(tl.TaskResult.Failed, 'not implemented yet');
-process.exitCode = 1;
+const mergeStrategies = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'] as const;
+
+runTask('GenerateManifests', async (ctx) => {
+  const provenance = pipelineProvenance();
+  const hldRepositoryUrl = optionalInput('hldRepositoryUrl');
+  const manifestRepositoryUrl = optionalInput('manifestRepositoryUrl');
+  const pushMode = pickInput('pushMode', ['direct', 'pullRequest'] as const, 'direct');
+  const dryRun = boolInput('dryRun');
+  const pullRequestId = Number(provenance.pullRequestId);
+  const workDir = mkdtempSync(join(ctx.tempDirectory, 'generate-manifests-'));
+  const outputDir = resolve(optionalInput('outputPath') ?? join(ctx.tempDirectory, 'bedrock-gitops-manifests'));
+  ctx.output('renderedPath', outputDir);
+
+  let helmPath = optionalInput('helmPath');
+  const helmVersion = optionalInput('helmVersion');
+  ctx.progress(2, 'Locating helm');
+  if (!helmPath && helmVersion) {
+    helmPath = await installHelm({
+      version: helmVersion,
+      toolsDirectory: tl.getVariable('Agent.ToolsDirectory') || join(ctx.tempDirectory, 'tools'),
+      logger: ctx.logger,
+    });
+  }
+
+  try {
+    const result = await generateManifests({
+      hld: hldRepositoryUrl
+        ? { url: hldRepositoryUrl, branch: stringInput('hldBranch', { defaultValue: 'main' }) }
+        : { dir: resolve(stringInput('hldPath', { defaultValue: tl.getVariable('System.DefaultWorkingDirectory') || process.cwd() })) },
+      environmentSets: parseEnvironmentSets(listInput('environments', { commas: true }).length ? listInput('environments', { commas: true }) : ['prod']),
+      outputDir,
+      manifest: manifestRepositoryUrl
+        ? { url: manifestRepositoryUrl, branch: stringInput('manifestBranch', { defaultValue: 'main' }), path: optionalInput('manifestPath') }
+        : undefined,
+      pushMode,
+      pullRequest: {
+        targetBranch: optionalInput('pullRequestTargetBranch'),
+        title: optionalInput('pullRequestTitle'),
+        autoComplete: boolInput('autoComplete'),
+        mergeStrategy: pickInput('mergeStrategy', mergeStrategies, 'squash'),
+        deleteSourceBranch: boolInput('deleteSourceBranch', true),
+        reviewers: listInput('reviewers', { commas: true }),
+        workItemIds: listInput('workItems', { commas: true }),
+      },
+      pullRequestApiUrl: optionalInput('pullRequestApiUrl'),
+      dryRun,
+      commentOnPullRequest:
+        dryRun && boolInput('commentOnPullRequest') && Number.isInteger(pullRequestId) && pullRequestId > 0
+          ? { pullRequestId, repositoryUrl: tl.getVariable('Build.Repository.Uri') || undefined }
+          : undefined,
+      allowEmptyOutput: boolInput('allowEmptyOutput'),
+      commitMessage: optionalInput('commitMessage'),
+      author: { name: optionalInput('gitUserName'), email: optionalInput('gitUserEmail') },
+      credential: gitCredential(ctx, 'gitConnection'),
+      provenance,
+      maxPushAttempts: intInput('maxPushAttempts', 10, { min: 1, max: 50 }),
+      helmPath: helmPath && resolve(helmPath),
+      cacheDir: resolve(optionalInput('cacheDirectory') ?? join(ctx.tempDirectory, 'bedrock-gitops-cache')),
+      workDir,
+      env: process.env,
+      logger: ctx.logger,
+      progress: (percent, text) => ctx.progress(percent, text),
+    });
+    ctx.output('manifestCommitId', result.manifestCommitId);
+    ctx.output('manifestsChanged', result.manifestsChanged);
+    ctx.output('pullRequestId', result.pullRequest?.id);
+    ctx.output('pullRequestUrl', result.pullRequest?.url);
+    ctx.summary('Generated manifests', result.summary);
+    return result.message;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+});

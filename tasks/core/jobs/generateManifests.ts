@@ -1,0 +1,354 @@
+import { join } from 'node:path';
+import { detectProvider, postOrUpdatePullRequestComment, type MergeStrategy } from '../azure-devops';
+import { credentialToken, type ServiceCredential } from '../credentials';
+import {
+  basicAuth,
+  bearerAuth,
+  displayUrl,
+  formatCommitMessage,
+  GitWorkspace,
+  pushWithRetry,
+  type GitAuth,
+  type GitAuthor,
+} from '../git';
+import type { Logger } from '../logger';
+import { provenanceTrailers, type Provenance } from '../provenance';
+import { generate, type RenderedEnvironmentSet } from '../render';
+import { diffTrees, renderSummaryMarkdown, type TreeDiff } from '../report';
+import { expandTemplate } from './commitMessage';
+import { assertNoEnvironmentEmptied } from './deletionGuard';
+import { openHldSource, type HldLocation, type HldSource } from './hldSource';
+import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
+import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { isSupersededBy } from './superseded';
+
+export { parseEnvironmentSets } from './manifestSync';
+
+export const defaultManifestCommitMessage = 'Generate manifests from HLD {hldShortCommit}: {hldSubject}';
+
+export interface ManifestRepository {
+  url: string;
+  /** Created when missing (direct mode). */
+  branch: string;
+  /** Sub-folder holding the environment folders; '' = the repository root. */
+  path?: string;
+}
+
+export interface ManifestPullRequestOptions {
+  /** Branch the PR merges into; default the manifest branch. */
+  targetBranch?: string;
+  /** Default: names the HLD commit and the environments. */
+  title?: string;
+  autoComplete?: boolean;
+  mergeStrategy?: MergeStrategy;
+  deleteSourceBranch?: boolean;
+  reviewers?: string[];
+  workItemIds?: string[];
+}
+
+export interface GenerateManifestsOptions {
+  hld: HldLocation;
+  /** Highest precedence first inside a set: `[['prod-east', 'prod'], ['staging']]`. */
+  environmentSets: string[][];
+  /** Where the rendered tree is written, one folder per environment set. */
+  outputDir: string;
+  /** Undefined: render only. */
+  manifest?: ManifestRepository;
+  pushMode?: 'direct' | 'pullRequest';
+  pullRequest?: ManifestPullRequestOptions;
+  /** Collection URL of Azure DevOps Server or GitHub API root, for PRs and PR comments. */
+  pullRequestApiUrl?: string;
+  /** Render and compare, push nothing. */
+  dryRun?: boolean;
+  /** With dryRun: post or update one comment with the summary on this pull request of the HLD repository. */
+  commentOnPullRequest?: { pullRequestId: number; repositoryUrl?: string };
+  allowEmptyOutput?: boolean;
+  /** Template with {hldCommit}, {hldShortCommit}, {hldSubject}, {hldRepository}, {environments}. */
+  commitMessage?: string;
+  /** Default: the requester from provenance, else `Azure Pipelines`. */
+  author?: Partial<GitAuthor>;
+  /** Sent to http(s) remotes only; local and file:// repositories need none. */
+  credential?: ServiceCredential;
+  provenance: Provenance;
+  maxPushAttempts?: number;
+  helmPath?: string;
+  cacheDir?: string;
+  /** Scratch space for the clones; the caller removes it. */
+  workDir: string;
+  /** Environment for helm, hooks and access.yaml token variables. */
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  progress?: (percent: number, text: string) => void;
+}
+
+export type GenerateManifestsStatus = 'rendered' | 'unchanged' | 'pushed' | 'pullRequest' | 'dryRun' | 'superseded';
+
+export interface GenerateManifestsResult {
+  status: GenerateManifestsStatus;
+  /** The render differs from the manifest repository (and was pushed unless dry run or superseded). */
+  manifestsChanged: boolean;
+  manifestCommitId?: string;
+  renderedPath: string;
+  pullRequest?: { id: number; url: string };
+  hldCommit?: string;
+  /** Markdown for the run summary (also the PR comment in dry runs). */
+  summary: string;
+  /** One line for the task result. */
+  message: string;
+}
+
+const commentMarker = 'bedrock-gitops:generate-manifests';
+
+/** Renders the HLD and publishes it to the manifest repository: see the flow in the task's README. */
+export async function generateManifests(options: GenerateManifestsOptions): Promise<GenerateManifestsResult> {
+  const { logger } = options;
+  const progress = options.progress ?? (() => {});
+  const manifestPath = normaliseManifestPath(options.manifest?.path);
+
+  progress(5, 'Preparing the HLD');
+  const hld = await openHldSource({
+    location: options.hld,
+    cloneDir: join(options.workDir, 'hld'),
+    authFor: (url) => authFor(url, options.credential),
+    logger,
+  });
+  if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
+
+  progress(10, 'Installing and rendering components');
+  const rendered = await generate({
+    hldDir: hld.dir,
+    environmentSets: options.environmentSets,
+    outputDir: options.outputDir,
+    cacheDir: options.cacheDir,
+    helmPath: options.helmPath,
+    env: options.env,
+    logger,
+  });
+  const sets = rendered.environmentSets;
+  const folders = sets.map((set) => environmentFolder(manifestPath, set));
+  const files = repositoryFiles(manifestPath, sets);
+  const base = { renderedPath: options.outputDir, hldCommit: hld.commit };
+
+  if (!options.manifest) {
+    const summary = renderSummaryMarkdown({ diff: diffTrees(undefined, files, folders), title: 'Rendered manifests (render only)' });
+    progress(100, 'Rendered');
+    return { ...base, status: 'rendered', manifestsChanged: false, summary, message: `Rendered ${folders.join(', ')} into ${options.outputDir}` };
+  }
+
+  progress(55, 'Comparing with the manifest repository');
+  const manifest = options.manifest;
+  const pushMode = options.pushMode ?? 'direct';
+  const targetBranch = pushMode === 'pullRequest' ? options.pullRequest?.targetBranch || manifest.branch : manifest.branch;
+  const workspace = await GitWorkspace.clone({
+    url: manifest.url,
+    dir: join(options.workDir, 'manifests'),
+    branch: targetBranch,
+    createBranchIfMissing: pushMode === 'direct',
+    auth: authFor(manifest.url, options.credential),
+    logger,
+  });
+  try {
+    const check = async (): Promise<{ diff: TreeDiff; supersededBy?: string }> => {
+      const supersededBy = options.dryRun ? undefined : await newerRender(workspace, hld, logger);
+      const diff = diffTrees(workspace.dir, files, folders);
+      if (!options.allowEmptyOutput && !supersededBy) assertNoEnvironmentEmptied(diff, sets, folders);
+      return { diff, supersededBy };
+    };
+    const first = await check();
+    if (first.supersededBy) return superseded(base, first.supersededBy, hld, manifest, progress);
+
+    if (options.dryRun) {
+      const summary = renderSummaryMarkdown({ diff: first.diff, dryRun: true, title: 'Rendered manifests (dry run)' });
+      await commentOnHldPullRequest(options, hld, summary);
+      progress(100, 'Dry run done');
+      return {
+        ...base,
+        status: 'dryRun',
+        manifestsChanged: first.diff.changed,
+        summary,
+        message: first.diff.changed ? `Dry run: ${changedFolders(first.diff)} would change; nothing pushed` : 'Dry run: the manifest repository is up to date',
+      };
+    }
+    if (!first.diff.changed) {
+      progress(100, 'No changes');
+      const summary = renderSummaryMarkdown({ diff: first.diff });
+      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date` };
+    }
+
+    const message = commitMessage(options, hld, sets);
+    const author = commitAuthor(options);
+    if (pushMode === 'pullRequest') {
+      progress(70, 'Syncing the rendered tree');
+      await syncEnvironmentFolders(workspace.dir, manifestPath, sets);
+      progress(80, 'Pushing the pull request branch');
+      const pr = await pushPullRequest({
+        workspace,
+        sourceBranch: pullRequestBranchName(['manifests', targetBranch, ...(manifestPath ? [manifestPath] : [])]),
+        targetBranch,
+        message,
+        author,
+        repositoryUrl: manifest.url,
+        credential: options.credential,
+        pullRequest: {
+          title: options.pullRequest?.title || `Generate manifests for ${folders.join(', ')} from HLD ${shortCommit(hld.commit) ?? ''}`.trim(),
+          description: renderSummaryMarkdown({ diff: first.diff, maxBytes: 3500 }),
+          autoComplete: options.pullRequest?.autoComplete,
+          mergeStrategy: options.pullRequest?.mergeStrategy,
+          deleteSourceBranch: options.pullRequest?.deleteSourceBranch,
+          reviewers: options.pullRequest?.reviewers,
+          workItemIds: options.pullRequest?.workItemIds,
+          azureCollectionUrl: options.pullRequestApiUrl,
+          githubApiUrl: options.pullRequestApiUrl,
+        },
+        logger,
+      });
+      progress(100, 'Done');
+      const pullRequest = pr.pullRequestId !== undefined ? { id: pr.pullRequestId, url: pr.pullRequestUrl ?? '' } : undefined;
+      const summary = renderSummaryMarkdown({ diff: first.diff, commit: pr.commitId ? { sha: pr.commitId } : undefined, pullRequest });
+      return {
+        ...base,
+        status: pr.changed ? 'pullRequest' : 'unchanged',
+        manifestsChanged: pr.changed,
+        manifestCommitId: pr.commitId,
+        pullRequest,
+        summary,
+        message: pullRequest ? `Pull request #${pullRequest.id} holds the manifests: ${pullRequest.url}` : 'No changes: no pull request',
+      };
+    }
+
+    let latest = first;
+    progress(70, 'Syncing and pushing');
+    const pushed = await pushWithRetry({
+      workspace,
+      branch: manifest.branch,
+      maxAttempts: options.maxPushAttempts,
+      author,
+      message,
+      logger,
+      apply: async (dir, attempt) => {
+        // On a retry the branch moved: decide again on the new tip (it may hold a newer render now).
+        if (attempt > 1) latest = await check();
+        if (latest.supersededBy) return false;
+        await syncEnvironmentFolders(dir, manifestPath, sets);
+        return true;
+      },
+    });
+    if (latest.supersededBy) return superseded(base, latest.supersededBy, hld, manifest, progress);
+    progress(100, 'Pushed');
+    const summary = renderSummaryMarkdown({ diff: latest.diff, commit: pushed.commit ? { sha: pushed.commit } : undefined });
+    return {
+      ...base,
+      status: pushed.changed ? 'pushed' : 'unchanged',
+      manifestsChanged: pushed.changed,
+      manifestCommitId: pushed.commit,
+      summary,
+      message: pushed.changed
+        ? `Pushed ${pushed.commit} to ${manifest.branch} of ${displayUrl(manifest.url)} (${changedFolders(latest.diff)})`
+        : `Manifests in ${displayUrl(manifest.url)} are up to date`,
+    };
+  } finally {
+    await workspace.cleanup({ removeDirectory: true });
+  }
+}
+
+/** The HLD commit recorded at the manifest tip, when it descends from this run's HLD commit. */
+async function newerRender(workspace: GitWorkspace, hld: HldSource, logger: Logger): Promise<string | undefined> {
+  const tip = await workspace.head();
+  if (!tip || !hld.commit) return undefined;
+  const trailers = await workspace.readTrailers(tip);
+  const recorded = trailers['Gitops-Hld-Commit'];
+  const recordedRepository = trailers['Gitops-Hld-Repository'];
+  if (!recorded) return undefined;
+  // Renders of another HLD repository (sharing the manifest repository) cannot be compared.
+  if (recordedRepository && hld.repositoryUrl && sameRepository(recordedRepository, hld.repositoryUrl) === false) return undefined;
+  return (await isSupersededBy(hld, recorded, logger)) ? recorded : undefined;
+}
+
+function superseded(
+  base: { renderedPath: string; hldCommit?: string },
+  newer: string,
+  hld: HldSource,
+  manifest: ManifestRepository,
+  progress: (percent: number, text: string) => void,
+): GenerateManifestsResult {
+  progress(100, 'Superseded');
+  const message = `Superseded: ${manifest.branch} of ${displayUrl(manifest.url)} already holds manifests of HLD commit ${newer}, which is newer than this run's ${hld.commit}; nothing pushed`;
+  const summary = `## Rendered manifests\n\n**Superseded:** the manifest branch \`${manifest.branch}\` already holds the render of HLD commit \`${newer}\`, a descendant of this run's \`${hld.commit}\`. Nothing was pushed.\n`;
+  return { ...base, status: 'superseded', manifestsChanged: false, summary, message };
+}
+
+async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: HldSource, summary: string): Promise<void> {
+  const target = options.commentOnPullRequest;
+  if (!target) return;
+  const url = target.repositoryUrl ?? hld.repositoryUrl;
+  const provider = url && detectProvider(url, { azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl });
+  if (!provider || !options.credential) {
+    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${!provider ? 'the HLD repository is neither Azure Repos nor GitHub' : 'no token'}`);
+    return;
+  }
+  const result = await postOrUpdatePullRequestComment({
+    provider,
+    token: credentialToken(options.credential),
+    tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat',
+    pullRequestId: target.pullRequestId,
+    marker: commentMarker,
+    markdown: summary,
+    logger: options.logger,
+  });
+  options.logger.info(`${result.created ? 'Posted' : 'Updated'} the manifest diff on pull request ${target.pullRequestId}`);
+}
+
+function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: readonly RenderedEnvironmentSet[]): string {
+  const environments = sets.map((s) => s.name).join(', ');
+  const template = options.commitMessage?.trim() || defaultManifestCommitMessage;
+  const expanded = expandTemplate(template, {
+    hldCommit: hld.commit ?? 'unknown',
+    hldShortCommit: shortCommit(hld.commit) ?? 'unknown',
+    hldSubject: hld.subject ?? '',
+    hldRepository: hld.repositoryUrl ?? '',
+    environments,
+  }).replace(/\r\n/g, '\n').trim();
+  const [subject, ...rest] = (expanded || `Generate manifests for ${environments}`).split('\n');
+  const p = options.provenance;
+  const record = [
+    `Rendered ${environments} from ${hld.repositoryUrl ?? 'the HLD'}${hld.commit ? ` at ${hld.commit}` : ''}.`,
+    p.buildUrl || p.buildId ? `Build: ${p.buildNumber ?? p.buildId} ${p.buildUrl ?? ''}`.trim() : undefined,
+    p.releaseId ? `Release: ${p.releaseName ?? p.releaseId} ${p.releaseUrl ?? ''}`.trim() : undefined,
+  ].filter(Boolean);
+  return formatCommitMessage({
+    subject,
+    body: [rest.join('\n').trim(), record.join('\n')].filter(Boolean).join('\n\n'),
+    trailers: {
+      'Gitops-Hld-Repository': hld.repositoryUrl,
+      'Gitops-Hld-Commit': hld.commit,
+      'Gitops-Environments': environments,
+      ...provenanceTrailers(p),
+    },
+  });
+}
+
+function commitAuthor(options: GenerateManifestsOptions): GitAuthor {
+  return {
+    name: options.author?.name || options.provenance.requestedFor || 'Azure Pipelines',
+    email: options.author?.email || options.provenance.requestedForEmail || 'azure-pipelines@noreply.invalid',
+  };
+}
+
+/** Git auth for a remote: only http(s) remotes get the credential. */
+export function authFor(url: string | undefined, credential: ServiceCredential | undefined): GitAuth | undefined {
+  if (!url || !credential || !/^https?:\/\//i.test(url)) return undefined;
+  return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
+}
+
+function sameRepository(a: string, b: string): boolean {
+  const clean = (url: string) => displayUrl(url).replace(/\.git$/, '').replace(/\/+$/, '').toLowerCase();
+  return clean(a) === clean(b);
+}
+
+function shortCommit(commit: string | undefined): string | undefined {
+  return commit?.slice(0, 12);
+}
+
+function changedFolders(diff: TreeDiff): string {
+  return diff.environments.filter((e) => e.files.length > 0).map((e) => e.folder).join(', ') || 'nothing';
+}
