@@ -1,0 +1,40 @@
+import { GitopsError } from '../errors';
+
+/**
+ * How git authenticates to the remote: the value git sends as `http.extraheader`, exactly as
+ * Azure Pipelines does it. Kept only in memory and in the git child's environment.
+ */
+export interface GitAuth {
+  /** The full header line, e.g. `AUTHORIZATION: bearer <token>`. */
+  readonly header: string;
+  /** Every string derived from the secret (raw secret, base64 form, header), for redaction. */
+  readonly secrets: readonly string[];
+}
+
+function requireSecret(secret: string, what: string): void {
+  if (!secret || !secret.trim()) {
+    throw new GitopsError(`The ${what} for git is empty`, {
+      hint: 'pass System.AccessToken (map it as an env variable in YAML) or a service connection',
+    });
+  }
+}
+
+/** `AUTHORIZATION: bearer <token>` — System.AccessToken against Azure Repos. */
+export function bearerAuth(token: string): GitAuth {
+  requireSecret(token, 'token');
+  const header = `AUTHORIZATION: bearer ${token}`;
+  return { header, secrets: [token, header, `bearer ${token}`] };
+}
+
+/** `AUTHORIZATION: basic base64(user:secret)` — a PAT (user may be empty) or a username/password. */
+export function basicAuth(user: string, secret: string): GitAuth {
+  requireSecret(secret, 'password or PAT');
+  const encoded = Buffer.from(`${user}:${secret}`, 'utf8').toString('base64');
+  const header = `AUTHORIZATION: basic ${encoded}`;
+  return { header, secrets: [secret, encoded, header, `basic ${encoded}`] };
+}
+
+/** Every derived string to redact or to pass to task-lib's setSecret. */
+export function secretsOf(auth: GitAuth | undefined): string[] {
+  return auth ? [...auth.secrets] : [];
+}

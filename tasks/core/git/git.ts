@@ -1,0 +1,87 @@
+import { GitopsError } from '../errors';
+import { redact, runProcess, type RunResult } from '../exec';
+import type { Logger } from '../logger';
+import { secretsOf, type GitAuth } from './auth';
+
+/** The environment variable that carries the auth header to git (read via --config-env). */
+const authHeaderVariable = 'GITOPS_GIT_AUTH_HEADER';
+
+export interface RunGitOptions {
+  cwd?: string;
+  auth?: GitAuth;
+  /** Added to the inherited environment (e.g. a PATH or proxy settings). */
+  env?: Record<string, string | undefined>;
+  logger: Logger;
+  /** More strings to redact from output, besides the auth secrets. */
+  secrets?: readonly string[];
+  /** Kill git after this long; network operations should always set it. */
+  timeoutMs?: number;
+  input?: string;
+}
+
+// scheme://user:password@host — a password in a URL ends up in .git/config, logs and `ps`.
+const credentialsInUrl = /\b[a-z][a-z0-9+.-]*:\/\/[^/\s@:]*:[^/\s@]*@/i;
+
+/** Throws when `url` carries a password or token; git remotes must be credential-free. */
+export function assertNoCredentialsInUrl(url: string, field = 'repository URL'): void {
+  if (credentialsInUrl.test(url)) {
+    throw new GitopsError('The git URL contains credentials (user:password@host); they would leak into logs and .git/config', {
+      field,
+      hint: 'remove them from the URL and use System.AccessToken or a service connection instead',
+    });
+  }
+}
+
+/** A URL fit for logs and outputs: any user info removed. */
+export function displayUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
+}
+
+/**
+ * Runs git non-interactively. The auth header travels only in the child's environment
+ * (`--config-env`), never in argv, a URL or `.git/config`; all output is redacted.
+ * Resolves with the exit code; callers decide what a failure means.
+ */
+export async function runGit(args: readonly string[], options: RunGitOptions): Promise<RunResult> {
+  for (const arg of args) assertNoCredentialsInUrl(arg);
+  const secrets = [...secretsOf(options.auth), ...(options.secrets ?? [])];
+  // git needs PATH, HOME and the agent's proxy settings, so it inherits this process's environment.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    GIT_TERMINAL_PROMPT: '0',
+    GCM_INTERACTIVE: 'never',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+  };
+  delete env[authHeaderVariable];
+  const fullArgs = [...args];
+  if (options.auth) {
+    env[authHeaderVariable] = options.auth.header;
+    fullArgs.unshift(`--config-env=http.extraheader=${authHeaderVariable}`);
+  }
+  options.logger.debug(redact(`git ${args.join(' ')}`, secrets));
+  const result = await runProcess('git', fullArgs, {
+    cwd: options.cwd,
+    env,
+    secrets,
+    timeoutMs: options.timeoutMs,
+    input: options.input,
+  });
+  return result;
+}
+
+/** Like runGit, but a non-zero exit becomes a GitopsError quoting git's (redacted) stderr. */
+export async function runGitOrThrow(args: readonly string[], options: RunGitOptions & { what?: string; hint?: string }): Promise<string> {
+  const result = await runGit(args, options);
+  if (result.code !== 0) {
+    throw new GitopsError(`${options.what ?? `git ${args[0]}`} failed: ${lastLines(result.stderr)}`, { hint: options.hint });
+  }
+  return result.stdout;
+}
+
+/** The tail of git's stderr, which is where it says what went wrong. */
+export function lastLines(text: string, count = 6): string {
+  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim().length > 0);
+  return lines.slice(-count).join(' | ') || '(no output)';
+}

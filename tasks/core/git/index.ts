@@ -1,0 +1,6 @@
+export * from './auth';
+export * from './commitMessage';
+export * from './git';
+export * from './pushFailure';
+export { pushWithRetry, backoffDelay, type PushWithRetryOptions, type PushWithRetryResult } from './retry';
+export * from './workspace';

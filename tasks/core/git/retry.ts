@@ -1,0 +1,88 @@
+import { GitopsError } from '../errors';
+import type { Logger } from '../logger';
+import type { GitAuthor, GitWorkspace } from './workspace';
+
+export { classifyPushFailure, type PushFailure } from './pushFailure';
+
+export interface PushWithRetryOptions {
+  workspace: GitWorkspace;
+  branch: string;
+  /**
+   * The edit, as a function of the checked-out tree in `dir`. It runs again on the new remote tip
+   * after every stale push, so it must read the files fresh each time. Returns whether it changed anything.
+   */
+  apply: (dir: string, attempt: number) => Promise<boolean>;
+  message: string | ((attempt: number) => string);
+  author: GitAuthor;
+  /** Default 10. */
+  maxAttempts?: number;
+  /**
+   * Smallest backoff base; the base used is the larger of this and the duration of the last
+   * attempt (the window in which other writers collide with us). Doubles per attempt. Default 100 ms.
+   */
+  baseDelayMs?: number;
+  /** Cap on one backoff delay. Default 30 000 ms (a slow server makes the collision window long). */
+  maxDelayMs?: number;
+  /** Source of jitter in [0, 1); default Math.random. */
+  random?: () => number;
+  logger: Logger;
+}
+
+export interface PushWithRetryResult {
+  /** False when the edit changed nothing: then nothing was committed or pushed. */
+  changed: boolean;
+  /** The pushed commit. */
+  commit?: string;
+  /** How many times the edit was applied (1 = no conflict). */
+  attempts: number;
+}
+
+/**
+ * Exponential backoff with full jitter: uniform in [0, min(max, base * 2^(attempt-1))].
+ * Full jitter spreads colliding writers apart best (fewest total attempts under contention).
+ */
+export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number, random: () => number): number {
+  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling * random());
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Applies an edit, commits and pushes; when another writer pushed first, fetches their tip,
+ * re-applies the edit on it and tries again (linear history, no merges). Authentication
+ * failures and server rejections throw at once; stale pushes are retried up to maxAttempts.
+ */
+export async function pushWithRetry(options: PushWithRetryOptions): Promise<PushWithRetryResult> {
+  const { workspace, branch, logger } = options;
+  const maxAttempts = options.maxAttempts ?? 10;
+  const baseDelayMs = options.baseDelayMs ?? 100;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  let delay = 0;
+  for (let attempt = 1; ; attempt++) {
+    await sleep(delay);
+    const attemptStarted = Date.now();
+    if (attempt > 1) await workspace.fetchAndReset(branch);
+    const edited = await options.apply(workspace.dir, attempt);
+    const message = typeof options.message === 'function' ? options.message(attempt) : options.message;
+    const commit = edited ? await workspace.commitAll(message, options.author) : undefined;
+    if (!commit) {
+      logger.info(`No changes to push to ${branch}`);
+      return { changed: false, attempts: attempt };
+    }
+    if ((await workspace.push(branch)) === 'pushed') {
+      logger.info(`Pushed ${commit} to ${branch} of ${workspace.remoteUrl} (attempt ${attempt})`);
+      return { changed: true, commit, attempts: attempt };
+    }
+    if (attempt >= maxAttempts) {
+      throw new GitopsError(`Gave up pushing to ${branch} of ${workspace.remoteUrl}: the branch moved under us ${attempt} times`, {
+        hint: 'too many concurrent writers; run the step again or raise the attempt limit',
+      });
+    }
+    // The time from fetch to push is the window in which others collide with us: back off in its units.
+    const collisionWindow = Date.now() - attemptStarted;
+    delay = backoffDelay(attempt, Math.max(baseDelayMs, collisionWindow), maxDelayMs, random);
+    logger.info(`${branch} moved while pushing (attempt ${attempt}); re-applying the change on the new tip in ${delay} ms`);
+  }
+}
