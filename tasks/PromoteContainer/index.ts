@@ -1,5 +1,134 @@
-// Placeholder so the task bundles and packages; the real adapter replaces this file.
+// PromoteContainer adapter: task inputs -> promoteContainer job options -> outputs and summary.
 import * as tl from 'azure-pipelines-task-lib/task';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { GitopsError } from '../core/errors';
+import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
+import type { RegistryCredentials } from '../core/registry';
+import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
+import { quietly, runTask, type TaskContext } from '../agent/runTask';
 
-tl.setResult(tl.TaskResult.Failed, 'not implemented yet');
-process.exitCode = 1;
+const MERGE_STRATEGIES = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'] as const;
+
+runTask('PromoteContainer', async (ctx) => {
+  const provenance = pipelineProvenance();
+  const source = registryConnection(ctx, 'sourceRegistryConnection');
+  const target = targetCredentials(ctx);
+  const platformsText = stringInput('platforms', { defaultValue: 'all' });
+  const verificationMode = pickInput('verification', ['none', 'manifestRepo'] as const, 'manifestRepo');
+  const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : {
+    mode: 'manifestRepo',
+    repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
+    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    environmentPath: stringInput('verifyEnvironmentPath'),
+    syncTag: optionalInput('verifySyncTag'),
+  };
+  const hld = hldOptions(provenance.requestedFor, provenance.requestedForEmail);
+  const credential = verification.mode === 'manifestRepo' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
+  const workDir = mkdtempSync(join(ctx.tempDirectory, 'promote-'));
+  const options: PromoteContainerOptions = {
+    sourceImage: stringInput('sourceImage', { required: true }),
+    sourceCredentials: source && { username: source.username, password: source.password },
+    targetRegistry: stringInput('targetRegistry', { required: true }),
+    targetRepository: optionalInput('targetRepository'),
+    targetTag: optionalInput('targetTag'),
+    targetCredentials: target.credentials,
+    platforms: platformsText.toLowerCase() === 'all' ? 'all' : listInput('platforms', { commas: true }),
+    copyReferrers: boolInput('copyReferrers', true),
+    overwriteTag: boolInput('overwriteTag', false),
+    verification,
+    hld,
+    gitCredential: credential,
+    provenance,
+    workDir,
+    dryRun: boolInput('dryRun', false),
+    // A connection whose URL says http:// is how a user marks a non-loopback registry as plain HTTP.
+    insecure: [source?.url, target.url].some((url) => /^http:\/\//i.test(url ?? '')),
+    logger: ctx.logger,
+  };
+  try {
+    const result = await promoteContainer(options);
+    ctx.output('promotedImage', result.promotedImage);
+    ctx.output('promotedDigest', result.promotedDigest);
+    ctx.output('bytesCopied', result.bytesCopied);
+    ctx.output('hldCommitId', result.hld?.commitId ?? '');
+    ctx.output('hldChanged', !!result.hld?.changed && !result.dryRun);
+    ctx.output('pullRequestId', result.hld?.pullRequestId ?? '');
+    ctx.output('pullRequestUrl', result.hld?.pullRequestUrl ?? '');
+    ctx.summary('Container promotion', promotionSummary(result));
+    if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
+    const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
+      : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : '; HLD already up to date';
+    return `${result.alreadyPromoted ? 'Already promoted' : 'Promoted'} ${result.sourceImage} to ${result.promotedImage}${hldText}`;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
+/** The target registry's credentials: a Docker registry connection, or an ACR service principal via AzureRM. */
+function targetCredentials(ctx: TaskContext): { credentials?: RegistryCredentials; url?: string } {
+  const docker = registryConnection(ctx, 'targetRegistryConnection');
+  if (docker) return { credentials: { username: docker.username, password: docker.password }, url: docker.url };
+  const azure = tl.getInput('targetAzureSubscription', false)?.trim();
+  if (!azure) return {};
+  const auth = quietly(() => ({
+    scheme: (tl.getEndpointAuthorizationScheme(azure, true) ?? '').toLowerCase(),
+    id: tl.getEndpointAuthorizationParameter(azure, 'serviceprincipalid', true) ?? '',
+    key: tl.getEndpointAuthorizationParameter(azure, 'serviceprincipalkey', true) ?? '',
+  }));
+  if (auth.scheme !== 'serviceprincipal' || !auth.id || !auth.key) {
+    throw new GitopsError(`Azure Resource Manager connection "${azure}" is not a service principal with a secret`, {
+      field: 'targetAzureSubscription',
+      hint: 'ACR accepts a service principal\'s id and secret; for workload identity federation or managed identity use a Docker registry connection (targetRegistryConnection) instead',
+    });
+  }
+  ctx.secret(auth.key);
+  ctx.secret(Buffer.from(`${auth.id}:${auth.key}`).toString('base64'));
+  // ACR takes a service principal's application id and secret as Basic credentials.
+  return { credentials: { username: auth.id, password: auth.key } };
+}
+
+function hldOptions(requestedFor: string | undefined, requestedForEmail: string | undefined): PromoteHldOptions | undefined {
+  const repositoryUrl = optionalInput('hldRepositoryUrl');
+  const checkoutPath = optionalInput('hldPath');
+  if (!repositoryUrl && !checkoutPath) return undefined;
+  const pushMode = pickInput('pushMode', ['direct', 'pullRequest'] as const, 'direct');
+  const apiUrl = optionalInput('pullRequestApiUrl');
+  const autoComplete = boolInput('autoComplete', false);
+  return {
+    target: {
+      repositoryUrl,
+      checkoutPath,
+      branch: stringInput('hldBranch', { defaultValue: 'main' }),
+      componentPath: stringInput('componentPath'),
+      environment: stringInput('environment', { defaultValue: 'prod' }),
+      subcomponent: stringInput('subcomponent'),
+    },
+    tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
+    repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
+    pinDigest: pickInput<PinDigest>('pinDigest', ['none', 'digestKey', 'tagAtDigest'], 'none'),
+    digestKey: stringInput('digestKey', { defaultValue: 'image.digest' }),
+    noNewKeys: boolInput('noNewKeys', false),
+    push: {
+      mode: pushMode,
+      maxAttempts: intInput('maxPushAttempts', 10, { min: 1, max: 50 }),
+      pullRequest: pushMode === 'pullRequest' ? {
+        targetBranch: optionalInput('pullRequestTargetBranch'),
+        title: optionalInput('pullRequestTitle'),
+        autoComplete,
+        mergeStrategy: autoComplete ? pickInput('mergeStrategy', MERGE_STRATEGIES, 'squash') : undefined,
+        deleteSourceBranch: boolInput('deleteSourceBranch', true),
+        reviewers: listInput('reviewers', { commas: true }),
+        workItemIds: listInput('workItems', { commas: true }),
+        azureCollectionUrl: apiUrl,
+        githubApiUrl: apiUrl,
+      } : undefined,
+    },
+    commitMessage: tl.getInput('commitMessage', false) ?? undefined,
+    author: {
+      name: optionalInput('gitUserName') ?? requestedFor ?? 'Azure Pipelines',
+      email: optionalInput('gitUserEmail') ?? requestedForEmail ?? 'azure-pipelines@noreply.invalid',
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The PromoteContainer task end to end (bundled task in its own process, as the agent runs it):
+ * first promotion of the ~200 MB two-platform benchmark image and a re-run when it is already
+ * promoted, against `skopeo copy --all` of the same image in the same run. Task times include node
+ * startup and task-lib; peak RSS is measured by /usr/bin/time around the task process.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProcess } from '../tasks/core/exec';
+import { runTask } from '../test/support/runTask';
+import { ensureOciLayout, seedImage } from '../test/support/ociImage';
+import { startRegistry } from '../test/support/registry';
+import { reportRow, timeIt } from './report';
+
+const LAYER_BYTES = 28 * 1024 * 1024;
+
+async function skopeoCopy(source: string, target: string): Promise<void> {
+  const result = await runProcess('skopeo', ['copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${source}`, `docker://${target}`], { timeoutMs: 600_000 });
+  if (result.code !== 0) throw new Error(`skopeo copy failed: ${result.stderr}`);
+}
+
+/** Runs the bundled task once; returns its wall time (seconds) and bytesCopied output. */
+async function promote(source: string, targetRegistry: string): Promise<{ seconds: number; bytesCopied: number }> {
+  let run: Awaited<ReturnType<typeof runTask>> | undefined;
+  const seconds = await timeIt(async () => {
+    run = await runTask('PromoteContainer', {
+      inputs: { sourceImage: source, targetRegistry, verification: 'none', copyReferrers: 'false' },
+      timeoutMs: 600_000,
+    });
+  });
+  if (run?.result !== 'Succeeded') throw new Error(`task failed: ${run?.message}\n${run?.stdout}`);
+  return { seconds, bytesCopied: Number(run.outputs.bytesCopied) };
+}
+
+/** Peak RSS (MB) of one task process doing a full promotion into a fresh repository. */
+async function fullCopyRss(source: string, targetRegistry: string, repository: string): Promise<number> {
+  const script = join(__dirname, '..', 'tasks', 'PromoteContainer', 'dist', 'index.js');
+  const env = {
+    ...process.env,
+    INPUT_SOURCEIMAGE: source, INPUT_TARGETREGISTRY: targetRegistry, INPUT_TARGETREPOSITORY: repository,
+    INPUT_VERIFICATION: 'none', INPUT_COPYREFERRERS: 'false', AGENT_TEMPDIRECTORY: tmpdir(),
+  };
+  const result = await runProcess('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, script], { env, timeoutMs: 600_000 });
+  const match = /MAXRSS (\d+)/.exec(result.stderr);
+  if (result.code !== 0 || !match) throw new Error(`measured task run failed: ${result.stdout}\n${result.stderr}`);
+  return Number(match[1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  const image = await ensureOciLayout(join(__dirname, '..', '.bench', 'copy-image'), {
+    layersPerPlatform: 4, layerBytes: LAYER_BYTES, seed: 'bench-copy', tag: 'v1',
+  });
+  const mb = (image.blobBytes / 1048576).toFixed(0);
+  const [a, b] = await Promise.all([startRegistry(), startRegistry()]);
+  try {
+    const source = `${a.host}/app:v1`;
+    await seedImage(image.dir, source);
+    const skopeoSeconds = await timeIt(() => skopeoCopy(source, `${b.host}/skopeo/app:v1`));
+    const first = await promote(source, b.host);
+    const rerun = await promote(source, b.host);
+    if (rerun.bytesCopied !== 0) throw new Error(`re-run copied ${rerun.bytesCopied} bytes`);
+    const skopeoRerun = await timeIt(() => skopeoCopy(source, `${b.host}/skopeo/app:v1`));
+    const rss = await fullCopyRss(source, b.host, 'measured/app');
+    const startup = await timeIt(() => runTask('PromoteContainer', {}));
+    reportRow({ bench: 'promote', metric: `task: promote ${mb} MB 2-platform image (incl. node startup)`, ours: first.seconds, baseline: skopeoSeconds, unit: 's', kind: 'info' });
+    reportRow({ bench: 'promote', metric: 'task: re-run, already promoted (vs skopeo full copy)', ours: rerun.seconds, baseline: skopeoSeconds, unit: 's', kind: 'ratio', target: 0.1 });
+    reportRow({ bench: 'promote', metric: 'task: re-run vs skopeo re-run', ours: rerun.seconds, baseline: skopeoRerun, unit: 's', kind: 'info' });
+    reportRow({ bench: 'promote', metric: 'task: process startup alone (node + bundle, no inputs)', ours: startup, baseline: skopeoSeconds, unit: 's', kind: 'info' });
+    reportRow({ bench: 'promote', metric: 'task: peak RSS of a full promotion', ours: rss, unit: 'MB', kind: 'max', target: 150 });
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+main().then(() => process.exit(0)).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
