@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
+import { generate } from '../../tasks/core/render/generate';
+import { CliCommand, UsageError } from './command';
+
+export const generateCommand: CliCommand = {
+  name: 'generate',
+  summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
+  help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
+                               [--cache DIR] [--helm PATH] [--concurrency N]
+
+Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
+in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
+<output>/prod-east-prod/. Without ENV (and without --environments) it renders common.
+
+Options:
+  --environments LIST render more environment sets in the same run (identical renders are
+                      shared): sets separated by commas or newlines, names inside a set by
+                      spaces, highest precedence first (the syntax of publish)
+  --hld DIR           HLD root (default: current directory)
+  --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
+  --cache DIR         keep fetched sources and renders here across runs
+  --helm PATH         helm 3 or 4 binary (default: helm on PATH)
+  --concurrency N     components rendered at once (default: number of cores)
+  -h, --help          show this help`,
+  async run(context) {
+    const { values, positionals } = parseArgs({
+      args: context.args,
+      options: {
+        hld: { type: 'string' },
+        output: { type: 'string' },
+        cache: { type: 'string' },
+        helm: { type: 'string' },
+        concurrency: { type: 'string' },
+        environments: { type: 'string', multiple: true },
+      },
+      allowPositionals: true,
+    });
+    const sets: string[][] = [];
+    if (positionals.length > 0) sets.push(positionals);
+    if (values.environments) sets.push(...parseEnvironmentSets(values.environments));
+    if (sets.length === 0) sets.push([]);
+    let concurrency: number | undefined;
+    if (values.concurrency !== undefined) {
+      concurrency = Number(values.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive whole number');
+    }
+    const hldDir = resolve(context.cwd, values.hld ?? '.');
+    const outputDir = values.output ? resolve(context.cwd, values.output) : join(hldDir, 'generated');
+    const tree = await generate({
+      hldDir,
+      environmentSets: sets,
+      outputDir,
+      cacheDir: values.cache && resolve(context.cwd, values.cache),
+      helmPath: values.helm && resolve(context.cwd, values.helm),
+      concurrency,
+      env: context.env,
+      logger: context.logger,
+    });
+    for (const set of tree.environmentSets) {
+      context.print(`${join(outputDir, set.name)}: ${set.files.length} files`);
+    }
+  },
+};

@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { install } from '../../tasks/core/render/installTree';
+import { CliCommand } from './command';
+
+export const installCommand: CliCommand = {
+  name: 'install',
+  summary: 'fetch git components, remote charts and http statics of an HLD (cached)',
+  help: `Usage: bedrock-gitops install [--hld DIR] [--cache DIR] [--helm PATH]
+
+Fetches every remote source of the HLD into its Fabrikate place (components/<name>,
+helm_repos/<name>) and runs the install hooks.
+
+Options:
+  --hld DIR     HLD root (default: current directory)
+  --cache DIR   keep fetched sources here across runs (unchanged sources are not fetched again)
+  --helm PATH   helm 3 or 4 binary (default: helm on PATH)
+  -h, --help    show this help`,
+  async run(context) {
+    const { values } = parseArgs({
+      args: context.args,
+      options: { hld: { type: 'string' }, cache: { type: 'string' }, helm: { type: 'string' } },
+      allowPositionals: false,
+    });
+    const result = await install({
+      hldDir: resolve(context.cwd, values.hld ?? '.'),
+      cacheDir: values.cache && resolve(context.cwd, values.cache),
+      helmPath: values.helm && resolve(context.cwd, values.helm),
+      env: context.env,
+      logger: context.logger,
+    });
+    const f = result.fetches;
+    context.print(`installed ${result.components} components (fetched: ${f.gitClones} git, ${f.chartPulls} charts, ${f.httpDownloads} files)`);
+  },
+};

@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ServiceCredential } from '../../tasks/core/credentials';
+import { promoteContainer, type PinDigest, type PromoteHldOptions } from '../../tasks/core/jobs/promoteContainer';
+import type { RegistryCredentials } from '../../tasks/core/registry';
+import { CliCommand, UsageError } from './command';
+
+const PIN_DIGEST: readonly PinDigest[] = ['none', 'digestKey', 'tagAtDigest'];
+
+export const promoteCommand: CliCommand = {
+  name: 'promote',
+  summary: 'verify an image runs in pre-production, copy it by digest to another registry, update the HLD',
+  help: `Usage: bedrock-gitops promote --source REGISTRY/REPO:TAG --target-registry HOST[:PORT] [options]
+
+Copies the image (all platforms, signatures and SBOMs) registry to registry without pulling it,
+after checking that the pre-production manifests reference it; then writes the target registry,
+tag (and digest) into the HLD like update-image-tag. Prints the promoted image by digest.
+
+Image:
+  --source REF              image to promote: registry/repository:tag or ...@sha256:...
+  --target-registry HOST    production registry host[:port]
+  --target-repository PATH  repository in the target (default: the source repository)
+  --target-tag TAG          tag in the target and the HLD (default: the source tag)
+  --platforms LIST          all (default) or e.g. linux/amd64,linux/arm64
+  --no-referrers            do not copy signatures, SBOMs and other referrers
+  --overwrite-tag           replace a target tag that points at a different digest
+  --insecure                plain HTTP to non-loopback registries
+Verification:
+  --no-verify               skip the pre-production check
+  --verify-repo URL         manifest repository with the pre-production manifests
+  --verify-branch NAME      its branch (default: main)
+  --verify-path DIR         the pre-production environment folder in it
+  --verify-sync-tag TAG     check the commit this tag (moved by the GitOps agent) points at
+HLD update (omit --hld-repo and --hld to copy only):
+  --hld-repo URL            HLD repository to clone, edit and push
+  --hld DIR                 or an existing HLD checkout
+  --hld-branch NAME         branch (default: main)
+  --component-path DIR      component folder inside the HLD (default: the root)
+  --environment ENV         config/<env>.yaml to edit (default: prod)
+  --subcomponent a.b        subcomponent whose config is edited (default: the component)
+  --tag-key KEY             default image.tag
+  --repository-key KEY      default image.repository
+  --pin-digest MODE         none (default), digestKey or tagAtDigest
+  --digest-key KEY          default image.digest
+  --no-new-keys             fail unless the subcomponent and keys already exist
+  --push-mode MODE          direct (default) or pullRequest
+  --pr-target-branch NAME   pull request target (default: the HLD branch)
+  --pr-title TEXT           pull request title
+  --commit-message TEXT     template: {image} {digest} {sourceImage} {tag} {environment} {subcomponent}
+  --author-name NAME        commit author (default: bedrock-gitops)
+  --author-email EMAIL      commit author email
+  --max-push-attempts N     retries of a push rejected as stale (default 10)
+  --dry-run                 resolve, verify and report; copy, commit and push nothing
+
+Credentials come from the environment, never from arguments:
+  GITOPS_SOURCE_REGISTRY_USERNAME / GITOPS_SOURCE_REGISTRY_PASSWORD   source registry (else anonymous)
+  GITOPS_TARGET_REGISTRY_USERNAME / GITOPS_TARGET_REGISTRY_PASSWORD   target registry
+  GITOPS_GIT_TOKEN      token for the manifest and HLD repositories (sent as a bearer token, or as
+                        Basic with GITOPS_GIT_USERNAME when that is set, e.g. for a PAT); also
+                        used for the pull request API`,
+  async run(context) {
+    const { values } = parseArgs({
+      args: context.args,
+      options: {
+        source: { type: 'string' },
+        'target-registry': { type: 'string' },
+        'target-repository': { type: 'string' },
+        'target-tag': { type: 'string' },
+        platforms: { type: 'string' },
+        'no-referrers': { type: 'boolean' },
+        'overwrite-tag': { type: 'boolean' },
+        insecure: { type: 'boolean' },
+        'no-verify': { type: 'boolean' },
+        'verify-repo': { type: 'string' },
+        'verify-branch': { type: 'string' },
+        'verify-path': { type: 'string' },
+        'verify-sync-tag': { type: 'string' },
+        'hld-repo': { type: 'string' },
+        hld: { type: 'string' },
+        'hld-branch': { type: 'string' },
+        'component-path': { type: 'string' },
+        environment: { type: 'string' },
+        subcomponent: { type: 'string' },
+        'tag-key': { type: 'string' },
+        'repository-key': { type: 'string' },
+        'pin-digest': { type: 'string' },
+        'digest-key': { type: 'string' },
+        'no-new-keys': { type: 'boolean' },
+        'push-mode': { type: 'string' },
+        'pr-target-branch': { type: 'string' },
+        'pr-title': { type: 'string' },
+        'commit-message': { type: 'string' },
+        'author-name': { type: 'string' },
+        'author-email': { type: 'string' },
+        'max-push-attempts': { type: 'string' },
+        'dry-run': { type: 'boolean' },
+      },
+      allowPositionals: false,
+    });
+    if (!values.source) throw new UsageError('--source is required');
+    if (!values['target-registry']) throw new UsageError('--target-registry is required');
+    if (!values['no-verify'] && !values['verify-repo']) throw new UsageError('give --verify-repo (and --verify-path), or --no-verify');
+    const env = context.env;
+    const hld = hldOptions(values, context.cwd);
+    const workDir = mkdtempSync(join(tmpdir(), 'bedrock-gitops-promote-'));
+    try {
+      const result = await promoteContainer({
+        sourceImage: values.source,
+        sourceCredentials: registryCredentials(env, 'SOURCE'),
+        targetRegistry: values['target-registry'],
+        targetRepository: values['target-repository'],
+        targetTag: values['target-tag'],
+        targetCredentials: registryCredentials(env, 'TARGET'),
+        platforms: !values.platforms || values.platforms === 'all' ? 'all' : values.platforms.split(',').map((p) => p.trim()).filter(Boolean),
+        copyReferrers: !values['no-referrers'],
+        overwriteTag: !!values['overwrite-tag'],
+        verification: values['no-verify'] ? { mode: 'none' } : {
+          mode: 'manifestRepo',
+          repositoryUrl: values['verify-repo']!,
+          branch: values['verify-branch'] ?? 'main',
+          environmentPath: values['verify-path'] ?? '',
+          syncTag: values['verify-sync-tag'],
+        },
+        hld,
+        gitCredential: gitCredential(env),
+        provenance: { system: 'bedrock-gitops CLI' },
+        workDir,
+        dryRun: !!values['dry-run'],
+        insecure: !!values.insecure,
+        names: {
+          sourceCredentials: 'GITOPS_SOURCE_REGISTRY_USERNAME/PASSWORD',
+          targetCredentials: 'GITOPS_TARGET_REGISTRY_USERNAME/PASSWORD',
+          targetTag: '--target-tag',
+          overwriteTag: '--overwrite-tag',
+        },
+        logger: context.logger,
+      });
+      context.print(result.promotedImage);
+      if (result.hld?.pullRequestUrl) context.print(`pull request: ${result.hld.pullRequestUrl}`);
+      else if (result.hld?.commitId) context.print(`HLD commit: ${result.hld.commitId}`);
+      context.logger.info(`${result.dryRun ? 'dry run, nothing copied' : `${result.bytesCopied} bytes copied`}${result.alreadyPromoted ? ' (already promoted)' : ''}; HLD ${result.hld ? (result.hld.changed ? 'changed' : 'unchanged') : 'not updated'}`);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  },
+};
+
+function registryCredentials(env: NodeJS.ProcessEnv, which: 'SOURCE' | 'TARGET'): RegistryCredentials | undefined {
+  const username = env[`GITOPS_${which}_REGISTRY_USERNAME`];
+  const password = env[`GITOPS_${which}_REGISTRY_PASSWORD`];
+  if (!username && !password) return undefined;
+  return { username: username ?? '', password: password ?? '' };
+}
+
+function gitCredential(env: NodeJS.ProcessEnv): ServiceCredential | undefined {
+  const token = env.GITOPS_GIT_TOKEN;
+  if (!token) return undefined;
+  return env.GITOPS_GIT_USERNAME !== undefined ? { kind: 'basic', username: env.GITOPS_GIT_USERNAME, password: token } : { kind: 'bearer', token };
+}
+
+function hldOptions(values: Record<string, string | boolean | undefined>, cwd: string): PromoteHldOptions | undefined {
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const repositoryUrl = text('hld-repo');
+  const checkout = text('hld');
+  if (!repositoryUrl && !checkout) return undefined;
+  const pinDigest = (text('pin-digest') ?? 'none') as PinDigest;
+  if (!PIN_DIGEST.includes(pinDigest)) throw new UsageError(`--pin-digest must be one of ${PIN_DIGEST.join(', ')}`);
+  const pushMode = text('push-mode') ?? 'direct';
+  if (pushMode !== 'direct' && pushMode !== 'pullRequest') throw new UsageError('--push-mode must be direct or pullRequest');
+  const attempts = Number(text('max-push-attempts') ?? '10');
+  return {
+    target: {
+      repositoryUrl,
+      checkoutPath: checkout ? resolve(cwd, checkout) : undefined,
+      branch: text('hld-branch') ?? 'main',
+      componentPath: text('component-path') ?? '',
+      environment: text('environment') ?? 'prod',
+      subcomponent: text('subcomponent') ?? '',
+    },
+    tagKey: text('tag-key') ?? 'image.tag',
+    repositoryKey: text('repository-key') ?? 'image.repository',
+    pinDigest,
+    digestKey: text('digest-key') ?? 'image.digest',
+    noNewKeys: values['no-new-keys'] === true,
+    push: {
+      mode: pushMode,
+      maxAttempts: attempts,
+      pullRequest: pushMode === 'pullRequest' ? { targetBranch: text('pr-target-branch'), title: text('pr-title') } : undefined,
+    },
+    commitMessage: text('commit-message'),
+    author: { name: text('author-name') ?? 'bedrock-gitops', email: text('author-email') ?? 'bedrock-gitops@noreply.invalid' },
+  };
+}

@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { parseAssignment, setValues } from '../../tasks/core/hld/set';
+import { CliCommand, UsageError } from './command';
+
+export const setCommand: CliCommand = {
+  name: 'set',
+  summary: 'write config values into config/<env>.yaml, keeping comments and layout',
+  help: `Usage: bedrock-gitops set [--hld DIR] [--environment ENV] [--subcomponent a.b]
+                          [--no-new-config-keys] key.path=value key.path:=typed ...
+
+Like \`fab set\`. \`key=value\` stores a string (an existing number or boolean keeps its kind);
+\`key:=value\` stores a YAML-typed value (3, true, null, [a]). Quote a segment that contains
+dots: 'annotations."k8s.io/x"=y'.
+
+Options:
+  --hld DIR               component folder (default: current directory)
+  --environment ENV       config file to edit (default: common)
+  --subcomponent a.b      edit subcomponents.a.subcomponents.b.config (default: the component)
+  --no-new-config-keys    fail unless the subcomponent and every key already exist
+  -h, --help              show this help`,
+  async run(context) {
+    const { values, positionals } = parseArgs({
+      args: context.args,
+      options: {
+        hld: { type: 'string' },
+        environment: { type: 'string' },
+        subcomponent: { type: 'string' },
+        'no-new-config-keys': { type: 'boolean' },
+      },
+      allowPositionals: true,
+    });
+    if (positionals.length === 0) throw new UsageError('give at least one key=value');
+    const result = await setValues(
+      resolve(context.cwd, values.hld ?? '.'),
+      {
+        environment: values.environment ?? 'common',
+        subcomponent: values.subcomponent ?? '',
+        values: positionals.map((text) => parseAssignment(text)),
+        noNewKeys: values['no-new-config-keys'] === true,
+      },
+      context.logger,
+    );
+    if (!result.changed) {
+      context.print(`${result.file}: no change`);
+      return;
+    }
+    for (const change of result.changes) {
+      context.print(`${result.file}: ${change.key} = ${JSON.stringify(change.newValue)}${'oldValue' in change ? ` (was ${JSON.stringify(change.oldValue)})` : ' (new)'}`);
+    }
+  },
+};

@@ -1,0 +1,67 @@
+// Demo: serves a chart repository on 127.0.0.1 (port 8879, or DEMO_CHART_PORT), copies the example
+// HLD to a scratch folder and renders it with the bundled CLI for two environment sets.
+// Run with `npm run demo` (bundles first).
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const port = Number(process.env.DEMO_CHART_PORT ?? 8879);
+const bundledHelm = join(root, '.tools', 'helm4', 'helm');
+const helm = process.env.HELM ?? (existsSync(bundledHelm) ? bundledHelm : 'helm');
+const work = mkdtempSync(join(tmpdir(), 'bedrock-demo-'));
+const helmEnv = { ...process.env, HELM_CACHE_HOME: join(work, 'helm', 'cache'), HELM_CONFIG_HOME: join(work, 'helm', 'config'), HELM_DATA_HOME: join(work, 'helm', 'data') };
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: helmEnv, ...options });
+  if (result.status !== 0) {
+    process.stderr.write(result.stderr || result.stdout || `${command} failed\n`);
+    throw new Error(`${command} ${args[0]} failed with exit code ${result.status}`);
+  }
+  return result.stdout;
+}
+
+// 1. A chart repository with the `cache` chart.
+const repoDir = join(work, 'chart-repo');
+run(helm, ['package', join(root, 'examples', 'charts', 'cache'), '--destination', repoDir]);
+run(helm, ['repo', 'index', repoDir, '--url', `http://127.0.0.1:${port}`]);
+const server = createServer((req, res) => {
+  const file = join(repoDir, decodeURIComponent(req.url.split('?')[0]).replace(/\.\.+/g, ''));
+  if (!existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
+  res.writeHead(200).end(readFileSync(file));
+});
+await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+console.log(`chart repository: http://127.0.0.1:${port}`);
+
+try {
+  // 2. The HLD, in a scratch copy so installs (helm_repos/) never land in the repository.
+  cpSync(join(root, 'examples', 'hld'), join(work, 'examples', 'hld'), { recursive: true });
+  cpSync(join(root, 'examples', 'charts'), join(work, 'examples', 'charts'), { recursive: true });
+  const hld = join(work, 'examples', 'hld');
+  if (port !== 8879) {
+    const file = join(hld, 'component.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('http://127.0.0.1:8879', `http://127.0.0.1:${port}`));
+  }
+  const output = join(work, 'generated');
+  const cli = join(root, 'dist', 'cli.js');
+  // 3. Render each environment set (staging, prod), sharing one cache.
+  for (const environment of ['staging', 'prod']) {
+    // Asynchronous on purpose: the chart server in this process must keep answering.
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'generate', environment, '--hld', hld, '--output', output, '--cache', join(work, 'cache'), '--helm', helm]);
+    process.stderr.write(stderr);
+    process.stdout.write(stdout);
+  }
+  // 4. Show what was written.
+  console.log(`\nrendered tree: ${output}`);
+  const list = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? list(join(dir, e.name)) : [join(dir, e.name)]));
+  for (const file of list(output).sort()) console.log(`  ${relative(output, file)} (${statSync(file).size} bytes)`);
+} catch (error) {
+  process.stderr.write(`${error.stderr ?? ''}`);
+  process.exitCode = 1;
+} finally {
+  server.close();
+}

@@ -1,0 +1,182 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, posix, relative } from 'node:path';
+import { dump } from 'js-yaml';
+import { runBounded } from './bounded';
+import { ComponentNode, environmentSetName } from '../hld/model';
+import { loadTree } from '../hld/tree';
+import { assertPlainName, assertRelativePath } from '../names';
+import { cacheKey, exists, hashDirectory } from './cache';
+import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
+import { injectNamespace, joinStaticFiles, normalizeHelmOutput } from './manifests';
+import { RenderOptions, RenderSession, withSession } from './session';
+import { FetchCounts } from './sources';
+
+export interface GenerateOptions extends RenderOptions {
+  /** Each set is rendered on its own, highest precedence first: `[['prod-east', 'prod'], ['staging']]`; `[]` = common. */
+  environmentSets: string[][];
+  /** `<outputDir>/<set name>/` is replaced for every set rendered. */
+  outputDir: string;
+}
+
+export interface RenderedFile {
+  /** Relative to the environment set's folder, posix separators: `infra/jaeger.yaml`. */
+  path: string;
+  content: string;
+}
+
+export interface RenderedEnvironmentSet {
+  /** Folder name: `prod-east-prod`, or `common`. */
+  name: string;
+  /** Sorted by path. */
+  files: RenderedFile[];
+}
+
+export interface RenderStats {
+  /** `helm template` processes run. */
+  helmTemplates: number;
+  /** Renders taken from the render cache of an earlier run. */
+  renderCacheHits: number;
+  /** Renders shared with an identical one earlier in this run (e.g. across environment sets). */
+  sharedRenders: number;
+  fetches: FetchCounts;
+}
+
+export interface RenderedTree {
+  environmentSets: RenderedEnvironmentSet[];
+  stats: RenderStats;
+}
+
+/**
+ * Installs and renders the HLD for every environment set and writes Fabrikate's layout:
+ * `<outputDir>/<set>/<logicalPath>/<name>.yaml`. Nothing is written unless every component of
+ * every set rendered. Same inputs give the same bytes.
+ */
+export async function generate(options: GenerateOptions): Promise<RenderedTree> {
+  return withSession(options, async (session) => {
+    const sets = options.environmentSets.length === 0 ? [[]] : options.environmentSets;
+    for (const set of sets) {
+      set.forEach((environment) => assertPlainName(environment, 'environment', { field: 'environments' }));
+    }
+    const stats: RenderStats = { helmTemplates: 0, renderCacheHits: 0, sharedRenders: 0, fetches: session.fetcher.counts };
+    const renderer = new NodeRenderer(session, stats);
+    await session.access.load(session.hldDir, session.hldDir);
+
+    const trees: ComponentNode[] = [];
+    for (const set of sets) {
+      trees.push(
+        await loadTree(session.hldDir, set, {
+          logger: session.logger,
+          materialize: (definition, parentDir) => materializeGitComponent(session, definition, parentDir),
+        }),
+      );
+    }
+    const jobs = trees.flatMap((tree, setIndex) => flattenTree(tree).map((node) => ({ setIndex, node })));
+    const outputs = await runBounded(jobs, session.concurrency, async ({ node }) => {
+      await installNode(session, node);
+      return renderer.render(node);
+    });
+
+    const environmentSets: RenderedEnvironmentSet[] = sets.map((set) => ({ name: environmentSetName(set), files: [] }));
+    const owners = sets.map(() => new Map<string, ComponentNode>());
+    jobs.forEach(({ setIndex, node }, index) => {
+      const path = outputPath(node);
+      const owner = owners[setIndex].get(path);
+      if (owner) {
+        throw componentError(node.definition, 'name', `renders to ${path}, as does component "${owner.definition.name}" (${owner.definition.origin.file})`, 'give one of them another name');
+      }
+      owners[setIndex].set(path, node);
+      environmentSets[setIndex].files.push({ path, content: outputs[index] });
+    });
+    for (const set of environmentSets) {
+      set.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      await writeEnvironmentSet(options.outputDir, set);
+    }
+    session.logger.info(
+      `rendered ${jobs.length} components in ${sets.length} environment set(s): ${stats.helmTemplates} helm template run(s), ${stats.renderCacheHits} from cache, ${stats.sharedRenders} shared`,
+    );
+    return { environmentSets, stats };
+  });
+}
+
+function outputPath(node: ComponentNode): string {
+  const logical = assertRelativePath(node.logicalPath, 'logical path', { file: node.definition.origin.file });
+  return posix.join(logical, `${node.definition.name}.yaml`);
+}
+
+async function writeEnvironmentSet(outputDir: string, set: RenderedEnvironmentSet): Promise<void> {
+  const root = join(outputDir, set.name);
+  await rm(root, { recursive: true, force: true });
+  for (const file of set.files) {
+    const target = join(root, ...file.path.split('/'));
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, file.content);
+  }
+}
+
+/** Produces one node's manifest text, with its generate hooks around it. */
+class NodeRenderer {
+  constructor(private readonly session: RenderSession, private readonly stats: RenderStats) {}
+
+  async render(node: ComponentNode): Promise<string> {
+    const definition = node.definition;
+    await runHooks(this.session, definition, 'before-generate', node.directory);
+    let manifest = '';
+    if (definition.type === 'helm') manifest = await this.helm(node);
+    else if (definition.type === 'static') manifest = await this.static(node);
+    await runHooks(this.session, definition, 'after-generate', node.directory);
+    return manifest;
+  }
+
+  private async static(node: ComponentNode): Promise<string> {
+    const folder = await staticDirectory(this.session, node);
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch {
+      throw componentError(node.definition, 'path', `static manifests folder "${relative(this.session.hldDir, folder) || '.'}" does not exist`, 'set path to the folder that holds the YAML files');
+    }
+    const files = entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const contents = await Promise.all(files.map((name) => readFile(join(folder, name), 'utf8')));
+    return joinStaticFiles(contents);
+  }
+
+  private async helm(node: ComponentNode): Promise<string> {
+    const { definition, config } = node;
+    const chartDir = await chartDirectory(this.session, node);
+    if (!(await exists(join(chartDir, 'Chart.yaml')))) {
+      throw componentError(definition, 'path', `no helm chart (Chart.yaml) in "${relative(this.session.hldDir, chartDir) || '.'}"`, 'set path to the chart folder');
+    }
+    const helm = await this.session.helm();
+    const chartHash = await this.session.once(`hash:${chartDir}`, () => hashDirectory(chartDir));
+    const values = dump(config.config ?? {}, { sortKeys: true, lineWidth: -1, noRefs: true });
+    const namespace = config.namespace || 'default';
+    const key = cacheKey({ chart: chartHash, values, release: definition.name, namespace, helm: helm.version });
+    let first = false;
+    const output = await this.session.once(`render:${key}`, async () => {
+      first = true;
+      const cached = await this.session.cache.readRender(key);
+      if (cached !== undefined) {
+        this.stats.renderCacheHits++;
+        return cached;
+      }
+      const valuesFile = join(this.session.workDir, 'values', `${key}.yaml`);
+      await mkdir(dirname(valuesFile), { recursive: true });
+      await writeFile(valuesFile, values);
+      this.stats.helmTemplates++;
+      let stdout: string;
+      try {
+        stdout = await helm.template({ releaseName: definition.name, chartDir, valuesFile, namespace });
+      } catch (error) {
+        throw componentError(definition, 'config', (error as Error).message, 'check the chart and the values in config/<env>.yaml', error);
+      }
+      const normalized = normalizeHelmOutput(stdout);
+      await this.session.cache.writeRender(key, normalized);
+      return normalized;
+    });
+    if (!first) this.stats.sharedRenders++;
+    return config.injectNamespace && config.namespace ? injectNamespace(output, config.namespace) : output;
+  }
+}

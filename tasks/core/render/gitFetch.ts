@@ -1,0 +1,88 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GitopsError } from '../errors';
+import { runProcess, RunResult } from '../exec';
+import { basicAuth, secretsOf } from '../git/auth';
+
+/** Name of the child-only variable that carries the auth header (git reads it via --config-env). */
+const AUTH_HEADER_VARIABLE = 'BEDROCK_GITOPS_GIT_AUTH_HEADER';
+
+export interface GitFetchOptions {
+  /** Base environment for git (PATH, proxies). */
+  env: NodeJS.ProcessEnv;
+  /** Token for this source; sent as an http header, never in the URL, argv or .git/config. */
+  token?: string;
+}
+
+export const FULL_COMMIT = /^[0-9a-f]{40}$/i;
+
+async function git(args: string[], options: GitFetchOptions & { cwd?: string }): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...options.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' };
+  const authArgs: string[] = [];
+  const secrets: string[] = [];
+  if (options.token) {
+    // Azure Repos, GitHub and most servers take a PAT as the password of basic auth.
+    const auth = basicAuth('', options.token);
+    env[AUTH_HEADER_VARIABLE] = auth.header;
+    authArgs.push(`--config-env=http.extraheader=${AUTH_HEADER_VARIABLE}`);
+    secrets.push(...secretsOf(auth));
+  }
+  return runProcess('git', [...authArgs, ...args], { cwd: options.cwd, env, secrets });
+}
+
+function failure(what: string, url: string, result: RunResult, hint: string): GitopsError {
+  const detail = result.stderr.trim().split('\n').slice(-2).join(' ');
+  return new GitopsError(`git ${what} of ${url} failed: ${detail}`, { hint });
+}
+
+/** The commit a branch (or the default branch when `branch` is empty) points at on the remote. */
+export async function resolveBranchTip(url: string, branch: string, options: GitFetchOptions): Promise<string> {
+  const ref = branch ? `refs/heads/${branch}` : 'HEAD';
+  const result = await git(['ls-remote', url, ref], options);
+  if (result.code !== 0) throw failure('ls-remote', url, result, 'check the source URL and its access token in access.yaml');
+  const line = result.stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
+  if (!line) {
+    throw new GitopsError(`branch "${branch || 'HEAD'}" does not exist in ${url}`, {
+      hint: 'check the component\'s branch field',
+    });
+  }
+  return line.split('\t')[0];
+}
+
+/**
+ * Puts the files of `url` at `ref` into `dir` (no .git left behind) and returns the commit.
+ * `ref` is a branch, a tag or a commit; shallow where the server allows it.
+ */
+export async function checkoutFiles(dir: string, url: string, ref: string, options: GitFetchOptions): Promise<string> {
+  const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
+  let ok = false;
+  if (FULL_COMMIT.test(ref)) {
+    const init = await git(['init', '-q', dir], options);
+    if (init.code !== 0) throw failure('init', url, init, hint);
+    const fetched = await git(['fetch', '-q', '--depth', '1', url, ref], { ...options, cwd: dir });
+    if (fetched.code === 0) {
+      const checkout = await git(['checkout', '-q', 'FETCH_HEAD'], { ...options, cwd: dir });
+      ok = checkout.code === 0;
+    }
+    if (!ok) await rm(dir, { recursive: true, force: true });
+  } else if (ref) {
+    const cloned = await git(['clone', '-q', '--depth', '1', '--branch', ref, url, dir], options);
+    ok = cloned.code === 0;
+    if (!ok) await rm(dir, { recursive: true, force: true });
+  } else {
+    const cloned = await git(['clone', '-q', '--depth', '1', url, dir], options);
+    if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
+    ok = true;
+  }
+  if (!ok) {
+    // Short commit ids and servers that refuse fetching by id need the full history.
+    const cloned = await git(['clone', '-q', '--no-checkout', url, dir], options);
+    if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
+    const checkout = await git(['checkout', '-q', ref], { ...options, cwd: dir });
+    if (checkout.code !== 0) throw failure(`checkout of "${ref}"`, url, checkout, hint);
+  }
+  const head = await git(['rev-parse', 'HEAD'], { ...options, cwd: dir });
+  if (head.code !== 0) throw failure('rev-parse', url, head, hint);
+  await rm(join(dir, '.git'), { recursive: true, force: true });
+  return head.stdout.trim();
+}

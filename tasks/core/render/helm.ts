@@ -1,0 +1,216 @@
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { GitopsError } from '../errors';
+import { runProcess, RunResult } from '../exec';
+import { Logger } from '../logger';
+
+export interface HelmCredentials {
+  username: string;
+  password: string;
+}
+
+export interface HelmOptions {
+  /** Explicit helm binary; otherwise `helm` is looked up on `env.PATH`. */
+  helmPath?: string;
+  /** Environment handed to helm (PATH, proxies, ...); helm's homes are always overridden. */
+  env: NodeJS.ProcessEnv;
+  /** Per-run scratch folder: helm's isolated homes and its empty working directory live here. */
+  workDir: string;
+  logger: Logger;
+}
+
+export interface TemplateOptions {
+  releaseName: string;
+  chartDir: string;
+  valuesFile: string;
+  namespace: string;
+}
+
+/**
+ * One helm binary, run with isolated cache/config/data homes and an empty working directory, so
+ * neither the user's repositories nor a same-named folder in the cwd (the helm 3 `--repo` trap)
+ * can change what gets rendered.
+ */
+export class Helm {
+  private constructor(
+    readonly path: string,
+    /** e.g. `v4.1.4` */
+    readonly version: string,
+    readonly major: 3 | 4,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly workDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  static async locate(options: HelmOptions): Promise<Helm> {
+    const path = options.helmPath ? resolve(options.helmPath) : await findOnPath('helm', options.env.PATH ?? '');
+    if (!path) {
+      throw new GitopsError('helm was not found on PATH', {
+        field: 'helm',
+        hint: 'install helm 3 or 4, or pass its path with --helm / the helmPath input',
+      });
+    }
+    await mkdir(join(options.workDir, 'cwd'), { recursive: true });
+    let result: RunResult;
+    try {
+      result = await runProcess(path, ['version', '--short'], { cwd: join(options.workDir, 'cwd'), env: options.env });
+    } catch (error) {
+      throw new GitopsError(`helm at ${path} could not be started: ${(error as Error).message}`, {
+        field: 'helm',
+        hint: 'check that the path points to an executable helm binary',
+      });
+    }
+    const match = /^v(\d+)\.\d+\.\d+\S*/.exec(result.stdout.trim());
+    const major = match ? Number(match[1]) : 0;
+    if (result.code !== 0 || (major !== 3 && major !== 4)) {
+      throw new GitopsError(`helm at ${path} reported version "${result.stdout.trim() || result.stderr.trim()}"`, {
+        field: 'helm',
+        hint: 'use helm 3 or helm 4',
+      });
+    }
+    const version = match![0].replace(/\+.*$/, '');
+    const helm = new Helm(path, version, major as 3 | 4, options.env, options.workDir, options.logger);
+    options.logger.debug(`using helm ${version} at ${path}`);
+    return helm;
+  }
+
+  /** Renders a chart; returns helm's stdout only (warnings on stderr never reach the manifests). */
+  async template(options: TemplateOptions): Promise<string> {
+    const home = await this.home('shared');
+    const result = await this.run(
+      ['template', options.releaseName, options.chartDir, '--values', options.valuesFile, '--namespace', options.namespace],
+      { home },
+    );
+    if (result.code !== 0) throw this.failure('template', options.chartDir, result);
+    if (result.stderr.trim()) this.logger.debug(`helm template ${options.releaseName}: ${result.stderr.trim()}`);
+    return result.stdout;
+  }
+
+  /** `helm pull` from a chart repository into `destination`; returns the chart's folder. */
+  async pullFromRepository(options: {
+    repositoryUrl: string;
+    chart: string;
+    version: string;
+    destination: string;
+    credentials?: HelmCredentials;
+  }): Promise<string> {
+    // A private home per pull: `helm repo add` writes repositories.yaml, which concurrent pulls would share.
+    const home = await this.home();
+    const versionArgs = options.version ? ['--version', options.version] : [];
+    let chartRef: string[];
+    const secrets: string[] = [];
+    if (options.credentials) {
+      secrets.push(options.credentials.password);
+      // The password goes through stdin into the isolated repositories.yaml, never through argv.
+      const added = await this.run(
+        ['repo', 'add', 'source', options.repositoryUrl, '--username', options.credentials.username, '--password-stdin'],
+        { home, input: options.credentials.password, secrets },
+      );
+      if (added.code !== 0) throw this.failure('repo add', options.repositoryUrl, added);
+      chartRef = [`source/${options.chart}`];
+    } else {
+      chartRef = ['--repo', options.repositoryUrl, options.chart];
+    }
+    const pulled = await this.run(['pull', ...chartRef, ...versionArgs, '--untar', '--destination', options.destination], {
+      home,
+      secrets,
+    });
+    if (pulled.code !== 0) throw this.failure('pull', `${options.repositoryUrl} chart ${options.chart}`, pulled);
+    return singleFolder(options.destination);
+  }
+
+  /** `helm pull oci://...`; logs in first (password on stdin) when credentials are given. */
+  async pullFromOci(options: { reference: string; version: string; destination: string; credentials?: HelmCredentials }): Promise<string> {
+    const home = await this.home();
+    const host = new URL(options.reference.replace(/^oci:/, 'http:')).host;
+    const plainHttp = isLoopbackHost(host) ? ['--plain-http'] : [];
+    const secrets = options.credentials ? [options.credentials.password] : [];
+    if (options.credentials) {
+      const login = await this.run(
+        ['registry', 'login', host, '--username', options.credentials.username, '--password-stdin', ...plainHttp],
+        { home, input: options.credentials.password, secrets },
+      );
+      if (login.code !== 0) throw this.failure('registry login', host, login);
+    }
+    const versionArgs = options.version ? ['--version', options.version] : [];
+    const pulled = await this.run(['pull', options.reference, ...versionArgs, '--untar', '--destination', options.destination, ...plainHttp], {
+      home,
+      secrets,
+    });
+    if (pulled.code !== 0) throw this.failure('pull', options.reference, pulled);
+    return singleFolder(options.destination);
+  }
+
+  /** Fetches a chart's dependencies: `build` honours an existing Chart.lock, `update` resolves them. */
+  async fetchDependencies(chartDir: string, useLock: boolean): Promise<void> {
+    const home = await this.home();
+    const result = await this.run(['dependency', useLock ? 'build' : 'update', chartDir], { home });
+    if (result.code !== 0) throw this.failure(`dependency ${useLock ? 'build' : 'update'}`, chartDir, result);
+  }
+
+  /** Any other helm command (packaging, pushing) with the same isolation. */
+  async run(args: string[], options: { home?: string; input?: string; secrets?: string[] } = {}): Promise<RunResult> {
+    const home = options.home ?? (await this.home('shared'));
+    return runProcess(this.path, args, {
+      cwd: join(this.workDir, 'cwd'),
+      env: {
+        ...this.env,
+        HELM_CACHE_HOME: join(home, 'cache'),
+        HELM_CONFIG_HOME: join(home, 'config'),
+        HELM_DATA_HOME: join(home, 'data'),
+      },
+      input: options.input,
+      secrets: options.secrets,
+    });
+  }
+
+  private async home(name?: string): Promise<string> {
+    const homes = join(this.workDir, 'homes');
+    await mkdir(homes, { recursive: true });
+    if (!name) return mkdtemp(join(homes, 'h-'));
+    const dir = join(homes, name);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  private failure(command: string, subject: string, result: RunResult): GitopsError {
+    const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
+    return new GitopsError(`helm ${command} failed for ${subject}: ${detail}`);
+  }
+}
+
+/** 127.0.0.0/8, localhost and ::1: registries there are test or dev registries spoken to over plain http. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {
+  for (const dir of pathVariable.split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    const candidate = join(dir, program);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+async function singleFolder(dir: string): Promise<string> {
+  const folders: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    try {
+      await access(join(dir, entry.name, 'Chart.yaml'));
+      folders.push(entry.name);
+    } catch {
+      continue;
+    }
+  }
+  if (folders.length !== 1) throw new GitopsError(`expected one chart folder in ${dir}, found ${folders.join(', ') || 'none'}`);
+  return join(dir, folders[0]);
+}

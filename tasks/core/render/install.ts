@@ -1,0 +1,152 @@
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { GitopsError, describeError } from '../errors';
+import { runProcess } from '../exec';
+import { ComponentDefinition, ComponentNode, HookName } from '../hld/model';
+import { assertPlainName } from '../names';
+import { exists } from './cache';
+import { RenderSession } from './session';
+
+/** Where a component's problem is, for error messages: its file and the field at fault. */
+export function componentError(definition: ComponentDefinition, field: string, message: string, hint?: string, cause?: unknown): GitopsError {
+  const base = definition.origin.field;
+  return new GitopsError(`component "${definition.name}": ${message}`, {
+    file: definition.origin.file,
+    line: definition.origin.line,
+    field: base ? `${base}.${field}` : field,
+    hint,
+    cause,
+  });
+}
+
+/** Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run. */
+export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string): Promise<void> {
+  for (const command of definition.hooks[hook] ?? []) {
+    if (!command.trim()) continue;
+    session.logger.info(`${definition.name}: ${hook}: ${command}`);
+    const result = await runProcess('sh', ['-c', command], { cwd: directory, env: session.env });
+    if (result.code !== 0) {
+      const output = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
+      throw componentError(definition, `hooks.${hook}`, `hook command "${command}" exited with ${result.code}${output ? `: ${output}` : ''}`, 'fix the command or the files it needs');
+    }
+    if (result.stdout.trim()) session.logger.debug(result.stdout.trim());
+  }
+}
+
+/**
+ * Copies a cached source to its installed place. A folder already there without our marker was
+ * put there by someone else (vendored, as in Fabrikate's test data) and is used as it is; one
+ * with a marker for another identity is replaced.
+ */
+async function placeFromCache(destination: string, fetch: () => Promise<string>): Promise<void> {
+  const marker = join(dirname(destination), `.${basename(destination)}.source`);
+  const installedIdentity = (await readFile(marker, 'utf8').catch(() => undefined))?.trim();
+  if (installedIdentity === undefined && (await exists(destination))) return;
+  const cached = await fetch();
+  // The cache entry's folder name is its content key.
+  const identity = basename(dirname(cached)) + '/' + basename(cached);
+  if (installedIdentity === identity && (await exists(destination))) return;
+  await rm(destination, { recursive: true, force: true });
+  await mkdir(dirname(destination), { recursive: true });
+  await cp(cached, destination, { recursive: true });
+  await writeFile(marker, `${identity}\n`);
+}
+
+/**
+ * The `materialize` callback of loadTree: installs a `type: component, method: git` child into
+ * `<parentDir>/components/<name>` and returns the folder of its component.yaml.
+ */
+export async function materializeGitComponent(session: RenderSession, definition: ComponentDefinition, parentDir: string): Promise<string> {
+  assertPlainName(definition.name, 'component name', { file: definition.origin.file, field: `${definition.origin.field || 'name'}` });
+  await session.access.load(parentDir, session.hldDir);
+  if (!definition.source) throw componentError(definition, 'source', 'method git needs a source URL', 'set source to the repository URL');
+  const destination = join(parentDir, 'components', definition.name);
+  await session.once(`component:${destination}`, () =>
+    placeFromCache(destination, () =>
+      session.fetcher
+        .git({ url: definition.source, branch: definition.branch, version: definition.version, token: session.access.tokenFor(definition.source) })
+        .catch((error) => {
+          throw componentError(definition, 'source', describeError(error), 'check source, branch, version and access.yaml', error);
+        }),
+    ),
+  );
+  return definition.path ? join(destination, definition.path) : destination;
+}
+
+/** The chart folder of a `type: helm` node, fetched and placed in `helm_repos/<name>` when remote. */
+export async function chartDirectory(session: RenderSession, node: ComponentNode): Promise<string> {
+  const definition = node.definition;
+  if (definition.method === 'local') {
+    return join(node.directory, definition.path);
+  }
+  const destination = join(node.directory, 'helm_repos', definition.name);
+  const wrap = (error: unknown): never => {
+    throw componentError(definition, 'source', describeError(error), 'check source, path, version and access.yaml', error);
+  };
+  if (definition.method === 'helm') {
+    if (!definition.source) throw componentError(definition, 'source', 'method helm needs a chart repository URL (https:// or oci://)');
+    if (!definition.path && !definition.source.startsWith('oci://')) throw componentError(definition, 'path', 'method helm needs the chart name in path');
+    await session.once(`chart:${destination}`, () =>
+      placeFromCache(destination, () =>
+        session.fetcher
+          .chart({ url: definition.source, chart: definition.path, version: definition.version, credentials: session.access.credentialsFor(definition.source) })
+          .catch(wrap),
+      ),
+    );
+    return destination;
+  }
+  if (definition.method === 'git') {
+    if (!definition.source) throw componentError(definition, 'source', 'method git needs a repository URL');
+    await session.once(`chart:${destination}`, () =>
+      placeFromCache(destination, () =>
+        session.fetcher
+          .gitChart({ url: definition.source, branch: definition.branch, version: definition.version, path: definition.path, token: session.access.tokenFor(definition.source) })
+          .catch(wrap),
+      ),
+    );
+    return join(destination, definition.path);
+  }
+  throw componentError(definition, 'method', `method "${definition.method}" cannot provide a helm chart`, 'use local, helm or git');
+}
+
+/** The folder whose files a `type: static` node emits; an http source is downloaded to `components/<name>/<name>.yaml`. */
+export async function staticDirectory(session: RenderSession, node: ComponentNode): Promise<string> {
+  const definition = node.definition;
+  if (definition.method !== 'http') return join(node.directory, definition.path);
+  if (!/\.ya?ml$/i.test(new URL(definition.source || 'x:').pathname)) {
+    throw componentError(definition, 'source', `an http static source must be a .yaml or .yml file, got "${definition.source}"`);
+  }
+  const folder = join(node.directory, 'components', definition.name);
+  await session.once(`http:${folder}`, async () => {
+    const file = await session.fetcher.httpFile(definition.source).catch((error) => {
+      throw componentError(definition, 'source', describeError(error), undefined, error);
+    });
+    await mkdir(folder, { recursive: true });
+    await cp(file, join(folder, `${definition.name}.yaml`));
+  });
+  return folder;
+}
+
+/** Installs one node: before-install hooks, its remote chart or file, after-install hooks. Once per run. */
+export function installNode(session: RenderSession, node: ComponentNode): Promise<void> {
+  return session.once(`install:${node.directory}:${node.definition.name}:${node.logicalPath}`, async () => {
+    const definition = node.definition;
+    if (!node.inlined) await session.access.load(node.directory, session.hldDir);
+    await runHooks(session, definition, 'before-install', node.directory);
+    if (definition.type === 'helm' && definition.method !== 'local') await chartDirectory(session, node);
+    if (definition.type === 'static' && definition.method === 'http') await staticDirectory(session, node);
+    await runHooks(session, definition, 'after-install', node.directory);
+  });
+}
+
+/** Every enabled node of a tree, parents before children. */
+export function flattenTree(root: ComponentNode): ComponentNode[] {
+  const nodes: ComponentNode[] = [];
+  const visit = (node: ComponentNode): void => {
+    if (node.config.disabled) return;
+    nodes.push(node);
+    node.children.forEach(visit);
+  };
+  visit(root);
+  return nodes;
+}

@@ -1,0 +1,29 @@
+import { runBounded } from './bounded';
+import { loadTree } from '../hld/tree';
+import { flattenTree, installNode, materializeGitComponent } from './install';
+import { RenderOptions, withSession } from './session';
+import { FetchCounts } from './sources';
+
+export interface InstallResult {
+  /** Components installed (enabled ones in the common configuration). */
+  components: number;
+  fetches: FetchCounts;
+}
+
+/**
+ * `fab install`: fetches every git component, remote chart and http static file of the HLD
+ * (common configuration) into its installed place, running the install hooks.
+ */
+export async function install(options: RenderOptions): Promise<InstallResult> {
+  return withSession(options, async (session) => {
+    await session.access.load(session.hldDir, session.hldDir);
+    const tree = await loadTree(session.hldDir, [], {
+      logger: session.logger,
+      materialize: (definition, parentDir) => materializeGitComponent(session, definition, parentDir),
+    });
+    const nodes = flattenTree(tree);
+    await runBounded(nodes, session.concurrency, (node) => installNode(session, node));
+    session.logger.info(`installed ${nodes.length} components`);
+    return { components: nodes.length, fetches: session.fetcher.counts };
+  });
+}

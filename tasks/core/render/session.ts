@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Logger } from '../logger';
+import { AccessTokens } from './access';
+import { ContentCache } from './cache';
+import { Helm } from './helm';
+import { SourceFetcher } from './sources';
+
+export interface RenderOptions {
+  /** Root folder of the HLD (holds the root component.yaml). */
+  hldDir: string;
+  /** Cache that survives runs; without it, a per-run temporary cache (still fetches each source once). */
+  cacheDir?: string;
+  /** helm binary; otherwise `helm` on env.PATH. */
+  helmPath?: string;
+  /** Components installed/rendered at once; default: the number of cores. */
+  concurrency?: number;
+  /** Environment for child processes and for the variables named in access.yaml. Default: none but PATH-less. */
+  env?: NodeJS.ProcessEnv;
+  logger: Logger;
+}
+
+/** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
+export class RenderSession {
+  readonly hldDir: string;
+  readonly concurrency: number;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cache: ContentCache;
+  readonly fetcher: SourceFetcher;
+  readonly access: AccessTokens;
+  readonly logger: Logger;
+  private helmPromise?: Promise<Helm>;
+  private readonly onceResults = new Map<string, Promise<unknown>>();
+
+  private constructor(readonly workDir: string, private readonly options: RenderOptions) {
+    this.hldDir = resolve(options.hldDir);
+    this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+    this.env = options.env ?? {};
+    this.logger = options.logger;
+    this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
+    this.access = new AccessTokens(this.env, this.logger);
+    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger });
+  }
+
+  static async open(options: RenderOptions): Promise<RenderSession> {
+    const workDir = await mkdtemp(join(tmpdir(), 'bedrock-render-'));
+    return new RenderSession(workDir, options);
+  }
+
+  /** helm is looked up only when a chart needs it. */
+  helm(): Promise<Helm> {
+    this.helmPromise ??= Helm.locate({ helmPath: this.options.helmPath, env: this.env, workDir: join(this.workDir, 'helm'), logger: this.logger });
+    return this.helmPromise;
+  }
+
+  /** Runs `fn` once per key in this run; later callers share the first call's result. */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let result = this.onceResults.get(key) as Promise<T> | undefined;
+    if (!result) {
+      result = fn();
+      this.onceResults.set(key, result);
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** Opens a session, runs `fn`, always removes the scratch folder. */
+export async function withSession<T>(options: RenderOptions, fn: (session: RenderSession) => Promise<T>): Promise<T> {
+  const session = await RenderSession.open(options);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

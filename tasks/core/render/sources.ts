@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdir, cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GitopsError } from '../errors';
+import { Logger } from '../logger';
+import { cacheKey, ContentCache, exists } from './cache';
+import { checkoutFiles, FULL_COMMIT, resolveBranchTip } from './gitFetch';
+import { Helm, HelmCredentials, isLoopbackHost } from './helm';
+
+/** How many times each kind of remote was actually contacted for content (cache misses). */
+export interface FetchCounts {
+  gitClones: number;
+  gitBranchLookups: number;
+  chartPulls: number;
+  httpDownloads: number;
+}
+
+export interface GitSource {
+  url: string;
+  branch: string;
+  /** A commit or a tag; wins over `branch`. */
+  version: string;
+  token?: string;
+}
+
+export interface SourceFetcherOptions {
+  cache: ContentCache;
+  helm: () => Promise<Helm>;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+}
+
+/**
+ * Fetches every remote source into the content-addressed cache, once per identity. Pinned
+ * identities (a commit, a tag, a chart version) are reused across runs as they are; a branch is
+ * resolved to its tip commit first, so an unchanged branch is reused too.
+ */
+export class SourceFetcher {
+  readonly counts: FetchCounts = { gitClones: 0, gitBranchLookups: 0, chartPulls: 0, httpDownloads: 0 };
+  private readonly branchTips = new Map<string, Promise<string>>();
+  /** Makes identities that cannot be pinned (latest chart version) unique to this run. */
+  private readonly runId = randomBytes(8).toString('hex');
+
+  constructor(private readonly options: SourceFetcherOptions) {}
+
+  /** The files of a git source (no .git folder). */
+  async git(source: GitSource): Promise<string> {
+    const url = normalizeUrl(source.url);
+    const ref = source.version || (await this.branchTip(url, source.branch, source.token));
+    const pinnedBy = source.version && !FULL_COMMIT.test(source.version) ? 'tag' : 'commit';
+    const key = cacheKey({ method: 'git', url, [pinnedBy]: ref });
+    const entry = await this.options.cache.directory('git', key, async (temp) => {
+      this.counts.gitClones++;
+      this.options.logger.info(`fetching ${url} at ${ref}`);
+      const commit = await checkoutFiles(join(temp, 'files'), source.url, ref, { env: this.options.env, token: source.token });
+      await writeFile(join(temp, 'commit'), `${commit}\n`);
+    });
+    return join(entry, 'files');
+  }
+
+  /** A chart folder from a git source, with its dependencies fetched into `charts/`. */
+  async gitChart(source: GitSource & { path: string }): Promise<string> {
+    const files = await this.git(source);
+    const key = cacheKey({ method: 'git-chart', files, path: source.path });
+    const entry = await this.options.cache.directory('git-chart', key, async (temp) => {
+      await cp(files, join(temp, 'files'), { recursive: true });
+      const chartDir = join(temp, 'files', source.path);
+      const chartYaml = join(chartDir, 'Chart.yaml');
+      if (!(await exists(chartYaml))) {
+        throw new GitopsError(`no Chart.yaml at "${source.path}" in ${source.url}`, { field: 'path', hint: 'set path to the chart folder inside the repository' });
+      }
+      if (await hasDependencies(chartDir)) {
+        const helm = await this.options.helm();
+        await helm.fetchDependencies(chartDir, await exists(join(chartDir, 'Chart.lock')));
+      }
+    });
+    return join(entry, 'files');
+  }
+
+  /** A chart pulled from an http(s) chart repository or an `oci://` registry. */
+  async chart(source: { url: string; chart: string; version: string; credentials?: HelmCredentials }): Promise<string> {
+    const url = normalizeUrl(source.url);
+    const oci = url.startsWith('oci://');
+    const key = cacheKey({ method: oci ? 'oci' : 'helm', url, chart: source.chart, version: source.version || `latest@${this.runId}` });
+    const entry = await this.options.cache.directory('chart', key, async (temp) => {
+      this.counts.chartPulls++;
+      this.options.logger.info(`pulling chart ${source.chart} ${source.version || '(latest)'} from ${url}`);
+      const helm = await this.options.helm();
+      const destination = join(temp, 'pull');
+      await mkdir(destination);
+      const chartDir = oci
+        ? await helm.pullFromOci({ reference: source.chart ? `${url}/${source.chart}` : url, version: source.version, destination, credentials: source.credentials })
+        : await helm.pullFromRepository({ repositoryUrl: url, chart: source.chart, version: source.version, destination, credentials: source.credentials });
+      await cp(chartDir, join(temp, 'files'), { recursive: true });
+    });
+    return join(entry, 'files');
+  }
+
+  /**
+   * One YAML file over https (or http to a loopback address). Reused across runs only when the
+   * server confirms, with a conditional request, that it has not changed.
+   */
+  async httpFile(url: string): Promise<string> {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackHost(parsed.host))) {
+      throw new GitopsError(`source ${url} must use https`, { field: 'source', hint: 'plain http is accepted only for 127.0.0.1/localhost' });
+    }
+    const key = cacheKey({ method: 'http', url, run: this.runId });
+    const entry = await this.options.cache.directory('http', key, async (temp) => {
+      const previous = this.options.cache.entryPath('http-validators', cacheKey({ method: 'http', url }));
+      const validators = await readJson<{ etag?: string; lastModified?: string }>(join(previous, 'validators.json'));
+      const headers: Record<string, string> = {};
+      if (validators?.etag) headers['if-none-match'] = validators.etag;
+      if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
+      let response: Response;
+      try {
+        response = await fetch(url, { headers, redirect: 'follow' });
+      } catch (error) {
+        throw new GitopsError(`download of ${url} failed: ${(error as Error).message}`, { field: 'source' });
+      }
+      if (response.status === 304 && (await exists(join(previous, 'file.yaml')))) {
+        await cp(join(previous, 'file.yaml'), join(temp, 'file.yaml'));
+        return;
+      }
+      if (!response.ok) {
+        throw new GitopsError(`download of ${url} answered HTTP ${response.status}`, { field: 'source', hint: 'check the URL' });
+      }
+      this.counts.httpDownloads++;
+      const body = Buffer.from(await response.arrayBuffer());
+      await writeFile(join(temp, 'file.yaml'), body);
+      const etag = response.headers.get('etag') ?? undefined;
+      const lastModified = response.headers.get('last-modified') ?? undefined;
+      if (etag || lastModified) {
+        await mkdir(previous, { recursive: true });
+        await writeFile(join(previous, 'file.yaml'), body);
+        await writeFile(join(previous, 'validators.json'), JSON.stringify({ etag, lastModified }));
+      }
+    });
+    return join(entry, 'file.yaml');
+  }
+
+  private branchTip(url: string, branch: string, token?: string): Promise<string> {
+    const id = `${url}#${branch}`;
+    let tip = this.branchTips.get(id);
+    if (!tip) {
+      this.counts.gitBranchLookups++;
+      tip = resolveBranchTip(url, branch, { env: this.options.env, token });
+      this.branchTips.set(id, tip);
+    }
+    return tip;
+  }
+}
+
+/** Trailing slashes and a `.git` suffix do not make a different source. */
+export function normalizeUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '').replace(/\.git$/, '');
+}
+
+async function hasDependencies(chartDir: string): Promise<boolean> {
+  const text = await readFile(join(chartDir, 'Chart.yaml'), 'utf8');
+  return /^dependencies:\s*(\n\s*-|\[\s*\S)/m.test(text) || (await exists(join(chartDir, 'requirements.yaml')));
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
