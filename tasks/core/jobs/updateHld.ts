@@ -1,0 +1,346 @@
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { MergeStrategy } from '../azure-devops';
+import type { ServiceCredential } from '../credentials';
+import { GitopsError } from '../errors';
+import { assertNoCredentialsInUrl, basicAuth, bearerAuth, displayUrl, GitWorkspace, pushWithRetry, runGit, type GitAuth } from '../git';
+import { setValues, type SetChange, type SetValue } from '../hld/set';
+import type { Logger } from '../logger';
+import { assertPlainName, assertRelativePath } from '../names';
+import { provenanceTrailers, type Provenance } from '../provenance';
+import { renderChangeSummary } from '../report';
+import { buildCommitMessage } from './commitMessage';
+import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+
+export interface HldTarget {
+  /** Clone this repository (https, http, file, ssh). Wins over checkoutPath when set. */
+  repositoryUrl?: string;
+  branch: string;
+  /** An existing checkout (pipeline `checkout:` step); used when repositoryUrl is empty. */
+  checkoutPath?: string;
+  /** Folder inside the HLD whose `config/` is edited; '' for the root component. */
+  componentPath: string;
+  environment: string;
+  /** Dotted subcomponent path (`app.api`); '' edits the component's own config. */
+  subcomponent: string;
+}
+
+export interface PushOptions {
+  mode: 'direct' | 'pullRequest';
+  maxAttempts: number;
+  /** Smallest backoff base between stale pushes (see pushWithRetry); default tuned for CI contention. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  pullRequest?: {
+    targetBranch?: string;
+    title?: string;
+    autoComplete?: boolean;
+    mergeStrategy?: MergeStrategy;
+    deleteSourceBranch?: boolean;
+    reviewers?: string[];
+    workItemIds?: string[];
+    azureCollectionUrl?: string;
+    githubApiUrl?: string;
+  };
+}
+
+export interface HldUpdateOptions {
+  target: HldTarget;
+  values: SetValue[];
+  noNewKeys: boolean;
+  commit: {
+    subject: string;
+    body?: string;
+    /** User template (`commitMessage` input); placeholders {environment} {subcomponent} {componentPath} {branch} plus `placeholders`. */
+    messageTemplate?: string;
+    placeholders?: Record<string, string | undefined>;
+    author: { name: string; email: string };
+    trailers: Record<string, string | undefined>;
+  };
+  push: PushOptions;
+  credential?: ServiceCredential;
+  provenance: Provenance;
+  /** Scratch folder for the clone (e.g. Agent.TempDirectory). */
+  workDir: string;
+  /** Clone and edit, but commit and push nothing. */
+  dryRun?: boolean;
+  logger: Logger;
+}
+
+export interface HldUpdateResult {
+  changed: boolean;
+  commitId?: string;
+  pullRequestId?: number;
+  pullRequestUrl?: string;
+  /** Edited config file, relative to the HLD root, with `/` separators. */
+  file: string;
+  changes: SetChange[];
+  /** Times the edit was applied (1 = no push conflict). */
+  attempts: number;
+  /** Branch written: the HLD branch (direct) or the pull request branch. */
+  branch: string;
+}
+
+const mergeStrategies: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
+const controlCharacters = /[\x00-\x1f\x7f]/;
+/** Backoff base under contention: about one push round-trip, so colliders spread over a few windows. */
+const defaultBaseDelayMs = 150;
+
+/**
+ * Checks every option that does not need the repository, so a bad input fails before anything
+ * is cloned or pushed. Errors name the task input. PromoteContainer calls it before copying images.
+ */
+export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'logger' | 'workDir' | 'provenance'>): void {
+  const { target, push, commit } = options;
+  const url = target.repositoryUrl?.trim() ?? '';
+  if (url) {
+    assertSingleLine(url, 'hldRepositoryUrl');
+    if (/\s/.test(url)) throw new GitopsError(`hldRepositoryUrl ${JSON.stringify(url)} contains spaces`, { field: 'hldRepositoryUrl' });
+    assertNoCredentialsInUrl(url, 'hldRepositoryUrl');
+    if (!/^(https?|file|ssh|git):\/\//i.test(url) && !/^[^@/\s]+@[^:/\s]+:/.test(url)) {
+      throw new GitopsError(`hldRepositoryUrl ${JSON.stringify(url)} is not a git URL`, {
+        field: 'hldRepositoryUrl',
+        hint: 'use https://..., file:///... or an ssh URL',
+      });
+    }
+  } else if (!target.checkoutPath?.trim()) {
+    throw new GitopsError('neither hldRepositoryUrl nor hldPath is set', {
+      field: 'hldRepositoryUrl',
+      hint: 'set hldRepositoryUrl to clone the HLD, or hldPath to an existing checkout',
+    });
+  } else {
+    assertSingleLine(target.checkoutPath, 'hldPath');
+  }
+  assertBranchName(target.branch, 'hldBranch');
+  assertPlainName(target.environment, 'environment', { field: 'environment' });
+  assertSingleLine(target.componentPath, 'componentPath');
+  assertRelativePath(target.componentPath, 'componentPath', { field: 'componentPath' });
+  if (target.subcomponent !== '') {
+    for (const name of target.subcomponent.split('.')) {
+      assertPlainName(name, 'subcomponent segment', { field: 'subcomponent' });
+    }
+  }
+  if (push.mode !== 'direct' && push.mode !== 'pullRequest') {
+    throw new GitopsError(`pushMode must be direct or pullRequest, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
+  }
+  if (!Number.isInteger(push.maxAttempts) || push.maxAttempts < 1 || push.maxAttempts > 50) {
+    throw new GitopsError(`maxPushAttempts must be a whole number from 1 to 50, not ${push.maxAttempts}`, { field: 'maxPushAttempts' });
+  }
+  const pr = push.pullRequest ?? {};
+  if (pr.mergeStrategy !== undefined && !mergeStrategies.includes(pr.mergeStrategy)) {
+    throw new GitopsError(`mergeStrategy must be one of ${mergeStrategies.join(', ')}, not ${JSON.stringify(pr.mergeStrategy)}`, { field: 'mergeStrategy' });
+  }
+  if (pr.targetBranch) assertBranchName(pr.targetBranch, 'pullRequestTargetBranch');
+  if (pr.title !== undefined) assertSingleLine(pr.title, 'pullRequestTitle');
+  for (const reviewer of pr.reviewers ?? []) assertSingleLine(reviewer, 'reviewers');
+  for (const id of pr.workItemIds ?? []) {
+    if (!/^\d+$/.test(id)) throw new GitopsError(`work item id ${JSON.stringify(id)} is not a number`, { field: 'workItems' });
+  }
+  for (const apiUrl of [pr.azureCollectionUrl, pr.githubApiUrl]) {
+    if (apiUrl && !/^https?:\/\/[^\s]+$/i.test(apiUrl)) {
+      throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
+    }
+  }
+  assertSingleLine(commit.author.name, 'gitUserName');
+  assertSingleLine(commit.author.email, 'gitUserEmail');
+  if (!commit.author.name.trim() || /[<>]/.test(commit.author.name)) {
+    throw new GitopsError(`gitUserName ${JSON.stringify(commit.author.name)} is empty or contains < >`, { field: 'gitUserName' });
+  }
+  if (!/^[^\s<>@]+@[^\s<>@]+$/.test(commit.author.email)) {
+    throw new GitopsError(`gitUserEmail ${JSON.stringify(commit.author.email)} is not an email address`, { field: 'gitUserEmail' });
+  }
+  if (commit.messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(commit.messageTemplate)) {
+    throw new GitopsError('commitMessage contains control characters', { field: 'commitMessage' });
+  }
+}
+
+/**
+ * Edits one environment config of an HLD in git: clone (or use a checkout), apply the in-place
+ * `set`, then push with retry (direct) or push a deterministic branch and keep one pull request
+ * up to date. The one code path every job uses to write HLD config.
+ */
+export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateResult> {
+  validateHldUpdate(options);
+  if (options.values.length === 0) throw new GitopsError('no values to set', { field: 'imageTag' });
+  const { target, push, logger } = options;
+  const pullRequestMode = push.mode === 'pullRequest';
+  const baseBranch = pullRequestMode ? push.pullRequest?.targetBranch || target.branch : target.branch;
+  const { workspace, cloned, repositoryUrl } = await openWorkspace(options, baseBranch);
+  try {
+    let last: { file: string; changes: SetChange[] } = { file: configFileName(target), changes: [] };
+    const apply = async (dir: string): Promise<boolean> => {
+      const result = await setValues(componentDir(dir, target.componentPath), {
+        environment: target.environment,
+        subcomponent: target.subcomponent,
+        values: options.values,
+        noNewKeys: options.noNewKeys,
+      }, logger);
+      last = { file: relative(dir, result.file).split(sep).join('/'), changes: result.changes };
+      return result.changed;
+    };
+    const message = commitMessage(options);
+
+    if (options.dryRun) {
+      const changed = await apply(workspace.dir);
+      logger.info(changed ? 'Dry run: the change above would be committed' : 'Dry run: nothing would change');
+      return { changed, ...last, attempts: 1, branch: baseBranch };
+    }
+
+    if (!pullRequestMode) {
+      const pushed = await pushWithRetry({
+        workspace,
+        branch: target.branch,
+        apply,
+        message,
+        author: options.commit.author,
+        maxAttempts: push.maxAttempts,
+        baseDelayMs: push.baseDelayMs ?? defaultBaseDelayMs,
+        maxDelayMs: push.maxDelayMs,
+        logger,
+      });
+      return { changed: pushed.changed, commitId: pushed.commit, ...last, attempts: pushed.attempts, branch: target.branch };
+    }
+
+    const sourceBranch = pullRequestBranchName([
+      target.environment,
+      ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
+      target.subcomponent || 'root',
+    ]);
+    if (!(await apply(workspace.dir))) {
+      logger.info(`${baseBranch} already has every value: no pull request`);
+      return { changed: false, ...last, attempts: 1, branch: sourceBranch };
+    }
+    const pr = push.pullRequest ?? {};
+    const title = pr.title?.trim() || options.commit.subject;
+    const description = renderChangeSummary({
+      title,
+      changes: last.changes.map((c) => ({ file: last.file, key: c.key, oldValue: 'oldValue' in c ? String(c.oldValue) : undefined, newValue: String(c.newValue) })),
+    }) + provenanceLines(options.provenance);
+    const opened = await pushPullRequest({
+      workspace,
+      sourceBranch,
+      targetBranch: baseBranch,
+      message,
+      author: options.commit.author,
+      repositoryUrl,
+      credential: options.credential,
+      pullRequest: { ...pr, title, description },
+      logger,
+    });
+    return {
+      changed: opened.changed,
+      commitId: opened.commitId,
+      pullRequestId: opened.pullRequestId,
+      pullRequestUrl: opened.pullRequestUrl,
+      ...last,
+      attempts: 1,
+      branch: sourceBranch,
+    };
+  } finally {
+    if (cloned) await workspace.cleanup({ removeDirectory: true });
+  }
+}
+
+function commitMessage(options: HldUpdateOptions): string {
+  const { target, commit } = options;
+  return buildCommitMessage({
+    subject: commit.subject,
+    body: commit.body,
+    template: commit.messageTemplate,
+    placeholders: {
+      environment: target.environment,
+      subcomponent: target.subcomponent || 'root',
+      componentPath: target.componentPath,
+      branch: target.branch,
+      ...commit.placeholders,
+    },
+    trailers: { ...commit.trailers, ...provenanceTrailers(options.provenance) },
+  });
+}
+
+function provenanceLines(p: Provenance): string {
+  const rows = [
+    p.buildUrl ? `Build: ${p.buildUrl}` : p.buildId ? `Build: ${p.buildId}` : undefined,
+    p.sourceRepository ? `Source repository: ${p.sourceRepository}` : undefined,
+    p.sourceCommit ? `Source commit: ${p.sourceCommit}` : undefined,
+  ].filter(Boolean);
+  return rows.length ? `\n${rows.map((r) => `- ${r}`).join('\n')}\n` : '';
+}
+
+function configFileName(target: HldTarget): string {
+  const dir = assertRelativePath(target.componentPath, 'componentPath');
+  return `${dir ? `${dir}/` : ''}config/${target.environment}.yaml`;
+}
+
+function gitAuth(credential: ServiceCredential | undefined): GitAuth | undefined {
+  if (!credential) return undefined;
+  return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
+}
+
+/** The component folder inside the checkout; it must exist and must not leave the checkout through a symlink. */
+function componentDir(root: string, componentPath: string): string {
+  const dir = join(root, assertRelativePath(componentPath, 'componentPath', { field: 'componentPath' }));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new GitopsError(`componentPath ${JSON.stringify(componentPath)} is not a folder of the HLD`, {
+      field: 'componentPath',
+      hint: 'give the folder (relative to the repository root) that holds component.yaml and config/',
+    });
+  }
+  const realRoot = realpathSync(root);
+  const realDir = realpathSync(dir);
+  if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) {
+    throw new GitopsError(`componentPath ${JSON.stringify(componentPath)} leads outside the HLD (symbolic link)`, { field: 'componentPath' });
+  }
+  return dir;
+}
+
+async function openWorkspace(options: HldUpdateOptions, branch: string): Promise<{ workspace: GitWorkspace; cloned: boolean; repositoryUrl: string }> {
+  const { target, logger } = options;
+  const url = target.repositoryUrl?.trim();
+  if (url) {
+    if (target.checkoutPath?.trim()) logger.info('hldRepositoryUrl is set: cloning it (hldPath is ignored)');
+    const dir = await mkdtemp(join(options.workDir, 'hld-'));
+    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuth(options.credential), logger, networkTimeoutMs: 5 * 60_000 });
+    return { workspace, cloned: true, repositoryUrl: url };
+  }
+  const dir = target.checkoutPath!.trim();
+  const local = { cwd: dir, logger };
+  if (!existsSync(dir) || (await runGit(['rev-parse', '--is-inside-work-tree'], local)).code !== 0) {
+    throw new GitopsError(`hldPath ${JSON.stringify(dir)} is not a git checkout`, { field: 'hldPath', hint: 'check out the HLD repository first (- checkout: hld)' });
+  }
+  const shallow = (await runGit(['rev-parse', '--is-shallow-repository'], local)).stdout.trim() === 'true';
+  // A checkout with persistCredentials already sends its own header; a second one would be rejected.
+  const persisted = (await runGit(['config', '--get-regexp', '^http\\..*extraheader$'], local)).stdout.trim() !== '';
+  const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuth(options.credential), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
+  // Pipeline checkouts are detached and may be behind: edit the branch's current tip.
+  logger.info(`Resetting the checkout ${dir} to the tip of ${branch} of ${displayUrl(workspace.remoteUrl)}`);
+  await workspace.fetchAndReset(branch);
+  return { workspace, cloned: false, repositoryUrl: (await runGit(['remote', 'get-url', 'origin'], local)).stdout.trim() };
+}
+
+function assertSingleLine(value: string, field: string): void {
+  if (controlCharacters.test(value)) {
+    throw new GitopsError(`${field} contains a newline or control character`, { field, hint: 'use a single line of printable text' });
+  }
+}
+
+/** git check-ref-format rules for a branch name, checked without running git. */
+export function assertBranchName(value: string, field: string): string {
+  const bad =
+    !value ||
+    controlCharacters.test(value) ||
+    /[\s~^:?*[\\]/.test(value) ||
+    value.includes('..') ||
+    value.includes('//') ||
+    value.includes('@{') ||
+    value === '@' ||
+    /^[-/.]|[/.]$|\.lock$|\/\.|\.lock\//.test(value);
+  if (bad) {
+    throw new GitopsError(`${field} ${JSON.stringify(value)} is not a valid branch name`, {
+      field,
+      hint: 'use a branch name such as main or release/1.2 (no spaces, "..", ":", "~", "^", "?", "*", "[" or "\\")',
+    });
+  }
+  return value.replace(/^refs\/heads\//, '');
+}

@@ -1,0 +1,63 @@
+/** Shared setup of the UpdateImageTag black-box tests: bundling, HLD repos, bare-repo reads. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { git } from '../support/gitServer';
+import { tempDir } from '../support/tmp';
+import { repoRoot } from '../support/tools';
+
+let bundled: Promise<void> | undefined;
+
+/** `npm run bundle` once per test process (async: servers in this process keep answering). */
+export function bundleOnce(): Promise<void> {
+  bundled ??= new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs')], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bundle failed: ${stderr}`))));
+  });
+  return bundled;
+}
+
+export const componentYaml = 'name: hld\nsubcomponents:\n  - name: api\n    source: ./api\n';
+
+/** A bare repository at file:// with one commit holding `files`. */
+export async function createFileRepo(files: Record<string, string>, branch = 'main'): Promise<{ url: string; bare: string }> {
+  const bare = join(tempDir('hld-bare-'), 'hld.git');
+  await git(['init', '--quiet', '--bare', `--initial-branch=${branch}`, bare]);
+  const work = tempDir('hld-seed-');
+  await git(['init', '--quiet', `--initial-branch=${branch}`, work]);
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(work, file)), { recursive: true });
+    writeFileSync(join(work, file), content);
+  }
+  await git(['add', '-A'], { cwd: work });
+  await git(['commit', '--quiet', '-m', 'Initial content'], { cwd: work });
+  await git(['push', '--quiet', bare, `HEAD:refs/heads/${branch}`], { cwd: work });
+  return { url: `file://${bare}`, bare };
+}
+
+export function showFile(bare: string, ref: string, file: string): Promise<string> {
+  return git(['--git-dir', bare, 'show', `${ref}:${file}`]).then((text) => text);
+}
+
+/** Exact bytes of a file at a ref (git() trims output, which would hide line-ending changes). */
+export async function fileBytes(bare: string, ref: string, file: string): Promise<string> {
+  const { gitResult } = await import('../support/gitServer');
+  const result = await gitResult(['--git-dir', bare, 'show', `${ref}:${file}`]);
+  if (result.code !== 0) throw new Error(result.stderr);
+  return result.stdout;
+}
+
+export function refsOf(bare: string): Promise<string> {
+  return git(['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)']);
+}
+
+export function tipOf(bare: string, branch = 'main'): Promise<string> {
+  return git(['--git-dir', bare, 'rev-parse', `refs/heads/${branch}`]);
+}
+
+export function messageOf(bare: string, ref: string): Promise<string> {
+  return git(['--git-dir', bare, 'log', '-1', '--format=%B', ref]);
+}
