@@ -1,4 +1,5 @@
 import { GitopsError } from '../errors';
+import type { ServiceCredential } from '../credentials';
 
 /**
  * How git authenticates to the remote: the value git sends as `http.extraheader`, exactly as
@@ -37,4 +38,14 @@ export function basicAuth(user: string, secret: string): GitAuth {
 /** Every derived string to redact or to pass to task-lib's setSecret. */
 export function secretsOf(auth: GitAuth | undefined): string[] {
   return auth ? [...auth.secrets] : [];
+}
+
+/**
+ * The git auth for a service credential, sent only to http(s) remotes (a file:// or local
+ * remote needs none). The one place that maps core's credentials to git headers.
+ */
+export function gitAuthFor(credential: ServiceCredential | undefined, url?: string): GitAuth | undefined {
+  if (!credential) return undefined;
+  if (url !== undefined && !/^https?:\/\//i.test(url)) return undefined;
+  return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
 }

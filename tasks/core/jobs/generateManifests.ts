@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { detectProvider, postOrUpdatePullRequestComment, type MergeStrategy } from '../azure-devops';
 import { credentialToken, type ServiceCredential } from '../credentials';
 import {
-  basicAuth,
-  bearerAuth,
+  gitAuthFor,
   displayUrl,
   formatCommitMessage,
   GitWorkspace,
@@ -109,7 +108,7 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
   const hld = await openHldSource({
     location: options.hld,
     cloneDir: join(options.workDir, 'hld'),
-    authFor: (url) => authFor(url, options.credential),
+    authFor: (url) => gitAuthFor(options.credential, url),
     logger,
   });
   if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
@@ -144,7 +143,7 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
     dir: join(options.workDir, 'manifests'),
     branch: targetBranch,
     createBranchIfMissing: pushMode === 'direct',
-    auth: authFor(manifest.url, options.credential),
+    auth: gitAuthFor(options.credential, manifest.url),
     logger,
   });
   try {
@@ -332,12 +331,6 @@ function commitAuthor(options: GenerateManifestsOptions): GitAuthor {
     name: options.author?.name || options.provenance.requestedFor || 'Azure Pipelines',
     email: options.author?.email || options.provenance.requestedForEmail || 'azure-pipelines@noreply.invalid',
   };
-}
-
-/** Git auth for a remote: only http(s) remotes get the credential. */
-export function authFor(url: string | undefined, credential: ServiceCredential | undefined): GitAuth | undefined {
-  if (!url || !credential || !/^https?:\/\//i.test(url)) return undefined;
-  return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
 }
 
 function sameRepository(a: string, b: string): boolean {

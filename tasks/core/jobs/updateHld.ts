@@ -4,7 +4,7 @@ import { join, relative, sep } from 'node:path';
 import type { MergeStrategy } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
-import { assertNoCredentialsInUrl, basicAuth, bearerAuth, displayUrl, GitWorkspace, pushWithRetry, runGit, type GitAuth } from '../git';
+import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type GitAuth } from '../git';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
 import { assertPlainName, assertRelativePath } from '../names';
@@ -273,11 +273,6 @@ function configFileName(target: HldTarget): string {
   return `${dir ? `${dir}/` : ''}config/${target.environment}.yaml`;
 }
 
-function gitAuth(credential: ServiceCredential | undefined): GitAuth | undefined {
-  if (!credential) return undefined;
-  return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
-}
-
 /** The component folder inside the checkout; it must exist and must not leave the checkout through a symlink. */
 function componentDir(root: string, componentPath: string): string {
   const dir = join(root, assertRelativePath(componentPath, 'componentPath', { field: 'componentPath' }));
@@ -301,7 +296,7 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   if (url) {
     if (target.checkoutPath?.trim()) logger.info('hldRepositoryUrl is set: cloning it (hldPath is ignored)');
     const dir = await mkdtemp(join(options.workDir, 'hld-'));
-    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuth(options.credential), logger, networkTimeoutMs: 5 * 60_000 });
+    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential), logger, networkTimeoutMs: 5 * 60_000 });
     return { workspace, cloned: true, repositoryUrl: url };
   }
   const dir = target.checkoutPath!.trim();
@@ -312,7 +307,7 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   const shallow = (await runGit(['rev-parse', '--is-shallow-repository'], local)).stdout.trim() === 'true';
   // A checkout with persistCredentials already sends its own header; a second one would be rejected.
   const persisted = (await runGit(['config', '--get-regexp', '^http\\..*extraheader$'], local)).stdout.trim() !== '';
-  const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuth(options.credential), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
+  const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuthFor(options.credential), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
   // Pipeline checkouts are detached and may be behind: edit the branch's current tip.
   logger.info(`Resetting the checkout ${dir} to the tip of ${branch} of ${displayUrl(workspace.remoteUrl)}`);
   await workspace.fetchAndReset(branch);

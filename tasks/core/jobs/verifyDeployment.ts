@@ -10,7 +10,7 @@ import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { assertRelativePath } from '../names';
-import { basicAuth, bearerAuth, displayUrl, lastLines, runGit, assertNoCredentialsInUrl, type GitAuth } from '../git';
+import { gitAuthFor, displayUrl, lastLines, runGit, assertNoCredentialsInUrl, type GitAuth } from '../git';
 import { formatImageReference, parseImageReference, type ImageReference } from '../registry';
 
 export interface VerifyDeploymentOptions {
@@ -51,11 +51,6 @@ export interface VerifyDeploymentResult {
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED = 20;
-
-export function gitAuthOf(credential: ServiceCredential | undefined): GitAuth | undefined {
-  if (!credential) return undefined;
-  return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
-}
 
 /** Checks out the environment's manifests and refuses unless one of them references the image. */
 export async function verifyDeployment(options: VerifyDeploymentOptions): Promise<VerifyDeploymentResult> {
@@ -104,7 +99,7 @@ function describeWanted(image: ImageReference, digest: string): string {
 
 /** Shallow-fetches the branch or the sync tag into a fresh repository and checks it out. */
 async function checkout(options: VerifyDeploymentOptions, where: string, checked: string): Promise<string> {
-  const auth = gitAuthOf(options.credential);
+  const auth = gitAuthFor(options.credential);
   const dir = options.workDir;
   mkdirSync(dir, { recursive: true });
   if (readdirSync(dir).length > 0) throw new GitopsError(`cannot check out the manifest repository into ${dir}: the folder is not empty`);
