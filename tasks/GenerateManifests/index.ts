@@ -3,18 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
 import { installHelm } from '../core/jobs/helmTool';
-import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
+import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
-
-const mergeStrategies = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'] as const;
 
 runTask('GenerateManifests', async (ctx) => {
   const provenance = pipelineProvenance();
   const hldRepositoryUrl = optionalInput('hldRepositoryUrl');
   const manifestRepositoryUrl = optionalInput('manifestRepositoryUrl');
-  const pushMode = pickInput('pushMode', ['direct', 'pullRequest'] as const, 'direct');
+  const push = pushInputs();
   const dryRun = boolInput('dryRun');
+  const environments = listInput('environments', { commas: true });
   const pullRequestId = Number(provenance.pullRequestId);
   const workDir = mkdtempSync(join(ctx.tempDirectory, 'generate-manifests-'));
   const outputDir = resolve(optionalInput('outputPath') ?? join(ctx.tempDirectory, 'bedrock-gitops-manifests'));
@@ -36,21 +36,13 @@ runTask('GenerateManifests', async (ctx) => {
       hld: hldRepositoryUrl
         ? { url: hldRepositoryUrl, branch: stringInput('hldBranch', { defaultValue: 'main' }) }
         : { dir: resolve(stringInput('hldPath', { defaultValue: tl.getVariable('System.DefaultWorkingDirectory') || process.cwd() })) },
-      environmentSets: parseEnvironmentSets(listInput('environments', { commas: true }).length ? listInput('environments', { commas: true }) : ['prod']),
+      environmentSets: parseEnvironmentSets(environments.length ? environments : ['prod']),
       outputDir,
       manifest: manifestRepositoryUrl
         ? { url: manifestRepositoryUrl, branch: stringInput('manifestBranch', { defaultValue: 'main' }), path: optionalInput('manifestPath') }
         : undefined,
-      pushMode,
-      pullRequest: {
-        targetBranch: optionalInput('pullRequestTargetBranch'),
-        title: optionalInput('pullRequestTitle'),
-        autoComplete: boolInput('autoComplete'),
-        mergeStrategy: pickInput('mergeStrategy', mergeStrategies, 'squash'),
-        deleteSourceBranch: boolInput('deleteSourceBranch', true),
-        reviewers: listInput('reviewers', { commas: true }),
-        workItemIds: listInput('workItems', { commas: true }),
-      },
+      pushMode: push.mode,
+      pullRequest: push.pullRequest,
       pullRequestApiUrl: optionalInput('pullRequestApiUrl'),
       dryRun,
       commentOnPullRequest:
@@ -59,10 +51,10 @@ runTask('GenerateManifests', async (ctx) => {
           : undefined,
       allowEmptyOutput: boolInput('allowEmptyOutput'),
       commitMessage: optionalInput('commitMessage'),
-      author: { name: optionalInput('gitUserName'), email: optionalInput('gitUserEmail') },
+      author: commitAuthor(provenance),
       credential: gitCredential(ctx, 'gitConnection'),
       provenance,
-      maxPushAttempts: intInput('maxPushAttempts', 10, { min: 1, max: 50 }),
+      maxPushAttempts: push.maxAttempts,
       helmPath: helmPath && resolve(helmPath),
       cacheDir: resolve(optionalInput('cacheDirectory') ?? join(ctx.tempDirectory, 'bedrock-gitops-cache')),
       workDir,

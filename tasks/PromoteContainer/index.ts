@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { GitopsError } from '../core/errors';
 import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
-import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
+import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
 import { quietly, runTask, type TaskContext } from '../agent/runTask';
-
-const MERGE_STRATEGIES = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'] as const;
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
@@ -24,7 +24,7 @@ runTask('PromoteContainer', async (ctx) => {
     environmentPath: stringInput('verifyEnvironmentPath'),
     syncTag: optionalInput('verifySyncTag'),
   };
-  const hld = hldOptions(provenance.requestedFor, provenance.requestedForEmail);
+  const hld = hldOptions(provenance);
   const credential = verification.mode === 'manifestRepo' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
   const workDir = mkdtempSync(join(ctx.tempDirectory, 'promote-'));
   const options: PromoteContainerOptions = {
@@ -89,13 +89,10 @@ function targetCredentials(ctx: TaskContext): { credentials?: RegistryCredential
   return { credentials: { username: auth.id, password: auth.key } };
 }
 
-function hldOptions(requestedFor: string | undefined, requestedForEmail: string | undefined): PromoteHldOptions | undefined {
+function hldOptions(provenance: Provenance): PromoteHldOptions | undefined {
   const repositoryUrl = optionalInput('hldRepositoryUrl');
-  const checkoutPath = optionalInput('hldPath');
+  const checkoutPath = explicitHldPath();
   if (!repositoryUrl && !checkoutPath) return undefined;
-  const pushMode = pickInput('pushMode', ['direct', 'pullRequest'] as const, 'direct');
-  const apiUrl = optionalInput('pullRequestApiUrl');
-  const autoComplete = boolInput('autoComplete', false);
   return {
     target: {
       repositoryUrl,
@@ -110,25 +107,8 @@ function hldOptions(requestedFor: string | undefined, requestedForEmail: string 
     pinDigest: pickInput<PinDigest>('pinDigest', ['none', 'digestKey', 'tagAtDigest'], 'none'),
     digestKey: stringInput('digestKey', { defaultValue: 'image.digest' }),
     noNewKeys: boolInput('noNewKeys', false),
-    push: {
-      mode: pushMode,
-      maxAttempts: intInput('maxPushAttempts', 10, { min: 1, max: 50 }),
-      pullRequest: pushMode === 'pullRequest' ? {
-        targetBranch: optionalInput('pullRequestTargetBranch'),
-        title: optionalInput('pullRequestTitle'),
-        autoComplete,
-        mergeStrategy: autoComplete ? pickInput('mergeStrategy', MERGE_STRATEGIES, 'squash') : undefined,
-        deleteSourceBranch: boolInput('deleteSourceBranch', true),
-        reviewers: listInput('reviewers', { commas: true }),
-        workItemIds: listInput('workItems', { commas: true }),
-        azureCollectionUrl: apiUrl,
-        githubApiUrl: apiUrl,
-      } : undefined,
-    },
+    push: pushInputs(),
     commitMessage: tl.getInput('commitMessage', false) ?? undefined,
-    author: {
-      name: optionalInput('gitUserName') ?? requestedFor ?? 'Azure Pipelines',
-      email: optionalInput('gitUserEmail') ?? requestedForEmail ?? 'azure-pipelines@noreply.invalid',
-    },
+    author: commitAuthor(provenance),
   };
 }

@@ -1,9 +1,9 @@
 import { updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
-import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
+import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { resolve } from 'node:path';
 
 runTask('UpdateImageTag', async (ctx) => {
   const image = {
@@ -15,8 +15,6 @@ runTask('UpdateImageTag', async (ctx) => {
   };
   const provenance = pipelineProvenance();
   const repositoryUrl = optionalInput('hldRepositoryUrl');
-  const apiUrl = optionalInput('pullRequestApiUrl');
-  const pushMode = pickInput('pushMode', ['direct', 'pullRequest'] as const, 'direct');
   const result = await updateImageTag({
     image,
     target: {
@@ -31,27 +29,10 @@ runTask('UpdateImageTag', async (ctx) => {
     commit: {
       subject: '',
       messageTemplate: tl.getInput('commitMessage', false) || undefined,
-      author: {
-        name: stringInput('gitUserName') || provenance.requestedFor || 'Azure Pipelines',
-        email: stringInput('gitUserEmail') || provenance.requestedForEmail || 'azure-pipelines@noreply.invalid',
-      },
+      author: commitAuthor(provenance),
       trailers: {},
     },
-    push: {
-      mode: pushMode,
-      maxAttempts: intInput('maxPushAttempts', 10, { min: 1, max: 50 }),
-      pullRequest: pushMode === 'pullRequest' ? {
-        targetBranch: optionalInput('pullRequestTargetBranch'),
-        title: optionalInput('pullRequestTitle'),
-        autoComplete: boolInput('autoComplete'),
-        mergeStrategy: pickInput('mergeStrategy', ['squash', 'noFastForward', 'rebase', 'rebaseMerge'] as const, 'squash'),
-        deleteSourceBranch: boolInput('deleteSourceBranch', true),
-        reviewers: listInput('reviewers', { commas: true }),
-        workItemIds: listInput('workItems', { commas: true }),
-        azureCollectionUrl: apiUrl,
-        githubApiUrl: apiUrl,
-      } : undefined,
-    },
+    push: pushInputs(),
     credential: gitCredential(ctx, 'gitConnection'),
     provenance,
     workDir: ctx.tempDirectory,
@@ -66,14 +47,3 @@ runTask('UpdateImageTag', async (ctx) => {
   if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets image tag ${image.imageTag} in ${result.file}: ${result.pullRequestUrl}`;
   return `Set image tag ${image.imageTag} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
 });
-
-/**
- * The agent fills an empty filePath input with the default working directory; that is the
- * pipeline's own sources, which must not be reset and committed by accident, so it counts as unset.
- */
-function explicitHldPath(): string | undefined {
-  const value = optionalInput('hldPath');
-  const defaultDirectory = tl.getVariable('System.DefaultWorkingDirectory');
-  if (!value || (defaultDirectory && resolve(value) === resolve(defaultDirectory))) return undefined;
-  return value;
-}
