@@ -8,7 +8,7 @@ rsvg-convert -w 128 -h 128 src/extension-icon.svg -o extension-icon.png
 for task in GenerateManifests UpdateImageTag PromoteContainer; do
   rsvg-convert -w 32 -h 32 "src/$task.svg" -o "../tasks/$task/icon.png"
 done
-for diagram in manifest-generation image-tag-update container-promotion; do
+for diagram in manifest-generation image-tag-update container-promotion classic-release-pipeline classic-release-task; do
   rsvg-convert "$diagram.svg" -o "$diagram.png"
 done
 echo "rendered icons and diagrams"

@@ -1,6 +1,7 @@
 // Demo: serves a chart repository on 127.0.0.1 (port 8879, or DEMO_CHART_PORT), copies the example
 // HLD to a scratch folder and renders it with the bundled CLI for two environment sets.
-// Run with `npm run demo` (bundles first).
+// Then runs the whole GitOps chain (scripts/demo-chain.ts). Run with `npm run demo` (bundles first);
+// DEMO_RENDER_ONLY=1 stops after the render.
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -64,4 +65,11 @@ try {
   process.exitCode = 1;
 } finally {
   server.close();
+}
+
+// 5. The whole GitOps chain of the gitops.yml template, with the bundled tasks and local servers.
+if (!process.exitCode && !process.env.DEMO_RENDER_ONLY) {
+  console.log('\n=== The GitOps chain: build -> UpdateImageTag -> GenerateManifests -> PromoteContainer -> GenerateManifests ===\n');
+  const chain = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'demo-chain.ts')], { cwd: root, stdio: 'inherit' });
+  process.exitCode = chain.status ?? 1;
 }
