@@ -66,15 +66,16 @@ function diffFolder(folder: string, before: Map<string, string>, after: Map<stri
   for (const path of paths) {
     const oldText = before.get(path);
     const newText = after.get(path);
-    const oldParsed = oldText === undefined ? undefined : parseResources(path, oldText);
-    // Unchanged files are parsed once: their resources are the same on both sides.
-    const newParsed = newText === undefined ? undefined : newText === oldText ? oldParsed : parseResources(path, newText);
-    for (const r of oldParsed ?? []) oldResources.set(r.id, { ...r, file: path });
-    for (const r of newParsed ?? []) newResources.set(r.id, { ...r, file: path });
+    // An unchanged file holds the same resources on both sides: only changed files are parsed
+    // (a resource that moved between files shows up in two changed files).
     if (oldText === newText) {
       unchangedFiles++;
       continue;
     }
+    const oldParsed = oldText === undefined ? undefined : parseResources(path, oldText);
+    const newParsed = newText === undefined ? undefined : parseResources(path, newText);
+    for (const r of oldParsed ?? []) oldResources.set(r.id, { ...r, file: path });
+    for (const r of newParsed ?? []) newResources.set(r.id, { ...r, file: path });
     const change: ChangeKind = oldText === undefined ? 'added' : newText === undefined ? 'removed' : 'changed';
     const opaque = (oldText !== undefined && !oldParsed) || (newText !== undefined && !newParsed);
     files.push({ path, change, opaque, diff: unifiedDiff(path, oldText, newText) });
