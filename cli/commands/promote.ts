@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ServiceCredential } from '../../tasks/core/credentials';
 import { promoteContainer, type PinDigest, type PromoteHldOptions } from '../../tasks/core/jobs/promoteContainer';
+import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
 import { CliCommand, UsageError } from './command';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues } from './shared';
 
 const PIN_DIGEST: readonly PinDigest[] = ['none', 'digestKey', 'tagAtDigest'];
 
@@ -45,21 +46,14 @@ HLD update (omit --hld-repo and --hld to copy only):
   --pin-digest MODE         none (default), digestKey or tagAtDigest
   --digest-key KEY          default image.digest
   --no-new-keys             fail unless the subcomponent and keys already exist
-  --push-mode MODE          direct (default) or pullRequest
-  --pr-target-branch NAME   pull request target (default: the HLD branch)
-  --pr-title TEXT           pull request title
-  --commit-message TEXT     template: {image} {digest} {sourceImage} {tag} {environment} {subcomponent}
-  --author-name NAME        commit author (default: bedrock-gitops)
-  --author-email EMAIL      commit author email
-  --max-push-attempts N     retries of a push rejected as stale (default 10)
   --dry-run                 resolve, verify and report; copy, commit and push nothing
+${gitWriteHelp('{image} {digest} {sourceImage} {tag} {environment} {subcomponent} {componentPath} {branch}', 'the HLD branch')}
 
 Credentials come from the environment, never from arguments:
   GITOPS_SOURCE_REGISTRY_USERNAME / GITOPS_SOURCE_REGISTRY_PASSWORD   source registry (else anonymous)
   GITOPS_TARGET_REGISTRY_USERNAME / GITOPS_TARGET_REGISTRY_PASSWORD   target registry
-  GITOPS_GIT_TOKEN      token for the manifest and HLD repositories (sent as a bearer token, or as
-                        Basic with GITOPS_GIT_USERNAME when that is set, e.g. for a PAT); also
-                        used for the pull request API`,
+${gitEnvironmentHelp}
+  (the git token serves both the pre-production manifest repository and the HLD repository)`,
   async run(context) {
     const { values } = parseArgs({
       args: context.args,
@@ -88,14 +82,8 @@ Credentials come from the environment, never from arguments:
         'pin-digest': { type: 'string' },
         'digest-key': { type: 'string' },
         'no-new-keys': { type: 'boolean' },
-        'push-mode': { type: 'string' },
-        'pr-target-branch': { type: 'string' },
-        'pr-title': { type: 'string' },
-        'commit-message': { type: 'string' },
-        'author-name': { type: 'string' },
-        'author-email': { type: 'string' },
-        'max-push-attempts': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        ...gitWriteOptions,
       },
       allowPositionals: false,
     });
@@ -103,7 +91,8 @@ Credentials come from the environment, never from arguments:
     if (!values['target-registry']) throw new UsageError('--target-registry is required');
     if (!values['no-verify'] && !values['verify-repo']) throw new UsageError('give --verify-repo (and --verify-path), or --no-verify');
     const env = context.env;
-    const hld = hldOptions(values, context.cwd);
+    const provenance = provenanceFromEnv(env);
+    const hld = hldOptions(values, context.cwd, provenance);
     const workDir = mkdtempSync(join(tmpdir(), 'bedrock-gitops-promote-'));
     try {
       const result = await promoteContainer({
@@ -124,8 +113,8 @@ Credentials come from the environment, never from arguments:
           syncTag: values['verify-sync-tag'],
         },
         hld,
-        gitCredential: gitCredential(env),
-        provenance: { system: 'bedrock-gitops CLI' },
+        gitCredential: gitCredentialFromEnv(env),
+        provenance,
         workDir,
         dryRun: !!values['dry-run'],
         insecure: !!values.insecure,
@@ -154,42 +143,44 @@ function registryCredentials(env: NodeJS.ProcessEnv, which: 'SOURCE' | 'TARGET')
   return { username: username ?? '', password: password ?? '' };
 }
 
-function gitCredential(env: NodeJS.ProcessEnv): ServiceCredential | undefined {
-  const token = env.GITOPS_GIT_TOKEN;
-  if (!token) return undefined;
-  return env.GITOPS_GIT_USERNAME !== undefined ? { kind: 'basic', username: env.GITOPS_GIT_USERNAME, password: token } : { kind: 'bearer', token };
+interface HldValues extends GitWriteValues {
+  'hld-repo'?: string;
+  hld?: string;
+  'hld-branch'?: string;
+  'component-path'?: string;
+  environment?: string;
+  subcomponent?: string;
+  'tag-key'?: string;
+  'repository-key'?: string;
+  'pin-digest'?: string;
+  'digest-key'?: string;
+  'no-new-keys'?: boolean;
 }
 
-function hldOptions(values: Record<string, string | boolean | undefined>, cwd: string): PromoteHldOptions | undefined {
-  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  const repositoryUrl = text('hld-repo');
-  const checkout = text('hld');
+function hldOptions(values: HldValues, cwd: string, provenance: Provenance): PromoteHldOptions | undefined {
+  // Validate the shared flags even when the HLD is not updated: a typo should not pass silently.
+  const push = pushOptionsFrom(values);
+  const repositoryUrl = values['hld-repo'];
+  const checkout = values.hld;
   if (!repositoryUrl && !checkout) return undefined;
-  const pinDigest = (text('pin-digest') ?? 'none') as PinDigest;
+  const pinDigest = (values['pin-digest'] ?? 'none') as PinDigest;
   if (!PIN_DIGEST.includes(pinDigest)) throw new UsageError(`--pin-digest must be one of ${PIN_DIGEST.join(', ')}`);
-  const pushMode = text('push-mode') ?? 'direct';
-  if (pushMode !== 'direct' && pushMode !== 'pullRequest') throw new UsageError('--push-mode must be direct or pullRequest');
-  const attempts = Number(text('max-push-attempts') ?? '10');
   return {
     target: {
       repositoryUrl,
       checkoutPath: checkout ? resolve(cwd, checkout) : undefined,
-      branch: text('hld-branch') ?? 'main',
-      componentPath: text('component-path') ?? '',
-      environment: text('environment') ?? 'prod',
-      subcomponent: text('subcomponent') ?? '',
+      branch: values['hld-branch'] ?? 'main',
+      componentPath: values['component-path'] ?? '',
+      environment: values.environment ?? 'prod',
+      subcomponent: values.subcomponent ?? '',
     },
-    tagKey: text('tag-key') ?? 'image.tag',
-    repositoryKey: text('repository-key') ?? 'image.repository',
+    tagKey: values['tag-key'] ?? 'image.tag',
+    repositoryKey: values['repository-key'] ?? 'image.repository',
     pinDigest,
-    digestKey: text('digest-key') ?? 'image.digest',
-    noNewKeys: values['no-new-keys'] === true,
-    push: {
-      mode: pushMode,
-      maxAttempts: attempts,
-      pullRequest: pushMode === 'pullRequest' ? { targetBranch: text('pr-target-branch'), title: text('pr-title') } : undefined,
-    },
-    commitMessage: text('commit-message'),
-    author: { name: text('author-name') ?? 'bedrock-gitops', email: text('author-email') ?? 'bedrock-gitops@noreply.invalid' },
+    digestKey: values['digest-key'] ?? 'image.digest',
+    noNewKeys: !!values['no-new-keys'],
+    push,
+    commitMessage: values['commit-message'],
+    author: authorFrom(values, provenance),
   };
 }

@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { MergeStrategy } from '../../tasks/core/azure-devops';
-import type { ServiceCredential } from '../../tasks/core/credentials';
 import { updateImageTag } from '../../tasks/core/jobs/updateImageTag';
 import { CliCommand, UsageError } from './command';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const updateImageTagCommand: CliCommand = {
   name: 'update-image-tag',
@@ -30,27 +29,11 @@ HLD:
   --environment ENV         config/<env>.yaml to edit (default: common)
   --subcomponent a.b        subcomponent whose config is edited (required)
   --no-new-keys             fail unless the subcomponent and keys already exist
-Git:
-  --commit-message TEXT     template: {image} {repository} {tag} {environment} {subcomponent}
-  --author-name NAME        commit author (default: bedrock-gitops)
-  --author-email EMAIL      commit author email (default: bedrock-gitops@noreply.invalid)
-  --max-push-attempts N     retries of a push rejected as stale, 1-50 (default 10)
-  --push-mode MODE          direct (default) or pullRequest
-Pull request:
-  --pr-target-branch NAME   target branch (default: the HLD branch)
-  --pr-title TEXT           title (default: the commit subject)
-  --auto-complete           complete once policies pass (Azure Repos)
-  --merge-strategy S        squash (default), noFastForward, rebase, rebaseMerge
-  --keep-source-branch      do not delete the branch on auto-complete
-  --reviewer ID             reviewer (repeatable)
-  --work-item ID            work item to link (repeatable, Azure Repos)
-  --pr-api-url URL          Azure DevOps collection URL or GitHub API URL (default: from the remote)
   --dry-run                 clone and edit, commit and push nothing
+${gitWriteHelp('{image} {repository} {tag} {environment} {subcomponent} {componentPath} {branch}', 'the HLD branch')}
 
 Environment (credentials never come from arguments):
-  GITOPS_GIT_TOKEN          token for git and the pull request API (bearer, or Basic with
-                            GITOPS_GIT_USERNAME when that is set, e.g. for a PAT)
-  GITOPS_BUILD_URL, GITOPS_SOURCE_COMMIT, GITOPS_SOURCE_REPOSITORY   recorded as commit trailers`,
+${gitEnvironmentHelp}`,
   async run(context) {
     const { values } = parseArgs({
       args: context.args,
@@ -67,30 +50,16 @@ Environment (credentials never come from arguments):
         environment: { type: 'string' },
         subcomponent: { type: 'string' },
         'no-new-keys': { type: 'boolean' },
-        'commit-message': { type: 'string' },
-        'author-name': { type: 'string' },
-        'author-email': { type: 'string' },
-        'max-push-attempts': { type: 'string' },
-        'push-mode': { type: 'string' },
-        'pr-target-branch': { type: 'string' },
-        'pr-title': { type: 'string' },
-        'auto-complete': { type: 'boolean' },
-        'merge-strategy': { type: 'string' },
-        'keep-source-branch': { type: 'boolean' },
-        reviewer: { type: 'string', multiple: true },
-        'work-item': { type: 'string', multiple: true },
-        'pr-api-url': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        ...gitWriteOptions,
       },
       allowPositionals: false,
     });
     if (!values.tag) throw new UsageError('--tag is required');
     if (values.subcomponent === undefined) throw new UsageError('--subcomponent is required');
     if (!values['hld-repo'] && !values.hld) throw new UsageError('give --hld-repo URL or --hld DIR');
-    const attempts = values['max-push-attempts'] === undefined ? 10 : Number(values['max-push-attempts']);
-    const mode = values['push-mode'] ?? 'direct';
-    if (mode !== 'direct' && mode !== 'pullRequest') throw new UsageError('--push-mode must be direct or pullRequest');
-    const env = context.env;
+    const push = pushOptionsFrom(values);
+    const provenance = provenanceFromEnv(context.env);
     const workDir = mkdtempSync(join(tmpdir(), 'bedrock-gitops-tag-'));
     try {
       const result = await updateImageTag({
@@ -113,31 +82,12 @@ Environment (credentials never come from arguments):
         commit: {
           subject: '',
           messageTemplate: values['commit-message'],
-          author: { name: values['author-name'] ?? 'bedrock-gitops', email: values['author-email'] ?? 'bedrock-gitops@noreply.invalid' },
+          author: authorFrom(values, provenance),
           trailers: {},
         },
-        push: {
-          mode,
-          maxAttempts: attempts,
-          pullRequest: {
-            targetBranch: values['pr-target-branch'],
-            title: values['pr-title'],
-            autoComplete: !!values['auto-complete'],
-            mergeStrategy: (values['merge-strategy'] ?? 'squash') as MergeStrategy,
-            deleteSourceBranch: !values['keep-source-branch'],
-            reviewers: values.reviewer ?? [],
-            workItemIds: values['work-item'] ?? [],
-            azureCollectionUrl: values['pr-api-url'],
-            githubApiUrl: values['pr-api-url'],
-          },
-        },
-        credential: gitCredential(env),
-        provenance: {
-          system: 'bedrock-gitops CLI',
-          buildUrl: env.GITOPS_BUILD_URL || undefined,
-          sourceCommit: env.GITOPS_SOURCE_COMMIT || undefined,
-          sourceRepository: env.GITOPS_SOURCE_REPOSITORY || undefined,
-        },
+        push,
+        credential: gitCredentialFromEnv(context.env),
+        provenance,
         workDir,
         dryRun: !!values['dry-run'],
         logger: context.logger,
@@ -152,8 +102,3 @@ Environment (credentials never come from arguments):
   },
 };
 
-function gitCredential(env: NodeJS.ProcessEnv): ServiceCredential | undefined {
-  const token = env.GITOPS_GIT_TOKEN;
-  if (!token) return undefined;
-  return env.GITOPS_GIT_USERNAME !== undefined ? { kind: 'basic', username: env.GITOPS_GIT_USERNAME, password: token } : { kind: 'bearer', token };
-}
