@@ -143,4 +143,4 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(() => rmSync(work, { recursive: true, force: true }));
+  .finally(() => process.env.BENCH_KEEP ? console.error(`kept ${work}`) : rmSync(work, { recursive: true, force: true }));

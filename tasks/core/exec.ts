@@ -37,7 +37,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // No stdin pipe unless there is input: one pipe less per child is measurably cheaper to spawn.
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -45,8 +46,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     if (options.timeoutMs) {
       timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     }
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => {
       if (timer) clearTimeout(timer);
       reject(error);
@@ -60,9 +61,10 @@ export function runProcess(command: string, args: readonly string[], options: Ru
         stderr: redact(Buffer.concat(err).toString('utf8'), secrets),
       });
     });
-    child.stdin.on('error', () => { /* child exited before reading its input */ });
-    if (options.input !== undefined) child.stdin.end(options.input);
-    else child.stdin.end();
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => { /* child exited before reading its input */ });
+      child.stdin!.end(options.input);
+    }
   });
 }
 

@@ -1,11 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitopsError } from '../errors';
-import { runProcess, RunResult } from '../exec';
-import { basicAuth, secretsOf } from '../git/auth';
-
-/** Name of the child-only variable that carries the auth header (git reads it via --config-env). */
-const AUTH_HEADER_VARIABLE = 'BEDROCK_GITOPS_GIT_AUTH_HEADER';
+import type { RunResult } from '../exec';
+import { basicAuth } from '../git/auth';
+import { runGit } from '../git/git';
+import { silentLogger } from '../logger';
 
 export interface GitFetchOptions {
   /** Base environment for git (PATH, proxies). */
@@ -16,18 +15,10 @@ export interface GitFetchOptions {
 
 export const FULL_COMMIT = /^[0-9a-f]{40}$/i;
 
-async function git(args: string[], options: GitFetchOptions & { cwd?: string }): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...options.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' };
-  const authArgs: string[] = [];
-  const secrets: string[] = [];
-  if (options.token) {
-    // Azure Repos, GitHub and most servers take a PAT as the password of basic auth.
-    const auth = basicAuth('', options.token);
-    env[AUTH_HEADER_VARIABLE] = auth.header;
-    authArgs.push(`--config-env=http.extraheader=${AUTH_HEADER_VARIABLE}`);
-    secrets.push(...secretsOf(auth));
-  }
-  return runProcess('git', [...authArgs, ...args], { cwd: options.cwd, env, secrets });
+function git(args: string[], options: GitFetchOptions & { cwd?: string }): Promise<RunResult> {
+  // Azure Repos, GitHub and most servers take a PAT as the password of basic auth.
+  const auth = options.token ? basicAuth('', options.token) : undefined;
+  return runGit(args, { cwd: options.cwd, env: options.env, auth, logger: silentLogger });
 }
 
 function failure(what: string, url: string, result: RunResult, hint: string): GitopsError {
