@@ -49,6 +49,8 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.env,
+    // Messages in English whatever the agent's locale: push failures are classified by their text.
+    LC_ALL: 'C',
     GIT_TERMINAL_PROMPT: '0',
     GCM_INTERACTIVE: 'never',
     GIT_ASKPASS: '',
