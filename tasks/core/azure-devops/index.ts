@@ -2,6 +2,7 @@ export { detectProvider, type RepoProvider, type ProviderOverrides } from './pro
 export { createOrUpdatePullRequest, postOrUpdatePullRequestComment } from './pullRequests';
 export type {
   MergeStrategy,
+  PullRequestSettings,
   TokenKind,
   PullRequestOptions,
   PullRequestResult,

@@ -6,15 +6,8 @@ export type MergeStrategy = 'squash' | 'noFastForward' | 'rebase' | 'rebaseMerge
 /** How the token is sent to Azure DevOps: System.AccessToken is a bearer token, a PAT goes as Basic. GitHub always uses Bearer. */
 export type TokenKind = 'bearer' | 'pat';
 
-export interface PullRequestOptions {
-  provider: RepoProvider;
-  token: string;
-  tokenKind?: TokenKind;
-  /** Branch names, with or without `refs/heads/`. */
-  sourceBranch: string;
-  targetBranch: string;
-  title: string;
-  description: string;
+/** What a user chooses about a pull request, whichever job opens it. */
+export interface PullRequestSettings {
   /** Azure Repos only: complete the PR once policies pass. Warned about and ignored on GitHub. */
   autoComplete?: boolean;
   mergeStrategy?: MergeStrategy;
@@ -23,6 +16,17 @@ export interface PullRequestOptions {
   reviewers?: string[];
   /** Azure Repos only: work item ids linked to the PR when it is created. */
   workItemIds?: string[];
+}
+
+export interface PullRequestOptions extends PullRequestSettings {
+  provider: RepoProvider;
+  token: string;
+  tokenKind?: TokenKind;
+  /** Branch names, with or without `refs/heads/`. */
+  sourceBranch: string;
+  targetBranch: string;
+  title: string;
+  description: string;
   logger: Logger;
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { detectProvider, postOrUpdatePullRequestComment, type MergeStrategy } from '../azure-devops';
+import { detectProvider, postOrUpdatePullRequestComment, type PullRequestSettings } from '../azure-devops';
 import { credentialToken, type ServiceCredential } from '../credentials';
 import {
   gitAuthFor,
@@ -33,16 +33,11 @@ export interface ManifestRepository {
   path?: string;
 }
 
-export interface ManifestPullRequestOptions {
+export interface ManifestPullRequestOptions extends PullRequestSettings {
   /** Branch the PR merges into; default the manifest branch. */
   targetBranch?: string;
   /** Default: names the HLD commit and the environments. */
   title?: string;
-  autoComplete?: boolean;
-  mergeStrategy?: MergeStrategy;
-  deleteSourceBranch?: boolean;
-  reviewers?: string[];
-  workItemIds?: string[];
 }
 
 export interface GenerateManifestsOptions {

@@ -1,17 +1,12 @@
-import type { MergeStrategy } from '../azure-devops';
+import type { PullRequestSettings } from '../azure-devops';
 import { credentialToken, type ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import type { GitAuthor, GitWorkspace } from '../git';
 import type { Logger } from '../logger';
 
-export interface PullRequestFields {
+export interface PullRequestFields extends PullRequestSettings {
   title: string;
   description: string;
-  autoComplete?: boolean;
-  mergeStrategy?: MergeStrategy;
-  deleteSourceBranch?: boolean;
-  reviewers?: string[];
-  workItemIds?: string[];
   /** Azure DevOps collection URL override (Azure DevOps Server, test doubles). */
   azureCollectionUrl?: string;
   /** GitHub REST API root override (GitHub Enterprise, test doubles). */

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { MergeStrategy } from '../azure-devops';
+import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type GitAuth } from '../git';
@@ -32,14 +32,9 @@ export interface PushOptions {
   /** Smallest backoff base between stale pushes (see pushWithRetry); default tuned for CI contention. */
   baseDelayMs?: number;
   maxDelayMs?: number;
-  pullRequest?: {
+  pullRequest?: PullRequestSettings & {
     targetBranch?: string;
     title?: string;
-    autoComplete?: boolean;
-    mergeStrategy?: MergeStrategy;
-    deleteSourceBranch?: boolean;
-    reviewers?: string[];
-    workItemIds?: string[];
     azureCollectionUrl?: string;
     githubApiUrl?: string;
   };
