@@ -19,7 +19,7 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Actions requested for every repository this client touches: `pull` (default) or `pull,push`. */
   actions?: 'pull' | 'pull,push';
-  /** Blobs larger than this are uploaded in PATCH chunks of this size (default 16 MiB). */
+  /** Blobs larger than this are uploaded in PATCH chunks of this size (default 512 MiB). */
   chunkSize?: number;
   /** Open connections per registry (default 16). */
   maxSockets?: number;
@@ -40,9 +40,14 @@ interface RequestSpec {
   /** Statuses that are answers, not errors. */
   expect: number[];
   what: string;
+  highWaterMark?: number;
 }
 
 const MAX_REDIRECTS = 5;
+/** Blobs up to this size go in one streamed PUT: every extra PATCH costs a round trip and a pause of the source stream. */
+const DEFAULT_CHUNK_SIZE = 512 * 1024 * 1024;
+/** Stream buffers of blob transfers: big enough to batch socket writes and ride out short stalls of either side. */
+export const BLOB_STREAM_BUFFER = 1024 * 1024;
 
 /** One registry's HTTP API (OCI distribution spec v1.1), with auth, retries and streaming. */
 export class RegistryClient {
@@ -65,7 +70,7 @@ export class RegistryClient {
     this.retries = options.retries ?? 4;
     this.userAgent = options.userAgent ?? 'bedrock-gitops';
     this.actions = options.actions ?? 'pull';
-    this.chunkSize = options.chunkSize ?? 16 * 1024 * 1024;
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.auth = new RegistryAuth(options.registry, options.credentials, this.agents, this.logger, !!options.insecure);
   }
 
@@ -95,7 +100,7 @@ export class RegistryClient {
           const headers: OutgoingHttpHeaders = { 'user-agent': this.userAgent, ...spec.headers };
           if (authorization && sameHost) headers.authorization = authorization;
           sentAuthorization = !!headers.authorization;
-          response = await send(url, { method: spec.method, headers, body: spec.body, agents: this.agents });
+          response = await send(url, { method: spec.method, headers, body: spec.body, agents: this.agents, highWaterMark: spec.highWaterMark });
           const location = response.headers.location;
           const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
           if (!redirect) break;
@@ -225,8 +230,8 @@ export class RegistryClient {
   /** A blob's bytes as a stream that fails at its end when they do not match the digest or size. */
   async getBlobStream(repo: string, blob: { digest: string; size: number }): Promise<Readable> {
     const what = `blob ${repo}@${blob.digest} from ${this.registry}`;
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}` });
-    const verifier = verifyingStream(blob, what);
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, highWaterMark: BLOB_STREAM_BUFFER });
+    const verifier = verifyingStream(blob, what, BLOB_STREAM_BUFFER);
     response.body.on('error', (error) => verifier.destroy(error));
     // Errors reach the consumer when it reads; until then they must not be uncaught.
     verifier.on('error', () => {});
@@ -304,7 +309,7 @@ export class RegistryClient {
           }
         }
         const response = await this.request({
-          method: 'PATCH', path: url, repos: [repo], body: Readable.from(slice()), expect: [202],
+          method: 'PATCH', path: url, repos: [repo], body: Readable.from(slice()), expect: [202], highWaterMark: BLOB_STREAM_BUFFER,
           headers: { 'content-type': 'application/octet-stream', 'content-length': length, 'content-range': `${offset}-${offset + length - 1}` },
           what: `${what} (bytes ${offset}-${offset + length - 1})`,
         });
@@ -321,7 +326,7 @@ export class RegistryClient {
     }
     url.searchParams.set('digest', blob.digest);
     const response = await this.request({
-      method: 'PUT', path: url, repos: [repo], body: source, expect: [201],
+      method: 'PUT', path: url, repos: [repo], body: source, expect: [201], highWaterMark: BLOB_STREAM_BUFFER,
       headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size }, what,
     });
     await drain(response);

@@ -260,10 +260,17 @@ class TreeCopier {
           }
           location = mount?.location;
         }
-        // Open the upload session first, so the source stream is read as soon as it is opened.
-        location ??= await this.to.startUpload(this.toRepo);
-        const stream = await this.from.getBlobStream(this.fromRepo, blob);
-        await this.to.uploadBlob(this.toRepo, blob, stream, location);
+        // Upload session and source stream are opened together: one round trip less per blob.
+        const [opened, stream] = await Promise.allSettled([
+          location ? Promise.resolve(location) : this.to.startUpload(this.toRepo),
+          this.from.getBlobStream(this.fromRepo, blob),
+        ]);
+        if (opened.status === 'rejected') {
+          if (stream.status === 'fulfilled') stream.value.destroy();
+          throw opened.reason;
+        }
+        if (stream.status === 'rejected') throw stream.reason;
+        await this.to.uploadBlob(this.toRepo, blob, stream.value, opened.value);
         this.counters.blobsUploaded++;
         this.counters.bytesCopied += blob.size;
         return;

@@ -16,6 +16,8 @@ export interface SendOptions {
   body?: Buffer | Readable;
   agents: Agents;
   timeoutMs?: number;
+  /** Stream buffer size of the request and response (blob transfers use large ones: fewer, bigger socket writes). */
+  highWaterMark?: number;
 }
 
 export interface Agents { http: HttpAgent; https: HttpsAgent }
@@ -35,6 +37,7 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
       method: options.method,
       headers: options.headers,
       agent: secure ? options.agents.https : options.agents.http,
+      ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
     }, (response) => {
       // Consumers see body errors through their own iterators or pipes; this listener only keeps a
       // connection dying under an unread body from becoming an uncaught exception.

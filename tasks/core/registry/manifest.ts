@@ -95,11 +95,12 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
  * Passes bytes through while hashing them; fails at the end when the digest or size differs,
  * so a corrupt blob never completes an upload.
  */
-export function verifyingStream(expected: { digest: string; size: number }, what: string): Transform {
+export function verifyingStream(expected: { digest: string; size: number }, what: string, highWaterMark?: number): Transform {
   const algorithm = expected.digest.split(':')[0];
   const hash = createHash(algorithm);
   let seen = 0;
   return new Transform({
+    ...(highWaterMark ? { highWaterMark } : {}),
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
       seen += chunk.length;
