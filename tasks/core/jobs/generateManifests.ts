@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { detectProvider, postOrUpdatePullRequestComment, type PullRequestSettings } from '../azure-devops';
+import type { PullRequestSettings } from '../azure-devops';
 import { credentialToken, type ServiceCredential } from '../credentials';
 import {
   gitAuthFor,
@@ -275,6 +275,8 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
   const target = options.commentOnPullRequest;
   if (!target) return;
   const url = target.repositoryUrl ?? hld.repositoryUrl;
+  // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
+  const { detectProvider, postOrUpdatePullRequestComment } = await import('../azure-devops');
   const provider = url && detectProvider(url, { azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl });
   if (!provider || !options.credential) {
     options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${!provider ? 'the HLD repository is neither Azure Repos nor GitHub' : 'no token'}`);

@@ -26,7 +26,7 @@ export interface CopyOptions {
   /** Plain HTTP to non-loopback registries. */
   insecure?: boolean;
   retries?: number;
-  /** PATCH chunk size for large blobs (default 16 MiB). */
+  /** Blobs larger than this go up in PATCH chunks of this size; smaller ones in one streamed PUT (default 512 MiB). */
   chunkSize?: number;
   userAgent?: string;
 }
