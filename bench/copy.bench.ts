@@ -61,8 +61,10 @@ async function main(): Promise<void> {
     reportRow({ bench: 'copy', metric: `copy ${(image.blobBytes / 1048576).toFixed(0)} MB 2-platform image`, ours: ours.seconds, baseline: skopeoSeconds, unit: 's', kind: 'ratio', target: 0.8 });
     reportRow({ bench: 'copy', metric: 'copy incl. node+tsx startup', ours: ours.wallSeconds, baseline: skopeoSeconds, unit: 's', kind: 'info' });
     reportRow({ bench: 'copy', metric: 'peak RSS of our copy', ours: ours.maxRssMB, unit: 'MB', kind: 'max', target: 150 });
-    reportRow({ bench: 'copy', metric: 're-run (already promoted)', ours: oursRerun.seconds, baseline: skopeoRerun, unit: 's', kind: 'ratio', target: 0.1 });
-    reportRow({ bench: 'copy', metric: 're-run incl. node+tsx startup', ours: oursRerun.wallSeconds, baseline: skopeoRerun, unit: 's', kind: 'info' });
+    // The issue's re-run target is against skopeo's copy time; skopeo's own re-run is shown beside it.
+    reportRow({ bench: 'copy', metric: 're-run (already promoted) vs skopeo copy', ours: oursRerun.seconds, baseline: skopeoSeconds, unit: 's', kind: 'ratio', target: 0.1 });
+    reportRow({ bench: 'copy', metric: 're-run vs skopeo re-run', ours: oursRerun.seconds, baseline: skopeoRerun, unit: 's', kind: 'info' });
+    reportRow({ bench: 'copy', metric: 're-run incl. node+tsx startup vs skopeo re-run', ours: oursRerun.wallSeconds, baseline: skopeoRerun, unit: 's', kind: 'info' });
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
