@@ -108,6 +108,22 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
   });
   if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
 
+  // The manifest repository is cloned while the HLD renders: the two do not depend on each other.
+  const pushMode = options.pushMode ?? 'direct';
+  const manifest = options.manifest;
+  const targetBranch = manifest && (pushMode === 'pullRequest' ? options.pullRequest?.targetBranch || manifest.branch : manifest.branch);
+  const cloning = manifest && targetBranch
+    ? GitWorkspace.clone({
+        url: manifest.url,
+        dir: join(options.workDir, 'manifests'),
+        branch: targetBranch,
+        createBranchIfMissing: pushMode === 'direct',
+        auth: gitAuthFor(options.credential, manifest.url),
+        logger,
+      })
+    : undefined;
+  cloning?.catch(() => { /* reported where it is awaited */ });
+
   progress(10, 'Installing and rendering components');
   const rendered = await generate({
     hldDir: hld.dir,
@@ -117,30 +133,24 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
     helmPath: options.helmPath,
     env: options.env,
     logger,
+  }).catch(async (error: unknown) => {
+    // Nothing is pushed after a failed render; let the clone finish and remove it.
+    await (await cloning?.catch(() => undefined))?.cleanup({ removeDirectory: true });
+    throw error;
   });
   const sets = rendered.environmentSets;
   const folders = sets.map((set) => environmentFolder(manifestPath, set));
   const files = repositoryFiles(manifestPath, sets);
   const base = { renderedPath: options.outputDir, hldCommit: hld.commit };
 
-  if (!options.manifest) {
+  if (!manifest || !targetBranch) {
     const summary = renderSummaryMarkdown({ diff: diffTrees(undefined, files, folders), title: 'Rendered manifests (render only)' });
     progress(100, 'Rendered');
     return { ...base, status: 'rendered', manifestsChanged: false, summary, message: `Rendered ${folders.join(', ')} into ${options.outputDir}` };
   }
 
   progress(55, 'Comparing with the manifest repository');
-  const manifest = options.manifest;
-  const pushMode = options.pushMode ?? 'direct';
-  const targetBranch = pushMode === 'pullRequest' ? options.pullRequest?.targetBranch || manifest.branch : manifest.branch;
-  const workspace = await GitWorkspace.clone({
-    url: manifest.url,
-    dir: join(options.workDir, 'manifests'),
-    branch: targetBranch,
-    createBranchIfMissing: pushMode === 'direct',
-    auth: gitAuthFor(options.credential, manifest.url),
-    logger,
-  });
+  const workspace = await cloning!;
   try {
     const check = async (): Promise<{ diff: TreeDiff; supersededBy?: string }> => {
       const supersededBy = options.dryRun ? undefined : await newerRender(workspace, hld, logger);
