@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { promoteContainer, type PinDigest, type PromoteHldOptions } from '../../tasks/core/jobs/promoteContainer';
 import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
 import { CliCommand, UsageError } from './command';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
 
 const PIN_DIGEST: readonly PinDigest[] = ['none', 'digestKey', 'tagAtDigest'];
 
@@ -71,17 +71,9 @@ ${gitEnvironmentHelp}
         'verify-branch': { type: 'string' },
         'verify-path': { type: 'string' },
         'verify-sync-tag': { type: 'string' },
-        'hld-repo': { type: 'string' },
-        hld: { type: 'string' },
-        'hld-branch': { type: 'string' },
-        'component-path': { type: 'string' },
-        environment: { type: 'string' },
-        subcomponent: { type: 'string' },
-        'tag-key': { type: 'string' },
-        'repository-key': { type: 'string' },
+        ...hldTargetOptions,
         'pin-digest': { type: 'string' },
         'digest-key': { type: 'string' },
-        'no-new-keys': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         ...gitWriteOptions,
       },
@@ -143,18 +135,9 @@ function registryCredentials(env: NodeJS.ProcessEnv, which: 'SOURCE' | 'TARGET')
   return { username: username ?? '', password: password ?? '' };
 }
 
-interface HldValues extends GitWriteValues {
-  'hld-repo'?: string;
-  hld?: string;
-  'hld-branch'?: string;
-  'component-path'?: string;
-  environment?: string;
-  subcomponent?: string;
-  'tag-key'?: string;
-  'repository-key'?: string;
+interface HldValues extends GitWriteValues, HldTargetValues {
   'pin-digest'?: string;
   'digest-key'?: string;
-  'no-new-keys'?: boolean;
 }
 
 function hldOptions(values: HldValues, cwd: string, provenance: Provenance): PromoteHldOptions | undefined {
@@ -166,14 +149,7 @@ function hldOptions(values: HldValues, cwd: string, provenance: Provenance): Pro
   const pinDigest = (values['pin-digest'] ?? 'none') as PinDigest;
   if (!PIN_DIGEST.includes(pinDigest)) throw new UsageError(`--pin-digest must be one of ${PIN_DIGEST.join(', ')}`);
   return {
-    target: {
-      repositoryUrl,
-      checkoutPath: checkout ? resolve(cwd, checkout) : undefined,
-      branch: values['hld-branch'] ?? 'main',
-      componentPath: values['component-path'] ?? '',
-      environment: values.environment ?? 'prod',
-      subcomponent: values.subcomponent ?? '',
-    },
+    target: hldTargetFrom(values, cwd, 'prod'),
     tagKey: values['tag-key'] ?? 'image.tag',
     repositoryKey: values['repository-key'] ?? 'image.repository',
     pinDigest,

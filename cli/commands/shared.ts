@@ -5,7 +5,8 @@
  */
 import type { MergeStrategy } from '../../tasks/core/azure-devops';
 import type { ServiceCredential } from '../../tasks/core/credentials';
-import type { PushOptions } from '../../tasks/core/jobs/updateHld';
+import { resolve } from 'node:path';
+import type { HldTarget, PushOptions } from '../../tasks/core/jobs/updateHld';
 import type { Provenance } from '../../tasks/core/provenance';
 import { UsageError } from './command';
 
@@ -30,6 +31,43 @@ export const gitWriteOptions = {
   'author-email': { type: 'string' },
   'max-push-attempts': { type: 'string' },
 } as const;
+
+/** parseArgs specs of the flags that say which HLD config to edit (update-image-tag, promote). */
+export const hldTargetOptions = {
+  'hld-repo': { type: 'string' },
+  hld: { type: 'string' },
+  'hld-branch': { type: 'string' },
+  'component-path': { type: 'string' },
+  environment: { type: 'string' },
+  subcomponent: { type: 'string' },
+  'tag-key': { type: 'string' },
+  'repository-key': { type: 'string' },
+  'no-new-keys': { type: 'boolean' },
+} as const;
+
+export interface HldTargetValues {
+  'hld-repo'?: string;
+  hld?: string;
+  'hld-branch'?: string;
+  'component-path'?: string;
+  environment?: string;
+  subcomponent?: string;
+  'tag-key'?: string;
+  'repository-key'?: string;
+  'no-new-keys'?: boolean;
+}
+
+/** The HLD target of those flags; `defaultEnvironment` differs per command (common, prod). */
+export function hldTargetFrom(values: HldTargetValues, cwd: string, defaultEnvironment: string): HldTarget {
+  return {
+    repositoryUrl: values['hld-repo'],
+    checkoutPath: values.hld === undefined ? undefined : resolve(cwd, values.hld),
+    branch: values['hld-branch'] ?? 'main',
+    componentPath: values['component-path'] ?? '',
+    environment: values.environment ?? defaultEnvironment,
+    subcomponent: values.subcomponent ?? '',
+  };
+}
 
 /** The parsed values of gitWriteOptions. */
 export interface GitWriteValues {

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { updateImageTag } from '../../tasks/core/jobs/updateImageTag';
 import { CliCommand, UsageError } from './command';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const updateImageTagCommand: CliCommand = {
   name: 'update-image-tag',
@@ -40,16 +40,8 @@ ${gitEnvironmentHelp}`,
       options: {
         tag: { type: 'string' },
         repository: { type: 'string' },
-        'tag-key': { type: 'string' },
-        'repository-key': { type: 'string' },
         set: { type: 'string', multiple: true },
-        'hld-repo': { type: 'string' },
-        hld: { type: 'string' },
-        'hld-branch': { type: 'string' },
-        'component-path': { type: 'string' },
-        environment: { type: 'string' },
-        subcomponent: { type: 'string' },
-        'no-new-keys': { type: 'boolean' },
+        ...hldTargetOptions,
         'dry-run': { type: 'boolean' },
         ...gitWriteOptions,
       },
@@ -70,14 +62,7 @@ ${gitEnvironmentHelp}`,
           repositoryKey: values['repository-key'] ?? 'image.repository',
           additionalValues: values.set ?? [],
         },
-        target: {
-          repositoryUrl: values['hld-repo'],
-          checkoutPath: values.hld === undefined ? undefined : resolve(context.cwd, values.hld),
-          branch: values['hld-branch'] ?? 'main',
-          componentPath: values['component-path'] ?? '',
-          environment: values.environment ?? 'common',
-          subcomponent: values.subcomponent,
-        },
+        target: hldTargetFrom(values, context.cwd, 'common'),
         noNewKeys: !!values['no-new-keys'],
         commit: {
           subject: '',
