@@ -1,7 +1,7 @@
 /** Reads the pipeline's predefined variables (YAML builds and classic releases) into core's types. */
 import * as tl from 'azure-pipelines-task-lib/task';
 import { GitopsError } from '../core/errors';
-import { ServiceCredential } from '../core/credentials';
+import { azureDevOpsHosts, ServiceCredential } from '../core/credentials';
 import { Provenance } from '../core/provenance';
 import { quietly, TaskContext } from './runTask';
 
@@ -60,7 +60,9 @@ export function gitCredential(ctx: TaskContext, connectionInput: string): Servic
   );
   if (!token) return undefined;
   ctx.secret(token);
-  return { kind: 'bearer', token };
+  // The job token belongs to this organisation: never send it to another host.
+  const collection = v('System.CollectionUri') ?? v('System.TeamFoundationCollectionUri');
+  return { kind: 'bearer', token, hosts: collection ? azureDevOpsHosts(collection) : undefined };
 }
 
 /** Credentials of a `connectedService:dockerregistry` input, or undefined for anonymous access. */

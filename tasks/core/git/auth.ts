@@ -1,5 +1,5 @@
 import { GitopsError } from '../errors';
-import type { ServiceCredential } from '../credentials';
+import { credentialAllowedFor, type ServiceCredential } from '../credentials';
 
 /**
  * How git authenticates to the remote: the value git sends as `http.extraheader`, exactly as
@@ -41,11 +41,11 @@ export function secretsOf(auth: GitAuth | undefined): string[] {
 }
 
 /**
- * The git auth for a service credential, sent only to http(s) remotes (a file:// or local
- * remote needs none). The one place that maps core's credentials to git headers.
+ * The git auth for a service credential, sent only to http(s) remotes the credential is meant
+ * for (a file:// or local remote needs none; the job token stays in its organisation). The one place that maps core's credentials to git headers.
  */
 export function gitAuthFor(credential: ServiceCredential | undefined, url?: string): GitAuth | undefined {
   if (!credential) return undefined;
-  if (url !== undefined && !/^https?:\/\//i.test(url)) return undefined;
+  if (url !== undefined && !credentialAllowedFor(credential, url)) return undefined;
   return credential.kind === 'bearer' ? bearerAuth(credential.token) : basicAuth(credential.username, credential.password);
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { PullRequestSettings } from '../azure-devops';
-import { credentialToken, type ServiceCredential } from '../credentials';
+import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
 import {
   gitAuthFor,
   displayUrl,
@@ -288,8 +288,9 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
   // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
   const { detectProvider, postOrUpdatePullRequestComment } = await import('../azure-devops');
   const provider = url && detectProvider(url, { azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl });
-  if (!provider || !options.credential) {
-    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${!provider ? 'the HLD repository is neither Azure Repos nor GitHub' : 'no token'}`);
+  if (!provider || !options.credential || !credentialAllowedFor(options.credential, url)) {
+    const reason = !provider ? 'the HLD repository is neither Azure Repos nor GitHub' : !options.credential ? 'no token' : `the job's token is not sent to ${displayUrl(url)}`;
+    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${reason}`);
     return;
   }
   const result = await postOrUpdatePullRequestComment({

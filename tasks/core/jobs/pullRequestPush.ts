@@ -1,7 +1,7 @@
 import type { PullRequestSettings } from '../azure-devops';
-import { credentialToken, type ServiceCredential } from '../credentials';
+import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
-import type { GitAuthor, GitWorkspace } from '../git';
+import { displayUrl, type GitAuthor, type GitWorkspace } from '../git';
 import type { Logger } from '../logger';
 
 export interface PullRequestFields extends PullRequestSettings {
@@ -62,6 +62,12 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
     throw new GitopsError(`cannot open pull requests for ${workspace.remoteUrl}: it is neither an Azure Repos nor a GitHub repository`, {
       field: 'pullRequestApiUrl',
       hint: 'set pullRequestApiUrl to the Azure DevOps collection URL or the GitHub API URL, or use pushMode direct',
+    });
+  }
+  if (options.credential && !credentialAllowedFor(options.credential, url)) {
+    throw new GitopsError(`the job's access token is only sent to its own Azure DevOps organisation, not to ${displayUrl(url)}`, {
+      field: 'gitConnection',
+      hint: 'set a git service connection (gitConnection) with a token for that host',
     });
   }
   if (!options.credential) {

@@ -291,7 +291,7 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   if (url) {
     if (target.checkoutPath?.trim()) logger.info('hldRepositoryUrl is set: cloning it (hldPath is ignored)');
     const dir = await mkdtemp(join(options.workDir, 'hld-'));
-    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential), logger, networkTimeoutMs: 5 * 60_000 });
+    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential, url), logger, networkTimeoutMs: 5 * 60_000 });
     return { workspace, cloned: true, repositoryUrl: url };
   }
   const dir = target.checkoutPath!.trim();
@@ -302,7 +302,8 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   const shallow = (await runGit(['rev-parse', '--is-shallow-repository'], local)).stdout.trim() === 'true';
   // A checkout with persistCredentials already sends its own header; a second one would be rejected.
   const persisted = (await runGit(['config', '--get-regexp', '^http\\..*extraheader$'], local)).stdout.trim() !== '';
-  const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuthFor(options.credential), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
+  const origin = (await runGit(['remote', 'get-url', 'origin'], local)).stdout.trim();
+  const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuthFor(options.credential, origin), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
   // Pipeline checkouts are detached and may be behind: edit the branch's current tip.
   logger.info(`Resetting the checkout ${dir} to the tip of ${branch} of ${displayUrl(workspace.remoteUrl)}`);
   await workspace.fetchAndReset(branch);

@@ -99,7 +99,7 @@ function describeWanted(image: ImageReference, digest: string): string {
 
 /** Shallow-fetches the branch or the sync tag into a fresh repository and checks it out. */
 async function checkout(options: VerifyDeploymentOptions, where: string, checked: string): Promise<string> {
-  const auth = gitAuthFor(options.credential);
+  const auth = gitAuthFor(options.credential, options.repositoryUrl);
   const dir = options.workDir;
   mkdirSync(dir, { recursive: true });
   if (readdirSync(dir).length > 0) throw new GitopsError(`cannot check out the manifest repository into ${dir}: the folder is not empty`);

@@ -1,0 +1,35 @@
+import { strict as assert } from 'node:assert';
+import { azureDevOpsHosts, credentialAllowedFor, type ServiceCredential } from '../../tasks/core/credentials';
+import { gitAuthFor } from '../../tasks/core/git';
+
+describe('where a credential may be sent', () => {
+  const jobToken: ServiceCredential = { kind: 'bearer', token: 'job-token-123', hosts: azureDevOpsHosts('https://dev.azure.com/fabrikam/') };
+
+  it('the job token goes to its own organisation, under both of its host names', () => {
+    assert.ok(credentialAllowedFor(jobToken, 'https://dev.azure.com/fabrikam/shop/_git/hld'));
+    assert.ok(credentialAllowedFor(jobToken, 'https://fabrikam.visualstudio.com/shop/_git/hld'));
+  });
+
+  it('the job token never goes to another host, such as github.com', () => {
+    assert.equal(credentialAllowedFor(jobToken, 'https://github.com/fabrikam/hld.git'), false);
+    assert.equal(gitAuthFor(jobToken, 'https://github.com/fabrikam/hld.git'), undefined);
+    assert.equal(credentialAllowedFor(jobToken, 'https://contoso.visualstudio.com/x/_git/y'), false);
+  });
+
+  it('loopback is this machine: allowed (local servers, Azure DevOps Server on the agent)', () => {
+    assert.ok(credentialAllowedFor(jobToken, 'http://127.0.0.1:8080/org/_git/hld'));
+    assert.ok(credentialAllowedFor(jobToken, 'http://localhost/hld'));
+  });
+
+  it('a service connection without a host list goes to any http(s) remote, never to file:// or ssh', () => {
+    const connection: ServiceCredential = { kind: 'basic', username: 'u', password: 'p4ssw0rd' };
+    assert.ok(credentialAllowedFor(connection, 'https://github.com/fabrikam/hld.git'));
+    assert.equal(credentialAllowedFor(connection, 'file:///srv/git/hld'), false);
+    assert.equal(gitAuthFor(connection, 'git@github.com:fabrikam/hld.git'), undefined);
+  });
+
+  it('an on-premises collection allows its own host only', () => {
+    assert.deepEqual(azureDevOpsHosts('https://tfs.contoso.local/tfs/DefaultCollection/'), ['tfs.contoso.local']);
+    assert.deepEqual(azureDevOpsHosts('https://fabrikam.visualstudio.com/'), ['fabrikam.visualstudio.com', 'dev.azure.com']);
+  });
+});
