@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalHttpDouble } from './localHttpDouble';
 
 /**
  * A strict stand-in for the few Azure DevOps REST endpoints our pull-request code calls, shaped
@@ -60,7 +60,7 @@ class Refusal extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }
 
-export class AzureDevOpsDouble {
+export class AzureDevOpsDouble extends LocalHttpDouble {
   readonly calls: RecordedCall[] = [];
   /** Calls to routes the double does not implement (404). */
   readonly unexpectedCalls: RecordedCall[] = [];
@@ -70,10 +70,10 @@ export class AzureDevOpsDouble {
   readonly repository: string;
   readonly creatorId: string;
   denyWrites: boolean;
-  private server?: Server;
   private nextId = 100;
 
   constructor(private readonly options: AzureDevOpsDoubleOptions) {
+    super();
     this.organization = options.organization ?? 'fabrikam';
     this.project = options.project ?? 'Platform';
     this.repository = options.repository ?? 'manifests';
@@ -81,22 +81,8 @@ export class AzureDevOpsDouble {
     this.denyWrites = options.denyWrites ?? false;
   }
 
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
   get collectionUrl(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/${this.organization}`;
+    return `${this.origin}/${this.organization}`;
   }
 
   /** The remote URL a pipeline would have for the repository. */
@@ -104,7 +90,7 @@ export class AzureDevOpsDouble {
     return `${this.collectionUrl}/${this.project}/_git/${this.repository}`;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://double');
     const query = Object.fromEntries(url.searchParams.entries());
     const raw = await readBody(req);

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalHttpDouble } from './localHttpDouble';
 
 /**
  * A strict stand-in for the GitHub REST endpoints our pull-request code calls (API version
@@ -28,38 +28,25 @@ class Refusal extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }
 
-export class GithubDouble {
+export class GithubDouble extends LocalHttpDouble {
   readonly calls: GithubRecordedCall[] = [];
   readonly unexpectedCalls: GithubRecordedCall[] = [];
   readonly pullRequests: GithubDoublePull[] = [];
-  private server?: Server;
   private nextNumber = 1;
   private nextCommentId = 5000;
 
-  constructor(private readonly options: { token: string; owner?: string; repository?: string }) {}
+  constructor(private readonly options: { token: string; owner?: string; repository?: string }) {
+    super();
+  }
 
   get owner(): string { return this.options.owner ?? 'contoso'; }
   get repository(): string { return this.options.repository ?? 'manifests'; }
 
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
   get apiUrl(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}`;
+    return this.origin;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://double');
     const call: GithubRecordedCall = { method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams.entries()), status: 0 };
     this.calls.push(call);
