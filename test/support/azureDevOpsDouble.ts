@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LocalHttpDouble } from './localHttpDouble';
+import { LocalHttpDouble, readBody, send } from './localHttpDouble';
 
 /**
  * A strict stand-in for the few Azure DevOps REST endpoints our pull-request code calls, shaped
@@ -332,19 +332,4 @@ function strictFields(value: unknown, what: string, required: string[], allowed:
   if (unknown.length > 0) throw new Refusal(400, `Unknown fields in ${what}: ${unknown.join(', ')}`);
   const missing = required.filter((k) => (value as Record<string, unknown>)[k] === undefined || (value as Record<string, unknown>)[k] === '');
   if (missing.length > 0) throw new Refusal(400, `Missing required fields in ${what}: ${missing.join(', ')}`);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, call: RecordedCall, status: number, body: unknown): void {
-  call.status = status;
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
 }

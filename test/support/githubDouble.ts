@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LocalHttpDouble } from './localHttpDouble';
+import { LocalHttpDouble, readBody, send } from './localHttpDouble';
 
 /**
  * A strict stand-in for the GitHub REST endpoints our pull-request code calls (API version
@@ -158,19 +158,4 @@ function strictFields(value: unknown, required: string[], allowed: string[]): vo
   if (unknown.length > 0) throw new Refusal(422, `Unknown fields: ${unknown.join(', ')}`);
   const missing = required.filter((k) => typeof (value as Record<string, unknown>)[k] !== 'string' || (value as Record<string, string>)[k] === '');
   if (missing.length > 0) throw new Refusal(422, `Missing required fields: ${missing.join(', ')}`);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, call: GithubRecordedCall, status: number, body: unknown): void {
-  call.status = status;
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
 }

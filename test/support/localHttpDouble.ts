@@ -26,3 +26,20 @@ export abstract class LocalHttpDouble {
     return `http://127.0.0.1:${port}`;
   }
 }
+
+/** The whole request body as text. */
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Answers with JSON and records the status on the call. */
+export function send(res: ServerResponse, call: { status?: number }, status: number, body: unknown): void {
+  call.status = status;
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
