@@ -4,14 +4,21 @@ import type { GitAuthor, GitWorkspace } from './workspace';
 
 export { classifyPushFailure, type PushFailure } from './pushFailure';
 
+/** What an edit did: whether anything changed, and which files (relative to the checkout) it created. */
+export interface AppliedEdit {
+  changed: boolean;
+  newFiles: string[];
+}
+
 export interface PushWithRetryOptions {
   workspace: GitWorkspace;
   branch: string;
   /**
    * The edit, as a function of the checked-out tree in `dir`. It runs again on the new remote tip
-   * after every stale push, so it must read the files fresh each time. Returns whether it changed anything.
+   * after every stale push, so it must read the files fresh each time. Returns whether it changed
+   * anything; returning the new files it created as well lets the commit skip `git add --all`.
    */
-  apply: (dir: string, attempt: number) => Promise<boolean>;
+  apply: (dir: string, attempt: number) => Promise<boolean | AppliedEdit>;
   message: string | ((attempt: number) => string);
   author: GitAuthor;
   /** Default 10. */
@@ -63,10 +70,13 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
   for (let attempt = 1; ; attempt++) {
     await sleep(delay);
     const attemptStarted = Date.now();
-    if (attempt > 1) await workspace.fetchAndReset(branch);
-    const edited = await options.apply(workspace.dir, attempt);
+    // Everything the last attempt wrote is in its commit, so resetting leaves no stray files.
+    if (attempt > 1) await workspace.fetchAndReset(branch, { clean: false });
+    const edit = await options.apply(workspace.dir, attempt);
     const message = typeof options.message === 'function' ? options.message(attempt) : options.message;
-    const commit = edited ? await workspace.commitAll(message, options.author) : undefined;
+    const commit = typeof edit === 'boolean'
+      ? (edit ? await workspace.commitAll(message, options.author) : undefined)
+      : (edit.changed ? await workspace.commitChanges(message, options.author, edit.newFiles) : undefined);
     if (!commit) {
       logger.info(`No changes to push to ${branch}`);
       return { changed: false, attempts: attempt };

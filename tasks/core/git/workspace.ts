@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { GitAuth } from './auth';
@@ -35,6 +36,7 @@ export interface CloneOptions extends WorkspaceOptions {
 
 const defaultNetworkTimeoutMs = 10 * 60_000;
 const missingRemoteRef = /couldn't find remote ref|Remote branch .* not found/i;
+const objectId = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /**
  * One local checkout of a remote branch: clone or open, edit, commit, push, recover from
@@ -54,7 +56,11 @@ export class GitWorkspace {
     this.remoteUrl = displayUrl(remoteUrl);
   }
 
-  /** Shallow-fetches `branch` of `url` into a new repository at `dir`. */
+  /**
+   * Shallow-clones `branch` of `url` into `dir` with one `git clone` (fewer processes than init +
+   * fetch + checkout, which matters when many builds race); an empty or missing branch falls back
+   * to a fresh repository when `createBranchIfMissing` allows it.
+   */
   static async clone(options: CloneOptions): Promise<GitWorkspace> {
     assertNoCredentialsInUrl(options.url, 'url');
     if (existsSync(options.dir) && readdirSync(options.dir).length > 0) {
@@ -62,21 +68,24 @@ export class GitWorkspace {
     }
     const depth = options.depth ?? 1;
     const workspace = new GitWorkspace(options.dir, options.branch, options.url, options, depth);
-    const local = { logger: options.logger, env: options.env };
-    await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, options.dir], { ...local, what: 'git init' });
-    await runGitOrThrow(['remote', 'add', 'origin', options.url], { ...local, cwd: options.dir, what: 'git remote add' });
     options.logger.info(`Fetching ${options.branch} from ${workspace.remoteUrl}`);
-    const fetched = await workspace.fetchBranch(options.branch, depth);
-    if (fetched) {
-      await workspace.git(['checkout', '--quiet', '-B', options.branch, workspace.trackingRef(options.branch)], 'git checkout');
-    } else if (options.createBranchIfMissing) {
-      options.logger.info(`Branch ${options.branch} does not exist in ${workspace.remoteUrl}: starting it`);
-    } else {
+    const args = ['clone', '--quiet', '--no-tags', '--single-branch', `--branch=${options.branch}`];
+    if (depth > 0) args.push(`--depth=${depth}`);
+    const cloned = await workspace.runRemote([...args, '--', options.url, options.dir], { cwd: undefined });
+    if (cloned.code === 0) return workspace;
+    if (!missingRemoteRef.test(cloned.stderr)) {
+      throw workspace.remoteError(`Cloning ${options.branch} of ${workspace.remoteUrl}`, classifyPushFailure(cloned.stderr), cloned.stderr);
+    }
+    if (!options.createBranchIfMissing) {
       throw new GitopsError(`Branch "${options.branch}" does not exist in ${workspace.remoteUrl}`, {
         field: 'branch',
         hint: 'create the branch first, or allow creating a missing branch',
       });
     }
+    options.logger.info(`Branch ${options.branch} does not exist in ${workspace.remoteUrl}: starting it`);
+    const local = { logger: options.logger, env: options.env };
+    await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, options.dir], { ...local, what: 'git init' });
+    await runGitOrThrow(['remote', 'add', 'origin', options.url], { ...local, cwd: options.dir, what: 'git remote add' });
     return workspace;
   }
 
@@ -104,8 +113,27 @@ export class GitWorkspace {
 
   /** The checked-out commit, or undefined on a branch without commits yet. */
   async head(): Promise<string | undefined> {
+    const fromFiles = this.headFromFiles();
+    if (fromFiles) return fromFiles;
     const result = await this.run(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
     return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /**
+   * HEAD read straight from `.git` when it is a plain symbolic ref to a loose ref (always the case
+   * right after a commit in our own clone); undefined means "ask git" (packed refs, worktrees...).
+   */
+  private headFromFiles(): string | undefined {
+    try {
+      const gitDir = join(this.dir, '.git');
+      const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+      const ref = /^ref: (refs\/heads\/[^\s]+)$/.exec(head)?.[1];
+      if (!ref || ref.split('/').includes('..')) return undefined;
+      const id = readFileSync(join(gitDir, ref), 'utf8').trim();
+      return objectId.test(id) ? id : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether the work tree differs from HEAD (including new files). */
@@ -117,13 +145,26 @@ export class GitWorkspace {
   /** Stages everything and commits; undefined when there is nothing to commit. */
   async commitAll(message: string, author: GitAuthor): Promise<string | undefined> {
     await this.git(['add', '--all'], 'git add');
+    return this.commitStaged(message, author, []);
+  }
+
+  /**
+   * Commits every change to tracked files plus the given new files (paths relative to the
+   * checkout): one git process when no file is new, instead of `git add --all` + commit.
+   */
+  async commitChanges(message: string, author: GitAuthor, newFiles: readonly string[]): Promise<string | undefined> {
+    if (newFiles.length > 0) await this.git(['add', '--', ...newFiles], 'git add');
+    return this.commitStaged(message, author, ['--all']);
+  }
+
+  private async commitStaged(message: string, author: GitAuthor, flags: string[]): Promise<string | undefined> {
     const identity = {
       GIT_AUTHOR_NAME: author.name,
       GIT_AUTHOR_EMAIL: author.email,
       GIT_COMMITTER_NAME: author.name,
       GIT_COMMITTER_EMAIL: author.email,
     };
-    const result = await runGit(['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '--file=-'], {
+    const result = await runGit(['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', ...flags, '--file=-'], {
       ...this.localOptions(),
       env: { ...this.options.env, ...identity },
       input: message,
@@ -148,12 +189,15 @@ export class GitWorkspace {
     throw this.remoteError(`Pushing to ${branch} in ${this.remoteUrl}`, failure, output);
   }
 
-  /** Fetches `branch` and makes the work tree exactly its tip (or empty when it has no commits). */
-  async fetchAndReset(branch: string): Promise<void> {
+  /**
+   * Fetches `branch` and makes the work tree exactly its tip. `clean: false` skips removing
+   * untracked files, for callers that know they left none (everything they wrote was committed).
+   */
+  async fetchAndReset(branch: string, options: { clean?: boolean } = {}): Promise<void> {
     const fetched = await this.fetchBranch(branch, this.depth);
     if (!fetched) throw new GitopsError(`Branch "${branch}" does not exist in ${this.remoteUrl}`, { field: 'branch' });
     await this.git(['reset', '--quiet', '--hard', this.trackingRef(branch)], 'git reset');
-    await this.git(['clean', '--quiet', '-ffd'], 'git clean');
+    if (options.clean ?? true) await this.git(['clean', '--quiet', '-ffd'], 'git clean');
   }
 
   /**
@@ -262,9 +306,10 @@ export class GitWorkspace {
     return runGit(args, this.localOptions());
   }
 
-  private runRemote(args: string[]) {
+  private runRemote(args: string[], overrides: Partial<RunGitOptions> = {}) {
     return runGit(args, {
       ...this.localOptions(),
+      ...overrides,
       auth: this.options.auth,
       timeoutMs: this.options.networkTimeoutMs ?? defaultNetworkTimeoutMs,
     });

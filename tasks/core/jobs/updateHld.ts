@@ -4,7 +4,7 @@ import { join, relative, sep } from 'node:path';
 import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
-import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type GitAuth } from '../git';
+import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
 import { assertPlainName, assertRelativePath } from '../names';
@@ -164,20 +164,21 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
   const { workspace, cloned, repositoryUrl } = await openWorkspace(options, baseBranch);
   try {
     let last: { file: string; changes: SetChange[] } = { file: configFileName(target), changes: [] };
-    const apply = async (dir: string): Promise<boolean> => {
+    const apply = async (dir: string): Promise<AppliedEdit> => {
       const result = await setValues(componentDir(dir, target.componentPath), {
         environment: target.environment,
         subcomponent: target.subcomponent,
         values: options.values,
         noNewKeys: options.noNewKeys,
       }, logger);
-      last = { file: relative(dir, result.file).split(sep).join('/'), changes: result.changes };
-      return result.changed;
+      const file = relative(dir, result.file).split(sep).join('/');
+      last = { file, changes: result.changes };
+      return { changed: result.changed, newFiles: result.created ? [file] : [] };
     };
     const message = commitMessage(options);
 
     if (options.dryRun) {
-      const changed = await apply(workspace.dir);
+      const { changed } = await apply(workspace.dir);
       logger.info(changed ? 'Dry run: the change above would be committed' : 'Dry run: nothing would change');
       return { changed, ...last, attempts: 1, branch: baseBranch };
     }
@@ -202,7 +203,7 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
       target.subcomponent || 'root',
     ]);
-    if (!(await apply(workspace.dir))) {
+    if (!(await apply(workspace.dir)).changed) {
       logger.info(`${baseBranch} already has every value: no pull request`);
       return { changed: false, ...last, attempts: 1, branch: sourceBranch };
     }

@@ -153,7 +153,7 @@ describe('GitWorkspace', () => {
       assert.equal(await ws.push('main'), 'pushed');
 
       const argv = readFileSync(argvLog, 'utf8');
-      assert.match(argv, /--config-env=http.extraheader=GITOPS_GIT_AUTH_HEADER push/, 'the spy saw the push');
+      assert.match(argv, /--config-env=http.extraheader=GITOPS_GIT_AUTH_HEADER (-c \S+ )*push/, 'the spy saw the push');
       const places = {
         argv,
         config: readFileSync(join(ws.dir, '.git', 'config'), 'utf8'),
