@@ -2,19 +2,19 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitopsError } from '../core/errors';
 import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { boolInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
-import { quietly, runTask, type TaskContext } from '../agent/runTask';
+import { runTask, type TaskContext } from '../agent/runTask';
+import { azureRmRegistryCredentials } from '../agent/azureAd';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
   const source = registryConnection(ctx, 'sourceRegistryConnection');
-  const target = targetCredentials(ctx);
+  const target = await targetCredentials(ctx);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
   const verificationMode = pickInput('verification', ['none', 'manifestRepo'] as const, 'manifestRepo');
   const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : {
@@ -66,27 +66,15 @@ runTask('PromoteContainer', async (ctx) => {
   }
 });
 
-/** The target registry's credentials: a Docker registry connection, or an ACR service principal via AzureRM. */
-function targetCredentials(ctx: TaskContext): { credentials?: RegistryCredentials; url?: string } {
+/**
+ * The target registry's credentials: a Docker registry connection, or an Azure AD token for ACR's
+ * token exchange from an Azure Resource Manager connection (workload identity federation or a
+ * service principal secret).
+ */
+async function targetCredentials(ctx: TaskContext): Promise<{ credentials?: RegistryCredentials; url?: string }> {
   const docker = registryConnection(ctx, 'targetRegistryConnection');
   if (docker) return { credentials: { username: docker.username, password: docker.password }, url: docker.url };
-  const azure = tl.getInput('targetAzureSubscription', false)?.trim();
-  if (!azure) return {};
-  const auth = quietly(() => ({
-    scheme: (tl.getEndpointAuthorizationScheme(azure, true) ?? '').toLowerCase(),
-    id: tl.getEndpointAuthorizationParameter(azure, 'serviceprincipalid', true) ?? '',
-    key: tl.getEndpointAuthorizationParameter(azure, 'serviceprincipalkey', true) ?? '',
-  }));
-  if (auth.scheme !== 'serviceprincipal' || !auth.id || !auth.key) {
-    throw new GitopsError(`Azure Resource Manager connection "${azure}" is not a service principal with a secret`, {
-      field: 'targetAzureSubscription',
-      hint: 'ACR accepts a service principal\'s id and secret; for workload identity federation or managed identity use a Docker registry connection (targetRegistryConnection) instead',
-    });
-  }
-  ctx.secret(auth.key);
-  ctx.secret(Buffer.from(`${auth.id}:${auth.key}`).toString('base64'));
-  // ACR takes a service principal's application id and secret as Basic credentials.
-  return { credentials: { username: auth.id, password: auth.key } };
+  return { credentials: await azureRmRegistryCredentials(ctx, 'targetAzureSubscription') };
 }
 
 function hldOptions(provenance: Provenance): PromoteHldOptions | undefined {

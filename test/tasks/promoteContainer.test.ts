@@ -257,24 +257,6 @@ describe('PromoteContainer task (bundle, real registries, git over HTTP)', funct
     assert.deepEqual(leaks(run), []);
   });
 
-  it('pushes to an ACR-style target with a service principal from an AzureRM connection', async () => {
-    const run = await promote({
-      targetRegistry: tokenRegistry.host, targetRegistryConnection: '', targetAzureSubscription: 'azureProd',
-      targetRepository: 'acr/app', verification: 'none',
-    }, {
-      endpoints: {
-        azureProd: {
-          url: 'https://management.azure.com/', scheme: 'ServicePrincipal',
-          parameters: { serviceprincipalid: tokenRegistry.username!, serviceprincipalkey: tokenRegistry.password!, tenantid: 'tenant-1' },
-        },
-      },
-    });
-    succeeded(run);
-    assert.ok(tokenRegistry.tokenRequests.some((r) => r.account === 'puller' && r.scopes.some((s) => s.includes('acr/app:pull,push'))));
-    await assertSameManifests(source(), `${tokenRegistry.host}/acr/app:1.2.3`, image, undefined, { username: tokenRegistry.username!, password: tokenRegistry.password! });
-    assert.deepEqual(leaks(run), []);
-  });
-
   it('same-registry promotion mounts every blob instead of uploading it', async () => {
     const run = await promote({ targetRegistry: plain.host, targetRegistryConnection: '', targetRepository: 'mirror/app', verification: 'none' });
     succeeded(run);
