@@ -34,6 +34,8 @@ runTask('PromoteContainer', async (ctx) => {
     targetRepository: optionalInput('targetRepository'),
     targetTag: optionalInput('targetTag'),
     targetCredentials: target.credentials,
+    // Credential errors name the input the user actually filled in.
+    names: target.input ? { targetCredentials: target.input } : undefined,
     platforms: platformsText.toLowerCase() === 'all' ? 'all' : listInput('platforms', { commas: true }),
     copyReferrers: boolInput('copyReferrers', true),
     overwriteTag: boolInput('overwriteTag', false),
@@ -71,10 +73,11 @@ runTask('PromoteContainer', async (ctx) => {
  * token exchange from an Azure Resource Manager connection (workload identity federation or a
  * service principal secret).
  */
-async function targetCredentials(ctx: TaskContext): Promise<{ credentials?: RegistryCredentials; url?: string }> {
+async function targetCredentials(ctx: TaskContext): Promise<{ credentials?: RegistryCredentials; url?: string; input?: string }> {
   const docker = registryConnection(ctx, 'targetRegistryConnection');
   if (docker) return { credentials: { username: docker.username, password: docker.password }, url: docker.url };
-  return { credentials: await azureRmRegistryCredentials(ctx, 'targetAzureSubscription') };
+  const azure = await azureRmRegistryCredentials(ctx, 'targetAzureSubscription');
+  return azure ? { credentials: azure, input: 'targetAzureSubscription' } : {};
 }
 
 function hldOptions(provenance: Provenance): PromoteHldOptions | undefined {

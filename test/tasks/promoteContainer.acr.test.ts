@@ -150,10 +150,10 @@ describe('PromoteContainer to ACR through an Azure Resource Manager connection (
     scheme: 'ServicePrincipal', parameters: { serviceprincipalid: clientId, tenantid: tenantId, authenticationType: 'spnKey', serviceprincipalkey: secret },
   });
 
-  function promote(targetRepository: string, endpoint: Endpoint, options: { authority?: Record<string, string>; variables?: TaskRunOptions['variables'] } = {}): Promise<TaskRun> {
+  function promote(targetRepository: string, endpoint: Endpoint, options: { authority?: Record<string, string>; variables?: TaskRunOptions['variables']; targetRegistry?: string } = {}): Promise<TaskRun> {
     const data = { ENVIRONMENT: 'AzureCloud', ...(options.authority ?? { ENVIRONMENTAUTHORITYURL: aad.authority }) };
     return runTask('PromoteContainer', {
-      inputs: { sourceImage: sourceImage(), targetRegistry: acr.host, targetRepository, targetAzureSubscription: connectionId, verification: 'none' },
+      inputs: { sourceImage: sourceImage(), targetRegistry: options.targetRegistry ?? acr.host, targetRepository, targetAzureSubscription: connectionId, verification: 'none' },
       variables: { 'System.OidcRequestUri': oidc.requestUri, 'System.CollectionUri': 'https://dev.azure.com/fabrikam/', 'System.TeamProject': 'Shop', ...options.variables },
       secrets: { 'System.AccessToken': secrets.systemToken },
       endpoints: { [connectionId]: { url: 'https://management.azure.com/', scheme: endpoint.scheme, parameters: endpoint.parameters } },
@@ -215,6 +215,21 @@ describe('PromoteContainer to ACR through an Azure Resource Manager connection (
     assert.deepEqual(acr.tokenRequests, [], 'no exchange attempted');
     assert.equal(await tagExists(`${acr.host}/refused/app:2.0.0`, acrCreds), false);
     noLeaks(run, [wrong]);
+  });
+
+  it('a registry refusing the Azure AD token at /oauth2/exchange fails naming targetAzureSubscription, and writes nothing', async () => {
+    // This identity has no role on the registry: it knows no Azure AD token.
+    const strange = await startRegistry({ auth: 'token', tokenRealmPath: '/oauth2/token', aadTokens: {} });
+    try {
+      const run = await promote('denied/app', spn(), { targetRegistry: strange.host });
+      assert.equal(run.result, 'Failed');
+      assert.match(run.message ?? '', /^targetAzureSubscription: registry 127\.0\.0\.1:\d+ refused the Azure AD token at \/oauth2\/exchange \(HTTP 401\)/);
+      assert.match(run.message ?? '', /AcrPush/);
+      assert.equal(await tagExists(`${strange.host}/denied/app:2.0.0`, { username: strange.username!, password: strange.password! }), false);
+      noLeaks(run);
+    } finally {
+      await strange.stop();
+    }
   });
 
   it('a transient Azure AD outage (503) is retried', async () => {

@@ -293,12 +293,13 @@ function explainCopyFailure(error: unknown, plan: PromotionPlan, names: SettingN
       cause: error,
     });
   }
-  const denied = /^registry (\S+)(?: rejected the credentials|.* answered HTTP (?:401|403))/.exec(error.message);
+  const denied = /^registry (\S+)(?: rejected the credentials| refused the Azure AD token|.* answered HTTP (?:401|403))/.exec(error.message);
   if (!denied) return error;
   const registry = denied[1];
   const field = plan.source.registry === plan.target.registry ? `${names.sourceCredentials} / ${names.targetCredentials}`
     : registry === plan.target.registry ? names.targetCredentials : names.sourceCredentials;
-  return new GitopsError(error.message, { field, hint: `check the user name and password of ${field} for ${registry}`, cause: error });
+  const hint = /Azure AD token/.test(error.message) ? error.hint : `check the user name and password of ${field} for ${registry}`;
+  return new GitopsError(error.message, { field, hint, cause: error });
 }
 
 /** The Markdown summary: image, digest, bytes copied, platforms, verification, HLD commit or PR. */
