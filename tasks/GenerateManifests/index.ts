@@ -26,6 +26,7 @@ runTask('GenerateManifests', async (ctx) => {
   if (!helmPath && helmVersion) {
     helmPath = await installHelm({
       version: helmVersion,
+      downloadUrl: optionalInput('helmDownloadUrl'),
       toolsDirectory: tl.getVariable('Agent.ToolsDirectory') || join(ctx.tempDirectory, 'tools'),
       logger: ctx.logger,
     });
