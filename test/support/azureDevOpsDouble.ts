@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gitResult } from './gitServer';
 import { LocalHttpDouble, readBody, send } from './localHttpDouble';
 
 /**
@@ -45,6 +46,8 @@ export interface AzureDevOpsDoubleOptions {
   identities?: Record<string, string>;
   /** Answer every POST/PATCH with 403, like a build service without "Contribute to pull requests". */
   denyWrites?: boolean;
+  /** The bare git repository behind the repository: branch tips (lastMergeSourceCommit) and the refs API. */
+  gitDir?: string;
 }
 
 const gitAreaId = '4e080c62-fa21-4fbc-8fef-2a10a2b38049';
@@ -54,7 +57,10 @@ const locations = {
   threads: { id: 'ab6e2e5d-a0b7-4153-b64a-a4efe0d49449', resourceVersion: 1, route: '{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/{resource}/{threadId}' },
   comments: { id: '965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b', resourceVersion: 1, route: '{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/{resource}/{commentId}' },
   reviewers: { id: '4b6702c7-aa35-4b89-9c96-b9abf6d3e540', resourceVersion: 1, route: '{project}/_apis/{area}/repositories/{repositoryId}/pullRequests/{pullRequestId}/{resource}/{reviewerId}' },
+  refs: { id: '2d874a60-a811-4f62-9c9f-963a6ea0a55b', resourceVersion: 2, route: '{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*filter}' },
 };
+
+const repositoryId = '6a1a5f2e-0000-4000-8000-000000000001';
 
 class Refusal extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -70,6 +76,7 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
   readonly repository: string;
   readonly creatorId: string;
   denyWrites: boolean;
+  gitDir?: string;
   private nextId = 100;
 
   constructor(private readonly options: AzureDevOpsDoubleOptions) {
@@ -79,6 +86,7 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
     this.repository = options.repository ?? 'manifests';
     this.creatorId = options.creatorId ?? '0d5c5a1e-6c1f-4c59-9a35-1b4f5e1c0b11';
     this.denyWrites = options.denyWrites ?? false;
+    this.gitDir = options.gitDir;
   }
 
   get collectionUrl(): string {
@@ -104,7 +112,7 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
       }
       this.checkAuth(req.headers.authorization);
       call.apiVersion = apiVersionOf(req, query);
-      const result = this.route(call, body);
+      const result = await this.route(call, body);
       send(res, call, 200, result);
     } catch (error) {
       if (error instanceof Refusal) {
@@ -127,7 +135,7 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
     throw new Refusal(401, 'TF400813: The user is not authorized to access this resource.');
   }
 
-  private route(call: RecordedCall, body: unknown): unknown {
+  private async route(call: RecordedCall, body: unknown): Promise<unknown> {
     const base = `/${this.organization}`;
     if (!call.path.startsWith(`${base}/`)) throw new Refusal(404, `Unknown route ${call.method} ${call.path}`);
     const rest = call.path.slice(base.length);
@@ -150,12 +158,20 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
       return id ? { count: 1, value: [{ id, providerDisplayName: call.query.filterValue }] } : { count: 0, value: [] };
     }
 
-    const prefix = `/${this.project}/_apis/git/repositories/${this.repository}/pullRequests`;
-    if (!rest.startsWith(prefix)) throw new Refusal(404, `Unknown route ${method} ${call.path}`);
-    const parts = rest.slice(prefix.length).split('/').filter(Boolean);
+    const repositoryBase = `/${this.project}/_apis/git/repositories/${this.repository}`;
+    const prefix = `${repositoryBase}/pullRequests`;
+    const refsRoute = rest === `${repositoryBase}/refs`;
+    if (!rest.startsWith(prefix) && !refsRoute) throw new Refusal(404, `Unknown route ${method} ${call.path}`);
     if ((method === 'POST' || method === 'PATCH') && this.denyWrites) {
       throw new Refusal(403, 'TF401027: You need the Git \'PullRequestContribute\' permission to perform this action.');
     }
+    if (refsRoute) {
+      if (method !== 'POST') throw new Refusal(404, `Unknown route ${method} ${call.path}`);
+      expectVersion(call, '7.2-preview.2');
+      expectQuery(call, ['projectId']);
+      return this.updateRefs(body);
+    }
+    const parts = rest.slice(prefix.length).split('/').filter(Boolean);
 
     if (parts.length === 0 && method === 'GET') {
       expectVersion(call, '7.2-preview.2');
@@ -167,12 +183,12 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
       const found = this.pullRequests.filter((pr) => pr.status === 'active'
         && (!call.query['searchCriteria.sourceRefName'] || pr.sourceRefName === call.query['searchCriteria.sourceRefName'])
         && (!call.query['searchCriteria.targetRefName'] || pr.targetRefName === call.query['searchCriteria.targetRefName']));
-      return { count: found.length, value: found.map((pr) => this.present(pr)) };
+      return { count: found.length, value: await Promise.all(found.map((pr) => this.present(pr))) };
     }
     if (parts.length === 0 && method === 'POST') {
       expectVersion(call, '7.2-preview.2');
       expectQuery(call, ['supportsIterations']);
-      return this.present(this.createPullRequest(body));
+      return await this.present(this.createPullRequest(body));
     }
     const pr = this.pullRequests.find((p) => String(p.pullRequestId) === parts[0]);
     if (!pr) throw new Refusal(404, `TF401180: The requested pull request was not found: ${parts[0]}`);
@@ -181,7 +197,7 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
       expectVersion(call, '7.2-preview.2');
       expectQuery(call, []);
       this.updatePullRequest(pr, body);
-      return this.present(pr);
+      return await this.present(pr);
     }
     if (parts.length === 2 && parts[1] === 'reviewers' && method === 'POST') {
       expectVersion(call, '7.2-preview.1');
@@ -247,8 +263,17 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
 
   private updatePullRequest(pr: DoublePullRequest, body: unknown): void {
     strictFields(body, 'pull request update', [], ['title', 'description', 'status', 'autoCompleteSetBy', 'completionOptions']);
-    const update = body as Partial<DoublePullRequest> & { autoCompleteSetBy?: unknown; completionOptions?: unknown };
+    const update = body as Omit<Partial<DoublePullRequest>, 'status'> & { autoCompleteSetBy?: unknown; completionOptions?: unknown; status?: unknown };
     if (Object.keys(update).length === 0) throw new Refusal(400, 'Empty pull request update');
+    if (update.status !== undefined) {
+      // azure-devops-node-api sends the PullRequestStatus enum as its number (2 = abandoned).
+      if (update.status !== 2 && update.status !== 'abandoned') throw new Refusal(400, `The double only abandons pull requests, got status ${String(update.status)}`);
+      if (Object.keys(update).length !== 1) throw new Refusal(400, 'Abandon the pull request in an update of its own');
+      if (pr.status !== 'active') throw new Refusal(409, `TF401181: The pull request ${pr.pullRequestId} is not active`);
+      pr.status = 'abandoned';
+      pr.autoCompleteSetBy = undefined;
+      return;
+    }
     if (update.autoCompleteSetBy !== undefined) {
       strictFields(update.autoCompleteSetBy, 'autoCompleteSetBy', ['id'], ['id']);
       const id = (update.autoCompleteSetBy as { id: string }).id;
@@ -282,11 +307,36 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
     return thread;
   }
 
-  private present(pr: DoublePullRequest): unknown {
+  /**
+   * The refs API as the pull-request code uses it: deleting a branch, only while it still points at
+   * `oldObjectId`. Like the service, a refused update is a 200 with `success: false`.
+   */
+  private async updateRefs(body: unknown): Promise<unknown> {
+    if (!Array.isArray(body) || body.length === 0) throw new Refusal(400, 'Ref updates must be a non-empty array');
+    if (!this.gitDir) throw new Refusal(500, 'The double has no gitDir for ref updates');
+    const value = [];
+    for (const update of body) {
+      strictFields(update, 'ref update', ['name', 'oldObjectId', 'newObjectId'], ['name', 'oldObjectId', 'newObjectId']);
+      const { name, oldObjectId, newObjectId } = update as { name: string; oldObjectId: string; newObjectId: string };
+      if (!/^refs\/heads\/.+/.test(name)) throw new Refusal(400, `Ref name must be a full branch ref: ${name}`);
+      if (!/^0+$/.test(newObjectId)) throw new Refusal(400, 'The double only deletes refs (newObjectId of zeros)');
+      const deleted = await gitResult(['--git-dir', this.gitDir, 'update-ref', '-d', name, oldObjectId]);
+      value.push({
+        name, oldObjectId, newObjectId, isLocked: false, repositoryId,
+        success: deleted.code === 0,
+        updateStatus: deleted.code === 0 ? 'succeeded' : 'staleOldObjectId',
+      });
+    }
+    return { count: value.length, value };
+  }
+
+  private async present(pr: DoublePullRequest): Promise<unknown> {
     const { threads: _threads, ...visible } = pr;
+    const tip = this.gitDir ? await gitResult(['--git-dir', this.gitDir, 'rev-parse', '--verify', '--quiet', `${pr.sourceRefName}^{commit}`]) : undefined;
     return {
       ...visible,
-      repository: { id: '6a1a5f2e-0000-4000-8000-000000000001', name: this.repository, project: { name: this.project } },
+      ...(tip?.code === 0 ? { lastMergeSourceCommit: { commitId: tip.stdout.trim() } } : {}),
+      repository: { id: repositoryId, name: this.repository, project: { name: this.project } },
       url: `${this.collectionUrl}/${this.project}/_apis/git/repositories/${this.repository}/pullRequests/${pr.pullRequestId}`,
     };
   }

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gitResult } from './gitServer';
 import { LocalHttpDouble, readBody, send } from './localHttpDouble';
 
 /**
  * A strict stand-in for the GitHub REST endpoints our pull-request code calls (API version
- * 2022-11-28): list/create/update pulls, request reviewers, list/create/update issue comments.
+ * 2022-11-28): list/create/update/close pulls, request reviewers, list/create/update issue comments,
+ * and deleting a branch ref in `gitDir`, the bare repository behind the repository.
  */
 export interface GithubRecordedCall {
   method: string;
@@ -34,9 +36,11 @@ export class GithubDouble extends LocalHttpDouble {
   readonly pullRequests: GithubDoublePull[] = [];
   private nextNumber = 1;
   private nextCommentId = 5000;
+  gitDir?: string;
 
-  constructor(private readonly options: { token: string; owner?: string; repository?: string }) {
+  constructor(private readonly options: { token: string; owner?: string; repository?: string; gitDir?: string }) {
     super();
+    this.gitDir = options.gitDir;
   }
 
   get owner(): string { return this.options.owner ?? 'contoso'; }
@@ -58,7 +62,13 @@ export class GithubDouble extends LocalHttpDouble {
       if (req.headers.authorization !== `Bearer ${this.options.token}`) throw new Refusal(401, 'Bad credentials');
       if (req.headers['x-github-api-version'] !== '2022-11-28') throw new Refusal(400, 'X-GitHub-Api-Version must be 2022-11-28');
       if (req.headers.accept !== 'application/vnd.github+json') throw new Refusal(400, 'Accept must be application/vnd.github+json');
-      const [status, body] = this.route(call);
+      const [status, body] = await this.route(call);
+      if (status === 204) {
+        call.status = status;
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       send(res, call, status, body);
     } catch (error) {
       const refusal = error instanceof Refusal ? error : new Refusal(500, String(error));
@@ -67,7 +77,7 @@ export class GithubDouble extends LocalHttpDouble {
     }
   }
 
-  private route(call: GithubRecordedCall): [number, unknown] {
+  private async route(call: GithubRecordedCall): Promise<[number, unknown]> {
     const repo = `/repos/${this.owner}/${this.repository}`;
     if (!call.path.startsWith(`${repo}/`)) throw new Refusal(404, 'Not Found');
     const parts = call.path.slice(repo.length + 1).split('/');
@@ -95,9 +105,11 @@ export class GithubDouble extends LocalHttpDouble {
       expectQuery(call, []);
       strictFields(body, [], ['title', 'body', 'state', 'base', 'maintainer_can_modify']);
       const pull = this.pull(parts[1]);
-      const input = body as { title?: string; body?: string };
+      const input = body as { title?: string; body?: string; state?: unknown };
+      if (input.state !== undefined && input.state !== 'open' && input.state !== 'closed') throw new Refusal(422, `state must be open or closed, not ${String(input.state)}`);
       if (input.title !== undefined) pull.title = input.title;
       if (input.body !== undefined) pull.body = input.body;
+      if (input.state !== undefined) pull.state = input.state;
       return [200, this.present(pull)];
     }
     if (parts[0] === 'pulls' && parts.length === 3 && parts[2] === 'requested_reviewers' && method === 'POST') {
@@ -127,6 +139,17 @@ export class GithubDouble extends LocalHttpDouble {
       if (!comment) throw new Refusal(404, 'Not Found');
       comment.body = (body as { body: string }).body;
       return [200, comment];
+    }
+    if (parts[0] === 'git' && parts[1] === 'refs' && parts[2] === 'heads' && parts.length > 3 && method === 'DELETE') {
+      expectQuery(call, []);
+      if (body !== undefined) throw new Refusal(400, 'DELETE takes no body');
+      if (!this.gitDir) throw new Refusal(500, 'The double has no gitDir for ref deletion');
+      const ref = `refs/heads/${parts.slice(3).map(decodeURIComponent).join('/')}`;
+      const tip = await gitResult(['--git-dir', this.gitDir, 'rev-parse', '--verify', '--quiet', ref]);
+      if (tip.code !== 0) throw new Refusal(422, 'Reference does not exist');
+      const deleted = await gitResult(['--git-dir', this.gitDir, 'update-ref', '-d', ref, tip.stdout.trim()]);
+      if (deleted.code !== 0) throw new Refusal(409, 'Conflict');
+      return [204, undefined];
     }
     throw new Refusal(404, 'Not Found');
   }

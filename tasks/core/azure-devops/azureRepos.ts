@@ -4,15 +4,25 @@ import {
   CommentThreadStatus,
   CommentType,
   GitPullRequestMergeStrategy,
+  GitRefUpdateStatus,
   PullRequestStatus,
   type GitPullRequest,
   type GitPullRequestCompletionOptions,
 } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { GitopsError } from '../errors';
+import { describeError, GitopsError } from '../errors';
 import { requestFailure } from './failures';
 import { markerTag } from './marker';
 import type { RepoProvider } from './provider';
-import type { MergeStrategy, PullRequestCommentOptions, PullRequestCommentResult, PullRequestOptions, PullRequestResult, TokenKind } from './types';
+import type {
+  ClosedPullRequest,
+  ClosePullRequestOptions,
+  MergeStrategy,
+  PullRequestCommentOptions,
+  PullRequestCommentResult,
+  PullRequestOptions,
+  PullRequestResult,
+  TokenKind,
+} from './types';
 
 type AzureProvider = Extract<RepoProvider, { kind: 'azure' }>;
 
@@ -102,6 +112,67 @@ export async function postOrUpdateAzureComment(provider: AzureProvider, options:
   if (thread.id === undefined) throw new GitopsError('Azure DevOps created a comment thread but returned no id');
   options.logger.info(`Created comment thread ${thread.id} on pull request ${options.pullRequestId}`);
   return { threadId: thread.id, created: true };
+}
+
+/**
+ * Abandons the active pull request from exactly `sourceBranch` into `targetBranch` (abandoning also
+ * cancels its auto-complete), says why in a closed comment thread, then deletes the source branch.
+ * Returns undefined when there is no such pull request.
+ */
+export async function closeAzurePullRequest(provider: AzureProvider, options: ClosePullRequestOptions): Promise<ClosedPullRequest | undefined> {
+  const { logger } = options;
+  const call = callWith(options.token);
+  const git = await call('connect to the Git API', () => connect(provider, options.token, options.tokenKind).getGitApi());
+  const sourceRefName = toRef(options.sourceBranch);
+  const targetRefName = toRef(options.targetBranch);
+  const open = await call('list pull requests', () =>
+    git.getPullRequests(provider.repository, { sourceRefName, targetRefName, status: PullRequestStatus.Active }, provider.project));
+  // The server filters; checking again means no other branch's pull request is ever touched.
+  const stale = (open ?? []).find((pr) => pr.sourceRefName === sourceRefName && pr.targetRefName === targetRefName && pr.pullRequestId !== undefined);
+  if (stale?.pullRequestId === undefined) {
+    logger.info(`No open pull request from ${options.sourceBranch} to ${options.targetBranch}`);
+    return undefined;
+  }
+  const id = stale.pullRequestId;
+  await call('abandon the pull request', () =>
+    git.updatePullRequest({ status: PullRequestStatus.Abandoned }, provider.repository, id, provider.project));
+  logger.info(`Abandoned pull request ${id} (${options.sourceBranch} → ${options.targetBranch})`);
+  try {
+    await call('comment on the pull request', () =>
+      git.createThread(
+        { comments: [{ parentCommentId: 0, content: options.comment, commentType: CommentType.Text }], status: CommentThreadStatus.Closed },
+        provider.repository,
+        id,
+        provider.project,
+      ));
+  } catch (error) {
+    logger.warn(`Pull request ${id} was abandoned without a comment: ${describeError(error)}`);
+  }
+  const branchDeleted = await deleteAzureBranch(git, provider, sourceRefName, stale.lastMergeSourceCommit?.commitId, call, logger.warn.bind(logger));
+  return { id, url: webUrl(provider, id), branchDeleted };
+}
+
+/**
+ * Deletes the branch only while it still points at the commit the pull request showed, so a newer
+ * push by another run is never thrown away. The refs API answers 200 even when it refuses.
+ */
+async function deleteAzureBranch(git: IGitApi, provider: AzureProvider, refName: string, commitId: string | undefined, call: Call, warn: (message: string) => void): Promise<boolean> {
+  const branch = refName.replace(/^refs\/heads\//, '');
+  if (!commitId) {
+    warn(`Branch ${branch} left in place: Azure DevOps did not say which commit the pull request is at`);
+    return false;
+  }
+  try {
+    const [result] = await call(`delete the branch ${branch}`, () =>
+      git.updateRefs([{ name: refName, oldObjectId: commitId, newObjectId: '0'.repeat(commitId.length) }], provider.repository, provider.project));
+    if (result?.success) return true;
+    const status = result?.updateStatus === undefined ? 'no status' : GitRefUpdateStatus[result.updateStatus] ?? String(result.updateStatus);
+    const why = result?.updateStatus === GitRefUpdateStatus.StaleOldObjectId ? 'it moved since the pull request was last updated' : result?.customMessage || status;
+    warn(`Branch ${branch} left in place: ${why}`);
+  } catch (error) {
+    warn(`Branch ${branch} left in place: ${describeError(error)}`);
+  }
+  return false;
 }
 
 function connect(provider: AzureProvider, token: string, tokenKind: TokenKind = 'bearer'): WebApi {

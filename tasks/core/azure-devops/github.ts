@@ -1,13 +1,21 @@
-import { GitopsError } from '../errors';
+import { describeError, GitopsError } from '../errors';
 import { requestFailure } from './failures';
 import { markerTag } from './marker';
 import type { RepoProvider } from './provider';
-import type { PullRequestCommentOptions, PullRequestCommentResult, PullRequestOptions, PullRequestResult } from './types';
+import type {
+  ClosedPullRequest,
+  ClosePullRequestOptions,
+  PullRequestCommentOptions,
+  PullRequestCommentResult,
+  PullRequestOptions,
+  PullRequestResult,
+} from './types';
 
 type GithubProvider = Extract<RepoProvider, { kind: 'github' }>;
 
 interface GithubPull { number: number; html_url: string; requested_reviewers?: { login: string }[] }
 interface GithubComment { id: number; body?: string }
+interface GithubListedPull extends GithubPull { head?: { ref?: string; label?: string }; base?: { ref?: string } }
 
 export async function createOrUpdateGithubPullRequest(provider: GithubProvider, options: PullRequestOptions): Promise<PullRequestResult> {
   const { logger } = options;
@@ -56,6 +64,42 @@ export async function postOrUpdateGithubComment(provider: GithubProvider, option
   const comment = await api<GithubComment>('comment on the pull request', 'POST', `${issue}/comments`, { body });
   options.logger.info(`Created comment ${comment.id} on pull request #${options.pullRequestId}`);
   return { threadId: comment.id, created: true };
+}
+
+/**
+ * Closes the open pull request from exactly `owner:sourceBranch` into `targetBranch`, says why in a
+ * comment, then deletes the source branch. Returns undefined when there is no such pull request.
+ */
+export async function closeGithubPullRequest(provider: GithubProvider, options: ClosePullRequestOptions): Promise<ClosedPullRequest | undefined> {
+  const { logger } = options;
+  const api = client(provider, options.token);
+  const head = stripRef(options.sourceBranch);
+  const base = stripRef(options.targetBranch);
+  const label = `${provider.owner}:${head}`;
+  const query = `state=open&head=${encodeURIComponent(label)}&base=${encodeURIComponent(base)}`;
+  const open = await api<GithubListedPull[]>('list pull requests', 'GET', `${repoPath(provider)}/pulls?${query}`);
+  // The server filters; checking again means no other branch's (or fork's) pull request is ever touched.
+  const stale = open.find((p) => p.head?.ref === head && p.base?.ref === base && p.head.label?.toLowerCase() === label.toLowerCase());
+  if (!stale) {
+    logger.info(`No open pull request from ${head} to ${base}`);
+    return undefined;
+  }
+  await api('close the pull request', 'PATCH', `${repoPath(provider)}/pulls/${stale.number}`, { state: 'closed' });
+  logger.info(`Closed pull request #${stale.number} (${head} → ${base})`);
+  try {
+    await api('comment on the pull request', 'POST', `${repoPath(provider)}/issues/${stale.number}/comments`, { body: options.comment });
+  } catch (error) {
+    logger.warn(`Pull request #${stale.number} was closed without a comment: ${describeError(error)}`);
+  }
+  let branchDeleted = false;
+  try {
+    const ref = head.split('/').map(encodeURIComponent).join('/');
+    await api(`delete the branch ${head}`, 'DELETE', `${repoPath(provider)}/git/refs/heads/${ref}`);
+    branchDeleted = true;
+  } catch (error) {
+    logger.warn(`Branch ${head} left in place: ${describeError(error)}`);
+  }
+  return { id: stale.number, url: stale.html_url, branchDeleted };
 }
 
 type Api = <T = unknown>(action: string, method: string, path: string, body?: unknown) => Promise<T>;

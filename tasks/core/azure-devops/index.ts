@@ -1,5 +1,5 @@
 export { detectProvider, type RepoProvider, type ProviderOverrides } from './provider';
-export { createOrUpdatePullRequest, postOrUpdatePullRequestComment } from './pullRequests';
+export { closePullRequestFromBranch, createOrUpdatePullRequest, postOrUpdatePullRequestComment } from './pullRequests';
 export type {
   MergeStrategy,
   PullRequestSettings,
@@ -8,4 +8,6 @@ export type {
   PullRequestResult,
   PullRequestCommentOptions,
   PullRequestCommentResult,
+  ClosePullRequestOptions,
+  ClosedPullRequest,
 } from './types';

@@ -1,6 +1,13 @@
-import { createOrUpdateAzurePullRequest, postOrUpdateAzureComment } from './azureRepos';
-import { createOrUpdateGithubPullRequest, postOrUpdateGithubComment } from './github';
-import type { PullRequestCommentOptions, PullRequestCommentResult, PullRequestOptions, PullRequestResult } from './types';
+import { closeAzurePullRequest, createOrUpdateAzurePullRequest, postOrUpdateAzureComment } from './azureRepos';
+import { closeGithubPullRequest, createOrUpdateGithubPullRequest, postOrUpdateGithubComment } from './github';
+import type {
+  ClosedPullRequest,
+  ClosePullRequestOptions,
+  PullRequestCommentOptions,
+  PullRequestCommentResult,
+  PullRequestOptions,
+  PullRequestResult,
+} from './types';
 
 /**
  * Keeps one active pull request per source → target branch: updates its title and description
@@ -17,4 +24,15 @@ export function postOrUpdatePullRequestComment(options: PullRequestCommentOption
   return options.provider.kind === 'azure'
     ? postOrUpdateAzureComment(options.provider, options)
     : postOrUpdateGithubComment(options.provider, options);
+}
+
+/**
+ * Closes the open pull request from `sourceBranch` into `targetBranch` with a comment saying why
+ * (abandoned on Azure Repos) and deletes its source branch; undefined when none is open. Only that
+ * exact branch pair is touched. A failure to comment or to delete the branch is a warning.
+ */
+export function closePullRequestFromBranch(options: ClosePullRequestOptions): Promise<ClosedPullRequest | undefined> {
+  return options.provider.kind === 'azure'
+    ? closeAzurePullRequest(options.provider, options)
+    : closeGithubPullRequest(options.provider, options);
 }

@@ -52,3 +52,23 @@ export interface PullRequestCommentResult {
   threadId: number;
   created: boolean;
 }
+
+export interface ClosePullRequestOptions {
+  provider: RepoProvider;
+  token: string;
+  tokenKind?: TokenKind;
+  /** Only an open pull request from exactly this branch into exactly `targetBranch` is closed. */
+  sourceBranch: string;
+  targetBranch: string;
+  /** Markdown posted on the pull request to say why it was closed. */
+  comment: string;
+  logger: Logger;
+}
+
+export interface ClosedPullRequest {
+  id: number;
+  /** Web page of the pull request, for people. */
+  url: string;
+  /** False when the source branch was left in place (a warning says why). */
+  branchDeleted: boolean;
+}

@@ -316,6 +316,7 @@ export function promotionSummary(result: PromoteContainerResult): string {
   if (result.verification) notes.push(`verified in pre-production at ${result.verification.checked} (commit ${result.verification.commit.slice(0, 12)}): ${result.verification.matches.map((m) => m.file).join(', ')}`);
   if (!result.hld) notes.push('no HLD update was asked');
   else if (!result.hld.changed && !result.dryRun) notes.push('the HLD already had these values');
+  if (result.hld?.closedPullRequest) notes.push(`closed the stale pull request #${result.hld.closedPullRequest.id} (${result.hld.closedPullRequest.url})`);
   const markdown = renderChangeSummary({
     title: `${result.dryRun ? 'Dry run: promote' : 'Promoted'} ${result.targetImage}`,
     changes,

@@ -1,6 +1,6 @@
-import type { PullRequestSettings } from '../azure-devops';
+import type { ClosedPullRequest, PullRequestSettings, RepoProvider, TokenKind } from '../azure-devops';
 import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
-import { GitopsError } from '../errors';
+import { describeError, GitopsError } from '../errors';
 import { displayUrl, type GitAuthor, type GitWorkspace } from '../git';
 import type { Logger } from '../logger';
 
@@ -25,6 +25,8 @@ export interface PullRequestPushOptions {
   repositoryUrl?: string;
   credential?: ServiceCredential;
   pullRequest: PullRequestFields;
+  /** Comment on an open pull request that is closed because the target already has the change. */
+  staleComment?: string;
   logger: Logger;
 }
 
@@ -36,12 +38,32 @@ export interface PullRequestPushResult {
   pullRequestUrl?: string;
   /** True when this run opened the PR, false when it updated the open one. */
   created?: boolean;
+  /** The open PR from the source branch that this run closed because the target already has the change. */
+  closedPullRequest?: ClosedPullRequest;
+}
+
+/** Where and how the pull request API is called. */
+export interface PullRequestApiOptions {
+  /** URL of the git remote: decides between Azure Repos and GitHub. */
+  repositoryUrl: string;
+  credential?: ServiceCredential;
+  azureCollectionUrl?: string;
+  githubApiUrl?: string;
+}
+
+export interface StalePullRequestOptions extends PullRequestApiOptions {
+  sourceBranch: string;
+  targetBranch: string;
+  /** Markdown posted on the pull request as it is closed, saying why. */
+  comment: string;
+  logger: Logger;
 }
 
 /**
  * Commits the work tree on top of the target tip, force-pushes it to the deterministic source
  * branch (rebuilt from the target each run, so it never carries stale changes) and opens the one
- * PR for that branch or updates it. Nothing to commit means no push and no PR: never an empty PR.
+ * PR for that branch or updates it. Nothing to commit means no push and no PR (never an empty PR),
+ * and an open PR from the branch is then stale, so it is closed (see closeStalePullRequest).
  */
 export async function pushPullRequest(options: PullRequestPushOptions): Promise<PullRequestPushResult> {
   const { workspace, sourceBranch, targetBranch, logger } = options;
@@ -51,15 +73,78 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
       hint: 'choose a different target branch',
     });
   }
-  const url = options.repositoryUrl ?? workspace.remoteUrl;
-  // Loaded on demand: the REST client is most of the bundle, and direct pushes never need it.
-  const { createOrUpdatePullRequest, detectProvider } = await import('../azure-devops');
-  const provider = detectProvider(url, {
+  const api: PullRequestApiOptions = {
+    repositoryUrl: options.repositoryUrl ?? workspace.remoteUrl,
+    credential: options.credential,
     azureCollectionUrl: options.pullRequest.azureCollectionUrl,
     githubApiUrl: options.pullRequest.githubApiUrl,
+  };
+  const auth = await pullRequestAuth(api);
+  const commitId = await workspace.commitAll(options.message, options.author);
+  if (!commitId) {
+    logger.info(`${targetBranch} already has the change: no pull request`);
+    const closedPullRequest = await closeStalePullRequest({
+      ...api,
+      sourceBranch,
+      targetBranch,
+      comment: options.staleComment ?? `${targetBranch} already has this change.`,
+      logger,
+    });
+    return { changed: false, closedPullRequest };
+  }
+  await workspace.push(sourceBranch, { force: true });
+  logger.info(`Pushed ${commitId} to ${sourceBranch}`);
+  const { createOrUpdatePullRequest } = await import('../azure-devops');
+  const pr = await createOrUpdatePullRequest({
+    ...auth,
+    sourceBranch,
+    targetBranch,
+    title: options.pullRequest.title,
+    description: options.pullRequest.description,
+    autoComplete: options.pullRequest.autoComplete,
+    mergeStrategy: options.pullRequest.mergeStrategy,
+    deleteSourceBranch: options.pullRequest.deleteSourceBranch,
+    reviewers: options.pullRequest.reviewers,
+    workItemIds: options.pullRequest.workItemIds,
+    logger,
   });
+  logger.info(`${pr.created ? 'Opened' : 'Updated'} pull request #${pr.id}: ${pr.url}`);
+  return { changed: true, commitId, pullRequestId: pr.id, pullRequestUrl: pr.url, created: pr.created };
+}
+
+/**
+ * Closes the open pull request from the deterministic `sourceBranch` when the target already has
+ * what it proposes: a pull request mirrors the latest request, so an older one is stale (and on
+ * Azure Repos would still auto-complete). Never fails the run, whose goal (the value on the
+ * target) is met: every problem, including rejected credentials, is a warning naming the input.
+ */
+export async function closeStalePullRequest(options: StalePullRequestOptions): Promise<ClosedPullRequest | undefined> {
+  const { logger } = options;
+  try {
+    const auth = await pullRequestAuth(options);
+    const { closePullRequestFromBranch } = await import('../azure-devops');
+    const closed = await closePullRequestFromBranch({ ...auth, sourceBranch: options.sourceBranch, targetBranch: options.targetBranch, comment: options.comment, logger });
+    if (closed) {
+      const branch = closed.branchDeleted ? `; deleted ${options.sourceBranch}` : '';
+      logger.info(`Closed the stale pull request #${closed.id} (${options.targetBranch} already has its change${branch}): ${closed.url}`);
+    }
+    return closed;
+  } catch (error) {
+    const field = error instanceof GitopsError ? error.field : undefined;
+    const input = field === 'token' ? ' (check gitConnection, or the job token System.AccessToken)' : '';
+    logger.warn(`Could not close a stale pull request from ${options.sourceBranch}${input}: ${describeError(error)}`);
+    return undefined;
+  }
+}
+
+/** Detects the provider and checks the credential; errors name the input to fix. */
+async function pullRequestAuth(options: PullRequestApiOptions): Promise<{ provider: RepoProvider; token: string; tokenKind: TokenKind }> {
+  const url = options.repositoryUrl;
+  // Loaded on demand: the REST client is most of the bundle, and direct pushes never need it.
+  const { detectProvider } = await import('../azure-devops');
+  const provider = detectProvider(url, { azureCollectionUrl: options.azureCollectionUrl, githubApiUrl: options.githubApiUrl });
   if (!provider) {
-    throw new GitopsError(`cannot open pull requests for ${workspace.remoteUrl}: it is neither an Azure Repos nor a GitHub repository`, {
+    throw new GitopsError(`cannot open pull requests for ${displayUrl(url)}: it is neither an Azure Repos nor a GitHub repository`, {
       field: 'pullRequestApiUrl',
       hint: 'set pullRequestApiUrl to the Azure DevOps collection URL or the GitHub API URL, or use pushMode direct',
     });
@@ -76,30 +161,7 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
       hint: 'allow scripts to access the OAuth token (System.AccessToken) or set a git service connection',
     });
   }
-  const commitId = await workspace.commitAll(options.message, options.author);
-  if (!commitId) {
-    logger.info(`${targetBranch} already has the change: no pull request`);
-    return { changed: false };
-  }
-  await workspace.push(sourceBranch, { force: true });
-  logger.info(`Pushed ${commitId} to ${sourceBranch}`);
-  const pr = await createOrUpdatePullRequest({
-    provider,
-    token: credentialToken(options.credential),
-    tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat',
-    sourceBranch,
-    targetBranch,
-    title: options.pullRequest.title,
-    description: options.pullRequest.description,
-    autoComplete: options.pullRequest.autoComplete,
-    mergeStrategy: options.pullRequest.mergeStrategy,
-    deleteSourceBranch: options.pullRequest.deleteSourceBranch,
-    reviewers: options.pullRequest.reviewers,
-    workItemIds: options.pullRequest.workItemIds,
-    logger,
-  });
-  logger.info(`${pr.created ? 'Opened' : 'Updated'} pull request #${pr.id}: ${pr.url}`);
-  return { changed: true, commitId, pullRequestId: pr.id, pullRequestUrl: pr.url, created: pr.created };
+  return { provider, token: credentialToken(options.credential), tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat' };
 }
 
 /** A branch name git accepts from arbitrary text: `gitops/<segments>` with unsafe characters replaced. */

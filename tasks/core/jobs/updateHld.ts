@@ -5,13 +5,14 @@ import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
+import { formatKeyPath } from '../hld/keypath';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
 import { assertPlainName, assertRelativePath } from '../names';
 import { provenanceTrailers, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
-import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 
 export interface HldTarget {
   /** Clone this repository (https, http, file, ssh). Wins over checkoutPath when set. */
@@ -75,6 +76,8 @@ export interface HldUpdateResult {
   attempts: number;
   /** Branch written: the HLD branch (direct) or the pull request branch. */
   branch: string;
+  /** Pull-request mode: the open PR that this run closed because the target branch already has every value. */
+  closedPullRequest?: { id: number; url: string };
 }
 
 const mergeStrategies: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
@@ -203,11 +206,25 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
       target.subcomponent || 'root',
     ]);
-    if (!(await apply(workspace.dir)).changed) {
-      logger.info(`${baseBranch} already has every value: no pull request`);
-      return { changed: false, ...last, attempts: 1, branch: sourceBranch };
-    }
+    const { changed } = await apply(workspace.dir);
     const pr = push.pullRequest ?? {};
+    // Said on an open PR from sourceBranch when it is closed because the target already has the values.
+    const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(options.values)}); closed by ${closedBy(options.provenance)}.`;
+    if (!changed) {
+      logger.info(`${baseBranch} already has every value: no pull request`);
+      const closed = await closeStalePullRequest({
+        repositoryUrl,
+        credential: options.credential,
+        azureCollectionUrl: pr.azureCollectionUrl,
+        githubApiUrl: pr.githubApiUrl,
+        sourceBranch,
+        targetBranch: baseBranch,
+        comment: staleComment,
+        logger,
+      });
+      const closedPullRequest = closed ? { id: closed.id, url: closed.url } : undefined;
+      return { changed: false, ...last, attempts: 1, branch: sourceBranch, closedPullRequest };
+    }
     const title = pr.title?.trim() || options.commit.subject;
     const description = renderChangeSummary({
       title,
@@ -222,6 +239,7 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       repositoryUrl,
       credential: options.credential,
       pullRequest: { ...pr, title, description },
+      staleComment,
       logger,
     });
     return {
@@ -232,6 +250,7 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       ...last,
       attempts: 1,
       branch: sourceBranch,
+      closedPullRequest: opened.closedPullRequest ? { id: opened.closedPullRequest.id, url: opened.closedPullRequest.url } : undefined,
     };
   } finally {
     if (cloned) await workspace.cleanup({ removeDirectory: true });
@@ -262,6 +281,20 @@ function provenanceLines(p: Provenance): string {
     p.sourceCommit ? `Source commit: ${p.sourceCommit}` : undefined,
   ].filter(Boolean);
   return rows.length ? `\n${rows.map((r) => `- ${r}`).join('\n')}\n` : '';
+}
+
+/** `image.tag = v2, image.repository = reg/app`, at most a few, for a one-line explanation. */
+function valuesText(values: readonly SetValue[]): string {
+  const shown = values.slice(0, 5).map((v) => `${formatKeyPath(v.path)} = ${v.value}`);
+  return values.length > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
+/** The run that closes a stale pull request, as a link when there is one. */
+function closedBy(p: Provenance): string {
+  const link = p.buildUrl || p.releaseUrl;
+  if (link) return link;
+  const run = p.buildNumber || p.buildId;
+  return run ? `${p.system} build ${run}` : 'a later run';
 }
 
 function configFileName(target: HldTarget): string {

@@ -177,6 +177,8 @@ export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest,
     })),
     commit: result.commitId && !result.pullRequestId ? { sha: result.commitId, url: commitWebUrl(repositoryUrl, result.commitId) } : undefined,
     pullRequest: result.pullRequestId !== undefined && result.pullRequestUrl ? { id: result.pullRequestId, url: result.pullRequestUrl } : undefined,
-    note: result.changed ? undefined : 'every value was already set',
+    note: result.changed ? undefined : result.closedPullRequest
+      ? `every value was already set; closed the stale pull request #${result.closedPullRequest.id} (${result.closedPullRequest.url})`
+      : 'every value was already set',
   });
 }
