@@ -32,3 +32,11 @@ export function provenanceTrailers(p: Provenance): Record<string, string | undef
     'Gitops-Source-Commit': p.sourceCommit,
   };
 }
+
+/** The run that did something, for messages: its web link, else "<system> build <number>". */
+export function runReference(p: Provenance): string {
+  const link = p.buildUrl || p.releaseUrl;
+  if (link) return link;
+  const run = p.buildNumber || p.buildId;
+  return run ? `${p.system} build ${run}` : 'a later run';
+}

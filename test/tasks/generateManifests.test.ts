@@ -246,6 +246,35 @@ describe('GenerateManifests task (bundle, real git server)', function () {
       assert.match((await branchFiles(bare, 'gitops/manifests/main'))['prod/web.yaml'], /replicas: 7/);
     });
 
+    it('once the target has the manifests, the stale PR is abandoned with a comment and its branch deleted', async () => {
+      const stale = new AzureDevOpsDouble({ token: server.token, organization: 'org', project: 'proj', repository: 'stale-manifests' });
+      await stale.start();
+      try {
+        const hld = await HldRepo.create(await server.createRepo('org/proj/_git/stale-hld'), serverEnv(server));
+        const manifestUrl = await server.createRepo('org/proj/_git/stale-manifests', { files: { 'README.md': 'manifests\n' } });
+        const bare = server.repoPath('org/proj/_git/stale-manifests');
+        stale.gitDir = bare;
+        const inputs = { hldRepositoryUrl: hld.url, manifestRepositoryUrl: manifestUrl, pushMode: 'pullRequest', pullRequestApiUrl: stale.collectionUrl };
+        succeeded(await publish({ inputs }));
+        const [pr] = stale.pullRequests;
+        // Someone merges the manifests by hand (fast-forward), and the next run finds nothing to do.
+        await git(['--git-dir', bare, 'update-ref', 'refs/heads/main', (await tipOf(bare, 'gitops/manifests/main'))!]);
+
+        const again = await publish({ inputs });
+        succeeded(again);
+        assert.equal(again.outputs.manifestsChanged, 'false');
+        assert.equal(again.outputs.pullRequestId ?? '', '');
+        assert.equal(pr.status, 'abandoned');
+        assert.match(pr.threads[0]?.comments[0]?.content ?? '', /^main already has the manifests rendered from HLD [0-9a-f]{12}; closed by https:\/\/dev\.azure\.com\/org\/proj\/_build\/results\?buildId=42\.$/);
+        assert.equal(await tipOf(bare, 'gitops/manifests/main'), undefined, 'the PR branch is deleted');
+        assert.match(again.message ?? '', new RegExp(`closed the stale pull request #${pr.pullRequestId}`));
+        assert.deepEqual(again.warnings, []);
+        assert.deepEqual(stale.unexpectedCalls, []);
+      } finally {
+        await stale.stop();
+      }
+    });
+
     it('a dry run in an HLD pull-request build comments the diff on that PR once', async () => {
       const hldDouble = new AzureDevOpsDouble({ token: server.token, organization: 'org', project: 'proj', repository: 'c-hld' });
       await hldDouble.start();

@@ -11,14 +11,14 @@ import {
   type GitAuthor,
 } from '../git';
 import type { Logger } from '../logger';
-import { provenanceTrailers, type Provenance } from '../provenance';
+import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { generate, type RenderedEnvironmentSet } from '../render';
 import { diffTrees, renderSummaryMarkdown, type TreeDiff } from '../report';
 import { expandTemplate } from './commitMessage';
 import { assertNoEnvironmentEmptied } from './deletionGuard';
 import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
-import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 import { isSupersededBy } from './superseded';
 
 export { parseEnvironmentSets } from './manifestSync';
@@ -173,10 +173,23 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
         message: first.diff.changed ? `Dry run: ${changedFolders(first.diff)} would change; nothing pushed` : 'Dry run: the manifest repository is up to date',
       };
     }
+    const pullRequestBranch = pullRequestBranchName(['manifests', targetBranch, ...(manifestPath ? [manifestPath] : [])]);
     if (!first.diff.changed) {
+      // An open pull request from our branch now proposes manifests the target already has (or older ones): stale.
+      const closed = pushMode === 'pullRequest' ? await closeStalePullRequest({
+        repositoryUrl: manifest.url,
+        credential: options.credential,
+        azureCollectionUrl: options.pullRequestApiUrl,
+        githubApiUrl: options.pullRequestApiUrl,
+        sourceBranch: pullRequestBranch,
+        targetBranch,
+        comment: `${targetBranch} already has the manifests rendered from HLD ${shortCommit(hld.commit) ?? ''}; closed by ${runReference(options.provenance)}.`,
+        logger,
+      }) : undefined;
       progress(100, 'No changes');
       const summary = renderSummaryMarkdown({ diff: first.diff });
-      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date` };
+      const closedText = closed ? `; closed the stale pull request #${closed.id} (${closed.url})` : '';
+      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}` };
     }
 
     const message = commitMessage(options, hld, sets);
@@ -187,7 +200,7 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
       progress(80, 'Pushing the pull request branch');
       const pr = await pushPullRequest({
         workspace,
-        sourceBranch: pullRequestBranchName(['manifests', targetBranch, ...(manifestPath ? [manifestPath] : [])]),
+        sourceBranch: pullRequestBranch,
         targetBranch,
         message,
         author,

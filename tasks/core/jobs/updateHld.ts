@@ -9,7 +9,7 @@ import { formatKeyPath } from '../hld/keypath';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
 import { assertPlainName, assertRelativePath } from '../names';
-import { provenanceTrailers, type Provenance } from '../provenance';
+import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
@@ -209,7 +209,7 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
     const { changed } = await apply(workspace.dir);
     const pr = push.pullRequest ?? {};
     // Said on an open PR from sourceBranch when it is closed because the target already has the values.
-    const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(options.values)}); closed by ${closedBy(options.provenance)}.`;
+    const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(options.values)}); closed by ${runReference(options.provenance)}.`;
     if (!changed) {
       logger.info(`${baseBranch} already has every value: no pull request`);
       const closed = await closeStalePullRequest({
@@ -290,13 +290,6 @@ function valuesText(values: readonly SetValue[]): string {
 }
 
 /** The run that closes a stale pull request, as a link when there is one. */
-function closedBy(p: Provenance): string {
-  const link = p.buildUrl || p.releaseUrl;
-  if (link) return link;
-  const run = p.buildNumber || p.buildId;
-  return run ? `${p.system} build ${run}` : 'a later run';
-}
-
 function configFileName(target: HldTarget): string {
   const dir = assertRelativePath(target.componentPath, 'componentPath');
   return `${dir ? `${dir}/` : ''}config/${target.environment}.yaml`;
