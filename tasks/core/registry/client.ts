@@ -1,11 +1,11 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { RegistryAuth, type RegistryCredentials } from './auth';
-import { createAgents, drain, isRetryableNetworkError, isRetryableStatus, markTransient, readBody, retryDelayMs, send, sleep, type Agents, type RawResponse } from './http';
-import { digestOf, MANIFEST_ACCEPT, verifyingStream } from './manifest';
+import { createAgents, DEFAULT_TIMEOUT_MS, drain, isRetryableNetworkError, isRetryableStatus, markTransient, readBody, retryDelayMs, send, sleep, type Agents, type RawResponse } from './http';
+import { digestOf, MANIFEST_ACCEPT } from './manifest';
 import { isLoopbackRegistry, registryEndpoint } from './reference';
+import { sendWire, type WireBody } from './wire';
 
 export interface RegistryClientOptions {
   /** Registry as in the image reference (`docker.io` is reached at registry-1.docker.io). */
@@ -35,19 +35,21 @@ interface RequestSpec {
   /** Repositories the request touches; the first gets the client's actions, the rest `pull`. */
   repos: string[];
   headers?: OutgoingHttpHeaders;
-  /** A Buffer can be re-sent; a stream cannot, so requests with a stream body are not retried. */
-  body?: Buffer | Readable;
+  /** A Buffer can be re-sent; bytes streamed from a download cannot, so such requests are not retried. */
+  body?: Buffer | StreamedBody;
+  /** Blob bodies go over a lean connection (wire.ts) instead of Node's http. */
+  wire?: boolean;
   /** Statuses that are answers, not errors. */
   expect: number[];
   what: string;
-  highWaterMark?: number;
 }
+
+/** The next `length` bytes of a blob download, as a request body. */
+interface StreamedBody { source: WireBody; length: number }
 
 const MAX_REDIRECTS = 5;
 /** Blobs up to this size go in one streamed PUT: every extra PATCH costs a round trip and a pause of the source stream. */
 const DEFAULT_CHUNK_SIZE = 512 * 1024 * 1024;
-/** Stream buffers of blob transfers: big enough to batch socket writes and ride out short stalls of either side. */
-export const BLOB_STREAM_BUFFER = 1024 * 1024;
 
 /** One registry's HTTP API (OCI distribution spec v1.1), with auth, retries and streaming. */
 export class RegistryClient {
@@ -87,7 +89,7 @@ export class RegistryClient {
   /** Sends a request with auth, redirects (no Authorization to another host) and retries. */
   private async request(spec: RequestSpec): Promise<RawResponse> {
     const scopes = this.scopes(spec.repos);
-    const replayable = spec.body === undefined || Buffer.isBuffer(spec.body);
+    const replayable = !isStreamed(spec.body);
     let authRetried = false;
     for (let attempt = 0; ; attempt++) {
       let url = spec.path instanceof URL ? spec.path : new URL(spec.path, this.base);
@@ -100,7 +102,9 @@ export class RegistryClient {
           const headers: OutgoingHttpHeaders = { 'user-agent': this.userAgent, ...spec.headers };
           if (authorization && sameHost) headers.authorization = authorization;
           sentAuthorization = !!headers.authorization;
-          response = await send(url, { method: spec.method, headers, body: spec.body, agents: this.agents, highWaterMark: spec.highWaterMark });
+          response = spec.wire
+            ? await sendWire(url, { method: spec.method, headers, body: isStreamed(spec.body) ? spec.body : undefined, timeoutMs: DEFAULT_TIMEOUT_MS })
+            : await send(url, { method: spec.method, headers, body: isStreamed(spec.body) ? undefined : spec.body, agents: this.agents });
           const location = response.headers.location;
           const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
           if (!redirect) break;
@@ -227,22 +231,23 @@ export class RegistryClient {
     return response.status === 200;
   }
 
-  /** A blob's bytes as a stream that fails at its end when they do not match the digest or size. */
-  async getBlobStream(repo: string, blob: { digest: string; size: number }): Promise<Readable> {
-    const what = `blob ${repo}@${blob.digest} from ${this.registry}`;
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, highWaterMark: BLOB_STREAM_BUFFER });
-    const verifier = verifyingStream(blob, what, BLOB_STREAM_BUFFER);
-    response.body.on('error', (error) => verifier.destroy(error));
-    // Errors reach the consumer when it reads; until then they must not be uncaught.
-    verifier.on('error', () => {});
-    return response.body.pipe(verifier);
+  /**
+   * Opens a blob download: the body arrives only as fast as it is consumed, and fails (instead of
+   * ending) when its bytes do not match the digest or size.
+   */
+  async openBlob(repo: string, blob: { digest: string; size: number }): Promise<WireBody> {
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true });
+    // Wire requests answer with wire bodies.
+    const body = response.body as WireBody;
+    body.expect(blob, `blob ${repo}@${blob.digest} from ${this.registry}`);
+    return body;
   }
 
   /** A small blob (config) in memory, verified. */
   async getBlob(repo: string, blob: { digest: string; size: number }, limit = 8 * 1024 * 1024): Promise<Buffer> {
     if (blob.size > limit) throw new GitopsError(`blob ${repo}@${blob.digest} is ${blob.size} bytes, more than the ${limit} expected here`);
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.getBlobStream(repo, blob)) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.openBlob(repo, blob)) chunks.push(chunk);
     return Buffer.concat(chunks);
   }
 
@@ -277,59 +282,44 @@ export class RegistryClient {
   }
 
   /**
-   * Streams `source` (exactly blob.size bytes) into an upload session: one PUT for small blobs,
-   * PATCH chunks with Content-Range for large ones, then PUT `digest=` (keeping Location's query).
+   * Streams a download (exactly blob.size bytes) into an upload session: one PUT for blobs up to
+   * chunkSize, else PATCH chunks with Content-Range, then PUT `digest=` (keeping Location's query).
+   * The download is closed when the upload fails.
    */
-  async uploadBlob(repo: string, blob: { digest: string; size: number }, source: Readable, location?: URL): Promise<void> {
-    let url = location ?? await this.startUpload(repo);
-    const what = `upload blob ${blob.digest} to ${repo}`;
-    if (source.errored) throw source.errored;
-    if (source.destroyed) throw markTransient(new GitopsError(`${what}: the source stream closed before the upload started`));
-    if (blob.size > this.chunkSize) {
-      const chunks = source[Symbol.asyncIterator]();
-      let carry: Buffer | undefined;
+  async uploadBlob(repo: string, blob: { digest: string; size: number }, source: WireBody, location?: URL): Promise<void> {
+    try {
+      let url = location ?? await this.startUpload(repo);
+      const what = `upload blob ${blob.digest} to ${repo}`;
+      const headers = { 'content-type': 'application/octet-stream' };
+      if (blob.size <= this.chunkSize) {
+        url.searchParams.set('digest', blob.digest);
+        const response = await this.request({
+          method: 'PUT', path: url, repos: [repo], body: { source, length: blob.size }, wire: true, expect: [201],
+          headers: { ...headers, 'content-length': blob.size }, what,
+        });
+        await drain(response);
+        return;
+      }
       for (let offset = 0; offset < blob.size; offset += this.chunkSize) {
         const length = Math.min(this.chunkSize, blob.size - offset);
-        async function* slice(): AsyncGenerator<Buffer> {
-          let left = length;
-          while (left > 0) {
-            let chunk = carry;
-            carry = undefined;
-            if (!chunk) {
-              const next = await chunks.next();
-              if (next.done) throw new GitopsError(`${what}: the source ended ${left} bytes early`);
-              chunk = next.value as Buffer;
-            }
-            if (chunk.length > left) {
-              carry = chunk.subarray(left);
-              chunk = chunk.subarray(0, left);
-            }
-            left -= chunk.length;
-            yield chunk;
-          }
-        }
+        const range = `${offset}-${offset + length - 1}`;
         const response = await this.request({
-          method: 'PATCH', path: url, repos: [repo], body: Readable.from(slice()), expect: [202], highWaterMark: BLOB_STREAM_BUFFER,
-          headers: { 'content-type': 'application/octet-stream', 'content-length': length, 'content-range': `${offset}-${offset + length - 1}` },
-          what: `${what} (bytes ${offset}-${offset + length - 1})`,
+          method: 'PATCH', path: url, repos: [repo], body: { source, length }, wire: true, expect: [202],
+          headers: { ...headers, 'content-length': length, 'content-range': range }, what: `${what} (bytes ${range})`,
         });
         await drain(response);
         url = this.location(response, what);
       }
-      // Reaching the end of the source runs its digest check before the upload is committed.
-      const rest = await chunks.next();
-      if (!rest.done || carry) throw new GitopsError(`${what}: the source has more than ${blob.size} bytes`);
+      // The download verified the digest before it handed over its last bytes.
       url.searchParams.set('digest', blob.digest);
-      const response = await this.request({ method: 'PUT', path: url, repos: [repo], headers: { 'content-length': 0 }, body: Buffer.alloc(0), expect: [201], what });
-      await drain(response);
-      return;
+      const response = await this.request({ method: 'PUT', path: url, repos: [repo], headers: { 'content-length': 0 }, body: Buffer.alloc(0), expect: [201, 404], what });
+      const answer = await readBody(response, 64 * 1024).catch(() => Buffer.alloc(0));
+      // A retried commit finds its session gone when the first attempt went through and only its answer was lost.
+      if (response.status === 404 && !(await this.blobExists(repo, blob.digest))) throw this.errorFor(response, answer, what);
+    } catch (error) {
+      source.destroy(error as Error);
+      throw error;
     }
-    url.searchParams.set('digest', blob.digest);
-    const response = await this.request({
-      method: 'PUT', path: url, repos: [repo], body: source, expect: [201], highWaterMark: BLOB_STREAM_BUFFER,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size }, what,
-    });
-    await drain(response);
   }
 
   /** The referrers API answer (an index), or undefined when the registry does not offer the API. */
@@ -344,6 +334,10 @@ export class RegistryClient {
     if (!type.includes('json')) return undefined;
     return JSON.parse(body.toString('utf8'));
   }
+}
+
+function isStreamed(body: RequestSpec['body']): body is StreamedBody {
+  return body !== undefined && !Buffer.isBuffer(body);
 }
 
 function headerText(value: string | string[] | number | undefined): string | undefined {

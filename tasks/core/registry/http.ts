@@ -1,23 +1,27 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+
+/** A response body: Node's IncomingMessage, or a blob body on a lean connection (wire.ts). */
+export interface ResponseBody extends AsyncIterable<Buffer> {
+  destroy(error?: Error): void;
+}
 
 /** A response whose body has not been read yet: callers stream it, read it or drain it. */
 export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: IncomingMessage;
+  body: ResponseBody;
   url: URL;
 }
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
 
 export interface SendOptions {
   method: string;
   headers?: OutgoingHttpHeaders;
-  body?: Buffer | Readable;
+  body?: Buffer;
   agents: Agents;
   timeoutMs?: number;
-  /** Stream buffer size of the request and response (blob transfers use large ones: fewer, bigger socket writes). */
-  highWaterMark?: number;
 }
 
 export interface Agents { http: HttpAgent; https: HttpsAgent }
@@ -29,7 +33,7 @@ export function createAgents(maxSockets: number): Agents {
   };
 }
 
-/** One HTTP exchange, no redirects, no retries. A failing body stream aborts the request with its error. */
+/** One HTTP exchange through Node's http (keep-alive), no redirects, no retries. */
 export function send(url: URL, options: SendOptions): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
@@ -37,7 +41,6 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
       method: options.method,
       headers: options.headers,
       agent: secure ? options.agents.https : options.agents.http,
-      ...(options.highWaterMark ? { highWaterMark: options.highWaterMark } : {}),
     }, (response) => {
       // Consumers see body errors through their own iterators or pipes; this listener only keeps a
       // connection dying under an unread body from becoming an uncaught exception.
@@ -51,17 +54,10 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
       reject(error);
     });
     request.on('response', () => { settled = true; });
-    // Idle timeout, not a total one: a large streamed blob may take long but must keep moving.
-    request.setTimeout(options.timeoutMs ?? 120_000, () => request.destroy(Object.assign(new Error(`no data from ${url.host} for ${(options.timeoutMs ?? 120_000) / 1000}s`), { code: 'ETIMEDOUT' })));
-    const body = options.body;
-    if (body === undefined) {
-      request.end();
-    } else if (Buffer.isBuffer(body)) {
-      request.end(body);
-    } else {
-      body.on('error', (error) => request.destroy(error));
-      body.pipe(request);
-    }
+    // Idle timeout, not a total one.
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    request.setTimeout(timeoutMs, () => request.destroy(Object.assign(new Error(`no data from ${url.host} for ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+    request.end(options.body);
   });
 }
 
@@ -69,7 +65,7 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
 export async function readBody(response: RawResponse, limit = 8 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+  for await (const chunk of response.body) {
     total += chunk.length;
     if (total > limit) {
       response.body.destroy();

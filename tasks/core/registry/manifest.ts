@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { GitopsError } from '../errors';
 
 export const MEDIA_TYPES = {
@@ -88,33 +87,5 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
   }
   throw new GitopsError(`${where} has the unsupported media type "${mediaType || 'none'}"`, {
     hint: `supported: ${Object.values(MEDIA_TYPES).join(', ')}`,
-  });
-}
-
-/**
- * Passes bytes through while hashing them; fails at the end when the digest or size differs,
- * so a corrupt blob never completes an upload.
- */
-export function verifyingStream(expected: { digest: string; size: number }, what: string, highWaterMark?: number): Transform {
-  const algorithm = expected.digest.split(':')[0];
-  const hash = createHash(algorithm);
-  let seen = 0;
-  return new Transform({
-    ...(highWaterMark ? { highWaterMark } : {}),
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      seen += chunk.length;
-      if (seen > expected.size) {
-        done(new GitopsError(`${what} is larger than the ${expected.size} bytes its descriptor declares`));
-        return;
-      }
-      done(null, chunk);
-    },
-    flush(done) {
-      const actual = `${algorithm}:${hash.digest('hex')}`;
-      if (seen !== expected.size) done(new GitopsError(`${what} has ${seen} bytes, its descriptor declares ${expected.size}`));
-      else if (actual !== expected.digest) done(new GitopsError(`${what} does not match its digest: the registry sent bytes hashing to ${actual}`, { hint: 'the source blob is corrupt or was altered in transit; nothing was written for it' }));
-      else done();
-    },
   });
 }
