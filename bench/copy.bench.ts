@@ -12,15 +12,10 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../tasks/core/logger';
-import { runProcess } from '../tasks/core/exec';
 import { copyImage } from '../tasks/core/registry/copy';
 import { parseImageReference } from '../tasks/core/registry/reference';
-import { ensureOciLayout, seedImage } from '../test/support/ociImage';
-import { startRegistry, type TestRegistry } from '../test/support/registry';
+import { median, RUNS, seconds, settleDisk, skopeoCopy, startCopyFixture } from './copyFixture';
 import { reportRow, timeIt } from './report';
-
-const LAYER_BYTES = 28 * 1024 * 1024;
-const RUNS = 3;
 
 async function child(source: string, target: string): Promise<void> {
   const started = process.hrtime.bigint();
@@ -45,16 +40,6 @@ function runChild(source: string, target: string): Promise<ChildReport> {
   });
 }
 
-async function skopeoCopy(source: string, target: string): Promise<void> {
-  const result = await runProcess('skopeo', ['copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${source}`, `docker://${target}`], { timeoutMs: 600_000 });
-  if (result.code !== 0) throw new Error(`skopeo copy failed: ${result.stderr}`);
-}
-
-/** Flushes dirty pages, so a run does not pay for the previous run's writes. */
-async function settleDisk(): Promise<void> {
-  await runProcess('sync', []);
-}
-
 /** CPU seconds the whole machine has been busy (all processes), to tell a contended run from a slow one. */
 function machineBusySeconds(): number {
   const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -62,24 +47,10 @@ function machineBusySeconds(): number {
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const seconds = (values: number[]) => values.map((v) => v.toFixed(3)).join(' ');
-
 async function main(): Promise<void> {
-  const image = await ensureOciLayout(join(__dirname, '..', '.bench', 'copy-image'), {
-    layersPerPlatform: 4, layerBytes: LAYER_BYTES, seed: 'bench-copy', tag: 'v1',
-  });
+  const { image, source, freshRegistry, stop } = await startCopyFixture();
   console.error(`image: ${(image.blobBytes / 1048576).toFixed(0)} MB in ${image.blobDigests.length} blobs`);
-  const registries: TestRegistry[] = [];
-  const freshRegistry = async () => {
-    const registry = await startRegistry();
-    registries.push(registry);
-    return registry;
-  };
   try {
-    const sourceRegistry = await freshRegistry();
-    const source = `${sourceRegistry.host}/app:v1`;
-    await seedImage(image.dir, source);
     const ours: ChildReport[] = [];
     const skopeo: number[] = [];
     let oursTarget = '';
@@ -127,7 +98,7 @@ async function main(): Promise<void> {
     reportRow({ bench: 'copy', metric: 're-run vs skopeo re-run', ours: median(oursReruns.map((r) => r.seconds)), baseline: skopeoRerun, unit: 's', kind: 'info' });
     reportRow({ bench: 'copy', metric: 're-run incl. node+tsx startup vs skopeo re-run', ours: median(oursReruns.map((r) => r.wallSeconds)), baseline: skopeoRerun, unit: 's', kind: 'info' });
   } finally {
-    await Promise.all(registries.map((r) => r.stop()));
+    await stop();
   }
 }
 

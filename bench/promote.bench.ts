@@ -10,20 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProcess } from '../tasks/core/exec';
 import { runTask } from '../test/support/runTask';
-import { ensureOciLayout, seedImage } from '../test/support/ociImage';
-import { startRegistry, type TestRegistry } from '../test/support/registry';
+import { median, RUNS, seconds, settleDisk, skopeoCopy, startCopyFixture } from './copyFixture';
 import { reportRow, timeIt } from './report';
-
-const LAYER_BYTES = 28 * 1024 * 1024;
-const RUNS = 3;
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const seconds = (values: number[]) => values.map((v) => v.toFixed(3)).join(' ');
-
-async function skopeoCopy(source: string, target: string): Promise<void> {
-  const result = await runProcess('skopeo', ['copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${source}`, `docker://${target}`], { timeoutMs: 600_000 });
-  if (result.code !== 0) throw new Error(`skopeo copy failed: ${result.stderr}`);
-}
 
 /** Runs the bundled task once; returns its wall time (seconds) and bytesCopied output. */
 async function promote(source: string, targetRegistry: string): Promise<{ seconds: number; bytesCopied: number }> {
@@ -53,30 +41,19 @@ async function fullCopyRss(source: string, targetRegistry: string, repository: s
 }
 
 async function main(): Promise<void> {
-  const image = await ensureOciLayout(join(__dirname, '..', '.bench', 'copy-image'), {
-    layersPerPlatform: 4, layerBytes: LAYER_BYTES, seed: 'bench-copy', tag: 'v1',
-  });
+  const { image, source, freshRegistry, stop } = await startCopyFixture();
   const mb = (image.blobBytes / 1048576).toFixed(0);
-  const registries: TestRegistry[] = [];
-  const freshRegistry = async () => {
-    const registry = await startRegistry();
-    registries.push(registry);
-    return registry;
-  };
   try {
-    const a = await freshRegistry();
-    const source = `${a.host}/app:v1`;
-    await seedImage(image.dir, source);
     // skopeo's blob-info cache would mount blobs it has seen in a registry: each copy gets a fresh one.
     const skopeoCopies: number[] = [];
     let skopeoTarget = '';
     for (let run = 0; run < RUNS; run++) {
       skopeoTarget = `${(await freshRegistry()).host}/skopeo/app:v1`;
-      await runProcess('sync', []);
+      await settleDisk();
       skopeoCopies.push(await timeIt(() => skopeoCopy(source, skopeoTarget)));
     }
     const b = await freshRegistry();
-    await runProcess('sync', []);
+    await settleDisk();
     const first = await promote(source, b.host);
     const reruns: number[] = [];
     const skopeoReruns: number[] = [];
@@ -97,7 +74,7 @@ async function main(): Promise<void> {
     reportRow({ bench: 'promote', metric: 'task: process startup alone (node + bundle, no inputs)', ours: median(startups), baseline: skopeoSeconds, unit: 's', kind: 'info' });
     reportRow({ bench: 'promote', metric: 'task: peak RSS of a full promotion', ours: rss, unit: 'MB', kind: 'max', target: 150 });
   } finally {
-    await Promise.all(registries.map((r) => r.stop()));
+    await stop();
   }
 }
 
