@@ -114,10 +114,24 @@ describe('generated task READMEs', () => {
   });
 });
 
+/** A project copy whose extension and tasks are all at `version`, whatever the repository's own version is. */
+function projectAtVersion(version: string): string {
+  const project = projectCopy();
+  const [Major, Minor, Patch] = version.split('.').map(Number);
+  const manifest = join(project, 'vss-extension.json');
+  writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/("version"\s*:\s*")[^"]*(")/, `$1${version}$2`));
+  for (const task of taskNames) {
+    const file = join(project, 'tasks', task, 'task.json');
+    const json = readJson<TaskJson>(file);
+    writeFileSync(file, `${JSON.stringify({ ...json, version: { Major, Minor, Patch } }, null, 2)}\n`);
+  }
+  return project;
+}
+
 describe('scripts/bump-version.mjs', () => {
-  for (const [part, expected] of [['patch', '1.0.1'], ['minor', '1.1.0'], ['major', '2.0.0']] as const) {
-    it(`bumps the extension and every task together (${part})`, async () => {
-      const project = projectCopy();
+  for (const [part, expected] of [['patch', '1.4.3'], ['minor', '1.5.0'], ['major', '2.0.0']] as const) {
+    it(`bumps the extension and every task together (${part}, from 1.4.2)`, async () => {
+      const project = projectAtVersion('1.4.2');
       const result = await node('bump-version.mjs', [part, '--project', project]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(readJson<{ version: string }>(join(project, 'vss-extension.json')).version, expected);
