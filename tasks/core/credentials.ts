@@ -2,6 +2,8 @@
  * Credentials as core receives them, whatever their origin (System.AccessToken, a service
  * connection, an environment variable of the CLI). Core turns them into git headers and REST auth.
  */
+import { isLoopbackHost } from './net';
+
 export type ServiceCredential = (
   /** An OAuth/bearer token such as System.AccessToken or a GitHub token. */
   | { kind: 'bearer'; token: string }
@@ -20,8 +22,6 @@ export function credentialToken(credential: ServiceCredential): string {
   return credential.kind === 'bearer' ? credential.token : credential.password;
 }
 
-const loopbackHost = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
-
 /** Whether `credential` may be sent to `url` (http(s) only; see `hosts`). */
 export function credentialAllowedFor(credential: ServiceCredential, url: string): boolean {
   let host: string;
@@ -32,7 +32,7 @@ export function credentialAllowedFor(credential: ServiceCredential, url: string)
   } catch {
     return false;
   }
-  if (!credential.hosts || loopbackHost.test(host)) return true;
+  if (!credential.hosts || isLoopbackHost(host)) return true;
   return credential.hosts.some((allowed) => allowed.toLowerCase() === host);
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { isSecureOrLoopback } from '../net';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -119,22 +119,10 @@ function helmSource(downloadUrl: string | undefined): HelmSource {
   if (url.search || url.hash) {
     throw new GitopsError(`helm download URL "${base}" must not have a query or fragment`, { field: 'helmDownloadUrl' });
   }
-  if (!isSecureTransport(url)) {
+  if (!isSecureOrLoopback(url)) {
     throw new GitopsError(`helm download URL "${base}" must use https`, { field: 'helmDownloadUrl', hint: 'plain http is only accepted for localhost, where nothing crosses the network' });
   }
   return { base, isMirror: true, label: `the mirror in helmDownloadUrl (${base})` };
-}
-
-/** https, or plain http to this machine (tests, a local mirror), where nothing crosses the network. */
-function isSecureTransport(url: URL): boolean {
-  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return isIP(host) === 6 && host === '::1';
 }
 
 /** Aborts a request when no data arrives for `ms`; `touch()` on every chunk. */
@@ -164,7 +152,7 @@ async function fetchOk(url: string, context: DownloadContext, idle: ReturnType<t
   }
   // A redirect must not downgrade the transport the download URL promised.
   const final = new URL(response.url || url);
-  if (!isSecureTransport(final)) {
+  if (!isSecureOrLoopback(final)) {
     await response.body?.cancel().catch(() => undefined);
     throw new GitopsError(`${url} redirected to the insecure ${final.origin}`, { field: context.source.isMirror ? 'helmDownloadUrl' : 'helmVersion' });
   }

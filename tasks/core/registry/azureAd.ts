@@ -9,7 +9,7 @@ import { GitopsError } from '../errors';
 import { redact } from '../exec';
 import type { Logger } from '../logger';
 import { isRetryableStatus, retryDelayMs, sleep } from './http';
-import { isLoopbackRegistry } from './reference';
+import { isSecureOrLoopback } from '../net';
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com/';
 
@@ -132,7 +132,7 @@ function secureUrl(text: string, what: string, subject: string): URL {
   } catch {
     throw new GitopsError(`${what} "${text}" of ${subject} is not a URL`);
   }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackRegistry(url.host))) return url;
+  if (isSecureOrLoopback(url)) return url;
   throw new GitopsError(`${what} ${url.origin} of ${subject} is not https`, { hint: 'credentials are only sent over HTTPS' });
 }
 

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../net';
 import { GitopsError } from '../errors';
 
 /** A parsed image reference: `[registry[:port]/]repository[:tag][@digest]`. */
@@ -96,10 +97,7 @@ export function registryEndpoint(registry: string): string {
 }
 
 /** Loopback registries may use plain HTTP without being marked insecure. */
-export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0];
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export const isLoopbackRegistry = (registry: string): boolean => isLoopbackHost(registry);
 
 /** The manifest reference to fetch: the digest when pinned, else the tag (default `latest`). */
 export function manifestReference(ref: ImageReference): string {

@@ -4,6 +4,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { GitopsError } from '../errors';
 import { runProcess, RunResult } from '../exec';
 import { Logger } from '../logger';
+import { isLoopbackHost } from '../net';
 
 export interface HelmCredentials {
   username: string;
@@ -186,12 +187,6 @@ export class Helm {
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
     return new GitopsError(`helm ${command} failed for ${subject}: ${detail}`);
   }
-}
-
-/** 127.0.0.0/8, localhost and ::1: registries there are test or dev registries spoken to over plain http. */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {

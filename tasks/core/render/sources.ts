@@ -5,7 +5,8 @@ import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { cacheKey, ContentCache, exists } from './cache';
 import { checkoutFiles, FULL_COMMIT, resolveBranchTip } from './gitFetch';
-import { Helm, HelmCredentials, isLoopbackHost } from './helm';
+import { Helm, HelmCredentials } from './helm';
+import { isSecureOrLoopback } from '../net';
 
 /** How many times each kind of remote was actually contacted for content (cache misses). */
 export interface FetchCounts {
@@ -102,7 +103,7 @@ export class SourceFetcher {
    */
   async httpFile(url: string): Promise<string> {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackHost(parsed.host))) {
+    if (!isSecureOrLoopback(parsed)) {
       throw new GitopsError(`source ${url} must use https`, { field: 'source', hint: 'plain http is accepted only for 127.0.0.1/localhost' });
     }
     const key = cacheKey({ method: 'http', url, run: this.runId });
