@@ -79,7 +79,6 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
     azureCollectionUrl: options.pullRequest.azureCollectionUrl,
     githubApiUrl: options.pullRequest.githubApiUrl,
   };
-  const auth = await pullRequestAuth(api);
   const commitId = await workspace.commitAll(options.message, options.author);
   if (!commitId) {
     logger.info(`${targetBranch} already has the change: no pull request`);
@@ -92,6 +91,7 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
     });
     return { changed: false, closedPullRequest };
   }
+  const auth = await pullRequestAuth(api);
   await workspace.push(sourceBranch, { force: true });
   logger.info(`Pushed ${commitId} to ${sourceBranch}`);
   const { createOrUpdatePullRequest } = await import('../azure-devops');

@@ -12,7 +12,7 @@ import { assertPlainName, assertRelativePath } from '../names';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
-import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 
 export interface HldTarget {
   /** Clone this repository (https, http, file, ssh). Wins over checkoutPath when set. */
@@ -206,25 +206,10 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
       target.subcomponent || 'root',
     ]);
-    const { changed } = await apply(workspace.dir);
+    await apply(workspace.dir);
     const pr = push.pullRequest ?? {};
     // Said on an open PR from sourceBranch when it is closed because the target already has the values.
     const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(options.values)}); closed by ${runReference(options.provenance)}.`;
-    if (!changed) {
-      logger.info(`${baseBranch} already has every value: no pull request`);
-      const closed = await closeStalePullRequest({
-        repositoryUrl,
-        credential: options.credential,
-        azureCollectionUrl: pr.azureCollectionUrl,
-        githubApiUrl: pr.githubApiUrl,
-        sourceBranch,
-        targetBranch: baseBranch,
-        comment: staleComment,
-        logger,
-      });
-      const closedPullRequest = closed ? { id: closed.id, url: closed.url } : undefined;
-      return { changed: false, ...last, attempts: 1, branch: sourceBranch, closedPullRequest };
-    }
     const title = pr.title?.trim() || options.commit.subject;
     const description = renderChangeSummary({
       title,
