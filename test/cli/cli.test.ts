@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runProcess, RunResult } from '../../tasks/core/exec';
 import { repoRoot, helm4 } from '../support/tools';
 import { tempDir } from '../support/tmp';
+import { ensureBundled } from '../support/bundle';
 
 const cli = join(repoRoot, 'dist', 'cli.js');
 
@@ -24,8 +25,7 @@ function exampleHld(): string {
 describe('bedrock-gitops CLI', () => {
   before(async function () {
     this.timeout(60000);
-    const bundled = await runProcess('npm', ['run', 'bundle'], { cwd: repoRoot, env: process.env });
-    assert.equal(bundled.code, 0, bundled.stderr);
+    await ensureBundled();
   });
 
   it('lists its commands with --help', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runProcess } from '../../tasks/core/exec';
 import { tempDir } from '../support/tmp';
 import { repoRoot } from '../support/tools';
+import { ensureBundled } from '../support/bundle';
 import { extensionManifest, readJson, TaskJson, taskJson, taskNames } from './extensionFiles';
 
 const node = (script: string, args: string[] = []) => runProcess(process.execPath, [join(repoRoot, 'scripts', script), ...args], { cwd: repoRoot });
@@ -35,8 +36,7 @@ describe('extension package (.vsix)', () => {
   let prodOutput: string;
 
   before(async () => {
-    const bundle = await node('bundle.mjs');
-    assert.equal(bundle.code, 0, bundle.stderr);
+    await ensureBundled();
     out = tempDir('bg-vsix-');
     const [prod, dev] = await Promise.all([node('package.mjs', ['--out', out]), node('package.mjs', ['--dev', '--out', join(out, 'dev')])]);
     assert.equal(prod.code, 0, prod.stdout + prod.stderr);
