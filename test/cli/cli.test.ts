@@ -79,6 +79,9 @@ describe('bedrock-gitops CLI', () => {
     assert.match(text, /# Adds metadata.namespace/);
     assert.match(text, /replicaCount: 4\n/);
     assert.match(text, /tag: "1.29"|tag: '1.29'/);
+    const file = join(hld, 'config', 'common.yaml');
+    assert.equal(result.stdout, `${file}: frontend: image.tag = "1.29" (was "1.27")\n${file}: frontend: replicaCount = 4 (was 1)\n`);
+    assert.equal(`${result.stdout}${result.stderr}`.split('image.tag').length - 1, 1, 'each change is shown once');
   });
 
   it('fails with exit code 1 and one line naming the file', async () => {
