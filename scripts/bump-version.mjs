@@ -48,6 +48,12 @@ function main() {
     writeFileSync(path, JSON.stringify(json, null, 2) + '\n');
     console.log(`${file}: ${next}`);
   }
+  // The GitHub Action runs the CLI release of its own version by default.
+  const actionFile = join(root, 'action.yml');
+  if (existsSync(actionFile)) {
+    writeFileSync(actionFile, readFileSync(actionFile, 'utf8').replace(/(\n  cli-version:\n(?:    .*\n)*?    default: ')[^']*(')/, `$1${next}$2`));
+    console.log(`action.yml: cli-version ${next}`);
+  }
   console.log(`extension ${manifest.id}: ${manifest.version} -> ${next}`);
 }
 

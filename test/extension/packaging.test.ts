@@ -20,7 +20,7 @@ async function readVsix(vsix: string, files: string[] = []): Promise<{ names: st
 /** A copy of what packaging reads, so a test can break one file without touching the repository. */
 function projectCopy(): string {
   const dir = tempDir('bg-project-');
-  for (const file of ['vss-extension.json', 'vss-extension.dev.json', 'overview.md', 'package.json', 'package-lock.json']) cpSync(join(repoRoot, file), join(dir, file));
+  for (const file of ['vss-extension.json', 'vss-extension.dev.json', 'overview.md', 'package.json', 'package-lock.json', 'action.yml']) cpSync(join(repoRoot, file), join(dir, file));
   cpSync(join(repoRoot, 'images'), join(dir, 'images'), { recursive: true });
   for (const task of taskNames) {
     mkdirSync(join(dir, 'tasks', task), { recursive: true });
@@ -148,6 +148,7 @@ describe('scripts/bump-version.mjs', () => {
       const lock = readJson<{ version: string; packages: Record<string, { version: string }> }>(join(project, 'package-lock.json'));
       assert.equal(readJson<{ version: string }>(join(project, 'package.json')).version, expected);
       assert.deepEqual([lock.version, lock.packages[''].version], [expected, expected]);
+      assert.match(readFileSync(join(project, 'action.yml'), 'utf8'), new RegExp(`  cli-version:\\n(    .*\\n)*?    default: '${expected.replace(/\./g, '\\.')}'`));
     });
   }
 
@@ -159,7 +160,8 @@ describe('scripts/bump-version.mjs', () => {
     assert.equal(readJson<{ version: string }>(join(project, 'vss-extension.json')).version, extensionManifest().version);
   });
 
-  it('the CLI package has the extension\'s version', () => {
+  it('the CLI package and the GitHub Action\'s default CLI have the extension\'s version', () => {
+    assert.match(readFileSync(join(repoRoot, 'action.yml'), 'utf8'), new RegExp(`  cli-version:\\n(    .*\\n)*?    default: '${extensionManifest().version.replace(/\./g, '\\.')}'`));
     assert.equal(readJson<{ version: string }>(join(repoRoot, 'package.json')).version, extensionManifest().version);
     assert.equal(readJson<{ version: string }>(join(repoRoot, 'package-lock.json')).version, extensionManifest().version);
   });

@@ -90,7 +90,7 @@ export async function pipelineSchemaCheck(tasks: Map<string, TaskDefinition>): P
   if (!file) return undefined;
   const schema = JSON.parse(readFileSync(file, 'utf8'));
   const extended = extendSchema(schema, tasks);
-  const service = await import('azure-pipelines-language-service');
+  const service = await loadLanguageService();
   const schemaUri = 'file:///azure-pipelines-service-schema.json';
   const languageService = service.getLanguageService(async () => extended, [], async () => schemaUri);
   languageService.configure({ validate: true, schemas: [{ uri: schemaUri, fileMatch: ['*'] }] });
@@ -101,6 +101,25 @@ export async function pipelineSchemaCheck(tasks: Map<string, TaskDefinition>): P
     return diagnostics.map((d) => `line ${d.range.start.line + 1} (${lines[d.range.start.line]?.trim()}): ${d.message}`);
   };
   return { check, builtIns: builtInTaskReferences(schema) };
+}
+
+/** The part of azure-pipelines-language-service (a dev dependency) these checks use. */
+interface LanguageServiceModule {
+  getLanguageService(schemaRequest: (uri: string) => Promise<unknown>, contributions: unknown[], schemaFor: (uri: string) => Promise<string>): {
+    configure(settings: { validate: boolean; schemas: { uri: string; fileMatch: string[] }[] }): void;
+    doValidation(document: unknown, yaml: unknown): PromiseLike<{ message: string; range: { start: { line: number } } }[]>;
+  };
+  parse(text: string): unknown;
+  TextDocument: { create(uri: string, language: string, version: number, text: string): unknown };
+}
+
+async function loadLanguageService(): Promise<LanguageServiceModule> {
+  const name = 'azure-pipelines-language-service';
+  try {
+    return (await import(name)) as LanguageServiceModule;
+  } catch (error) {
+    throw new Error(`GITOPS_PIPELINE_SCHEMAS is set but ${name} cannot be loaded (run npm install): ${(error as Error).message}`);
+  }
 }
 
 /** The language service logs its schema lookups with console.log; keep test output readable. */
