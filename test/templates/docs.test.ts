@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
+import { pngSize } from '../extension/extensionFiles';
 import { tempDir } from '../support/tmp';
 import { repoRoot } from '../support/tools';
 import { checkPipeline } from './support/checks';
@@ -25,6 +26,16 @@ describe('README and Marketplace overview', () => {
     const links = texts.flatMap((t) => [...t.matchAll(new RegExp(`${repositoryUrl.replace(/[./]/g, '\\$&')}(?:/blob/main/README\\.md)?#([a-z0-9-]+)`, 'g')), ...t.matchAll(/\]\(#([a-z0-9-]+)\)/g)].map((m) => m[1]));
     assert.ok(links.includes('quick-start'), 'the Marketplace "Get started" link');
     for (const link of links) assert.ok(anchors.has(link), `#${link} is not a heading of README.md`);
+  });
+
+  it('shows the run summary and the pull-request comment as screenshots made by scripts/render-report-images.ts', () => {
+    for (const image of ['run-summary.png', 'pull-request-comment.png']) {
+      assert.match(readme, new RegExp(`\\]\\(images/${image.replace('.', '\\.')}\\)`));
+      const file = join(repoRoot, 'images', image);
+      assert.ok(existsSync(file), image);
+      assert.equal(pngSize(readFileSync(file))?.width, 1000, image);
+    }
+    assert.match(overview, /\]\(images\/pull-request-comment\.png\)/);
   });
 
   it('overview.md states the prerequisites, proxy and certificate notes, access.yaml and a templates snippet', () => {
