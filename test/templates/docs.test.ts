@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { pngSize } from '../extension/extensionFiles';
+import { pngSize, taskNames } from '../extension/extensionFiles';
 import { tempDir } from '../support/tmp';
 import { repoRoot } from '../support/tools';
 import { checkPipeline } from './support/checks';
@@ -36,6 +36,17 @@ describe('README and Marketplace overview', () => {
       assert.equal(pngSize(readFileSync(file))?.width, 1000, image);
     }
     assert.match(overview, /\]\(images\/pull-request-comment\.png\)/);
+  });
+
+  it('README, overview and task docs quote only the ratios of the one benchmark table (bench/results.md)', () => {
+    const table = readFileSync(join(repoRoot, 'bench', 'results.md'), 'utf8');
+    const measured = new Set(table.match(/\d+\.\d+x/g));
+    assert.ok(readme.includes(table.slice(table.indexOf('| benchmark |')).trim().split('\n').slice(0, 3).join('\n')), 'README holds the table');
+    const docs = [readme, overview, ...taskNames.map((t) => readFileSync(join(repoRoot, 'tasks', t, 'README.md'), 'utf8'))];
+    for (const doc of docs) {
+      const prose = doc.split('\n').filter((line) => !line.startsWith('| ') || /releaseNotes/.test(line)).join('\n');
+      for (const ratio of prose.match(/\d+\.\d+(-\d+\.\d+)?x/g) ?? []) assert.ok(measured.has(ratio), `${ratio} is not in the benchmark table`);
+    }
   });
 
   it('overview.md states the prerequisites, proxy and certificate notes, access.yaml and a templates snippet', () => {
