@@ -178,6 +178,15 @@ describe('templates as the real service runs them', () => {
       assert.ok(script.indexOf('docker buildx create') >= 0 && script.indexOf('docker buildx create') < script.indexOf('docker buildx build'));
     });
 
+    it('an example with a pr: trigger says that Azure Repos needs a build validation policy instead', () => {
+      for (const file of ['service-gitops.yml', 'hld-manifest-generation.yml', 'promote-release.yml', 'build-update-hld-pull-request.yml']) {
+        const text = readFileSync(join(examples, file), 'utf8');
+        const raw = yaml.load(text) as Mapping;
+        if (raw.pr !== undefined && raw.pr !== 'none') assert.match(text, /Azure Repos ignores it[\s\S]*build validation/i, file);
+      }
+      assert.match(readFileSync(join(templates, 'README.md'), 'utf8'), /\*build validation\* branch policy/);
+    });
+
     it('pin the templates to the moving major tag the release script creates', () => {
       const major = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version.split('.')[0];
       for (const file of ['service-gitops.yml', 'hld-manifest-generation.yml', 'promote-release.yml', 'build-update-hld-pull-request.yml']) {
