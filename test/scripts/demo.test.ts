@@ -3,6 +3,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { runProcess } from '../../tasks/core/exec';
+import { ensureBundled } from '../support/bundle';
 import { tempDir } from '../support/tmp';
 import { repoRoot } from '../support/tools';
 
@@ -22,6 +23,7 @@ const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at .+:\d+:
 
 describe('npm run demo on a busy or bare machine', function () {
   this.timeout(120_000);
+  before(() => ensureBundled());
 
   it('stops with one line naming DEMO_CHART_PORT when the port it is told to use is taken', async () => {
     const busy = await occupy(0);
