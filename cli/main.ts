@@ -1,6 +1,8 @@
-import { describeError } from '../tasks/core/errors';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Logger } from '../tasks/core/logger';
 import { CliCommand, UsageError } from './commands/command';
+import { describeForCli } from './commands/shared';
 import { generateCommand } from './commands/generate';
 import { installCommand } from './commands/install';
 import { setCommand } from './commands/set';
@@ -19,9 +21,18 @@ function overview(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `bedrock-gitops <command> --help` for the options of a command.',
+    'Run `bedrock-gitops <command> --help` for the options of a command; `bedrock-gitops --version` for the version.',
     'Set BEDROCK_GITOPS_VERBOSE=1 for debug logs.',
   ].join('\n');
+}
+
+/** The package's version (package.json sits one folder above dist/cli.js and cli/main.ts). */
+export function cliVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function stderrLogger(verbose: boolean): Logger {
@@ -38,6 +49,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${overview()}\n`);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${cliVersion()}\n`);
+    return 0;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
@@ -59,7 +74,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = describeError(error).split('\n')[0];
+    const message = describeForCli(error).split('\n')[0];
     process.stderr.write(usage ? `error: ${message} (see bedrock-gitops ${name} --help)\n` : `error: ${message}\n`);
     return usage ? 2 : 1;
   }

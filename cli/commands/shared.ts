@@ -8,6 +8,7 @@ import type { ServiceCredential } from '../../tasks/core/credentials';
 import { resolve } from 'node:path';
 import type { HldTarget, PushOptions } from '../../tasks/core/jobs/updateHld';
 import type { Provenance } from '../../tasks/core/provenance';
+import { describeError, GitopsError } from '../../tasks/core/errors';
 import { UsageError } from './command';
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
@@ -252,4 +253,79 @@ function withoutUserInfo(url: string | undefined): string | undefined {
   } catch {
     return url;
   }
+}
+
+/**
+ * The CLI flag (or environment variable) for each task input the shared core may name in an
+ * error, so CLI users read the flag they typed (`--hld-repo`), not the task input
+ * (`hldRepositoryUrl`). The one place that knows both vocabularies.
+ */
+export const cliFlagOfTaskInput: Readonly<Record<string, string>> = {
+  hldRepositoryUrl: '--hld-repo',
+  hldPath: '--hld',
+  hldBranch: '--hld-branch',
+  componentPath: '--component-path',
+  environment: '--environment',
+  environments: '--environments',
+  subcomponent: '--subcomponent',
+  imageTag: '--tag',
+  imageRepository: '--repository',
+  additionalValues: '--set',
+  tagKey: '--tag-key',
+  repositoryKey: '--repository-key',
+  noNewKeys: '--no-new-keys',
+  manifestRepositoryUrl: '--manifest-repo',
+  manifestBranch: '--branch',
+  manifestPath: '--path',
+  outputPath: '--output',
+  allowEmptyOutput: '--allow-empty',
+  dryRun: '--dry-run',
+  helmPath: '--helm',
+  helmVersion: '--helm-version',
+  helmDownloadUrl: '--helm-download-url',
+  cacheDirectory: '--cache',
+  pushMode: '--push-mode',
+  maxPushAttempts: '--max-push-attempts',
+  commitMessage: '--commit-message',
+  gitUserName: '--author-name',
+  gitUserEmail: '--author-email',
+  pullRequestTargetBranch: '--pr-target-branch',
+  pullRequestTitle: '--pr-title',
+  autoComplete: '--auto-complete',
+  mergeStrategy: '--merge-strategy',
+  deleteSourceBranch: '--keep-source-branch',
+  reviewers: '--reviewer',
+  workItems: '--work-item',
+  pullRequestApiUrl: '--pr-api-url',
+  gitConnection: 'GITOPS_GIT_TOKEN',
+  sourceImage: '--source',
+  targetRegistry: '--target-registry',
+  targetRepository: '--target-repository',
+  targetTag: '--target-tag',
+  overwriteTag: '--overwrite-tag',
+  platforms: '--platforms',
+  copyReferrers: '--no-referrers',
+  verification: '--no-verify',
+  verifyManifestRepositoryUrl: '--verify-repo',
+  verifyManifestBranch: '--verify-branch',
+  verifyEnvironmentPath: '--verify-path',
+  verifySyncTag: '--verify-sync-tag',
+  pinDigest: '--pin-digest',
+  digestKey: '--digest-key',
+};
+
+/**
+ * One line for a CLI user: the error's field and every camelCase task input name in its message
+ * and hint become the CLI flag. (Single-word inputs such as `environment` are only mapped as the
+ * field, since the same words are plain English in messages.)
+ */
+export function describeForCli(error: unknown): string {
+  let described = error;
+  if (error instanceof GitopsError && error.field && cliFlagOfTaskInput[error.field]) {
+    described = new GitopsError(error.message, { file: error.file, line: error.line, field: cliFlagOfTaskInput[error.field], hint: error.hint });
+  }
+  return describeError(described)
+    .replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (word) => cliFlagOfTaskInput[word] ?? word)
+    // "with --helm / the helmPath input" reads "with --helm" once mapped.
+    .replace(/(--[a-z-]+) \/ the \1 input/g, '$1');
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runProcess, RunResult } from '../../tasks/core/exec';
 import { repoRoot, helm4 } from '../support/tools';
 import { tempDir } from '../support/tmp';
+import { ensureBundled } from '../support/bundle';
 
 const cli = join(repoRoot, 'dist', 'cli.js');
 
@@ -24,8 +25,7 @@ function exampleHld(): string {
 describe('bedrock-gitops CLI', () => {
   before(async function () {
     this.timeout(60000);
-    const bundled = await runProcess('npm', ['run', 'bundle'], { cwd: repoRoot, env: process.env });
-    assert.equal(bundled.code, 0, bundled.stderr);
+    await ensureBundled();
   });
 
   it('lists its commands with --help', async () => {
@@ -79,6 +79,9 @@ describe('bedrock-gitops CLI', () => {
     assert.match(text, /# Adds metadata.namespace/);
     assert.match(text, /replicaCount: 4\n/);
     assert.match(text, /tag: "1.29"|tag: '1.29'/);
+    const file = join(hld, 'config', 'common.yaml');
+    assert.equal(result.stdout, `${file}: frontend: image.tag = "1.29" (was "1.27")\n${file}: frontend: replicaCount = 4 (was 1)\n`);
+    assert.equal(`${result.stdout}${result.stderr}`.split('image.tag').length - 1, 1, 'each change is shown once');
   });
 
   it('fails with exit code 1 and one line naming the file', async () => {

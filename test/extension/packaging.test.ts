@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runProcess } from '../../tasks/core/exec';
 import { tempDir } from '../support/tmp';
 import { repoRoot } from '../support/tools';
+import { ensureBundled } from '../support/bundle';
 import { extensionManifest, readJson, TaskJson, taskJson, taskNames } from './extensionFiles';
 
 const node = (script: string, args: string[] = []) => runProcess(process.execPath, [join(repoRoot, 'scripts', script), ...args], { cwd: repoRoot });
@@ -19,7 +20,7 @@ async function readVsix(vsix: string, files: string[] = []): Promise<{ names: st
 /** A copy of what packaging reads, so a test can break one file without touching the repository. */
 function projectCopy(): string {
   const dir = tempDir('bg-project-');
-  for (const file of ['vss-extension.json', 'vss-extension.dev.json', 'overview.md']) cpSync(join(repoRoot, file), join(dir, file));
+  for (const file of ['vss-extension.json', 'vss-extension.dev.json', 'overview.md', 'package.json', 'package-lock.json', 'action.yml']) cpSync(join(repoRoot, file), join(dir, file));
   cpSync(join(repoRoot, 'images'), join(dir, 'images'), { recursive: true });
   for (const task of taskNames) {
     mkdirSync(join(dir, 'tasks', task), { recursive: true });
@@ -35,8 +36,7 @@ describe('extension package (.vsix)', () => {
   let prodOutput: string;
 
   before(async () => {
-    const bundle = await node('bundle.mjs');
-    assert.equal(bundle.code, 0, bundle.stderr);
+    await ensureBundled();
     out = tempDir('bg-vsix-');
     const [prod, dev] = await Promise.all([node('package.mjs', ['--out', out]), node('package.mjs', ['--dev', '--out', join(out, 'dev')])]);
     assert.equal(prod.code, 0, prod.stdout + prod.stderr);
@@ -125,12 +125,18 @@ function projectAtVersion(version: string): string {
     const json = readJson<TaskJson>(file);
     writeFileSync(file, `${JSON.stringify({ ...json, version: { Major, Minor, Patch } }, null, 2)}\n`);
   }
+  for (const file of ['package.json', 'package-lock.json']) {
+    const json = readJson<{ version: string; packages?: Record<string, { version?: string }> }>(join(project, file));
+    json.version = version;
+    if (json.packages?.['']) json.packages[''].version = version;
+    writeFileSync(join(project, file), `${JSON.stringify(json, null, 2)}\n`);
+  }
   return project;
 }
 
 describe('scripts/bump-version.mjs', () => {
   for (const [part, expected] of [['patch', '1.4.3'], ['minor', '1.5.0'], ['major', '2.0.0']] as const) {
-    it(`bumps the extension and every task together (${part}, from 1.4.2)`, async () => {
+    it(`bumps the extension, every task and the CLI package together (${part}, from 1.4.2)`, async () => {
       const project = projectAtVersion('1.4.2');
       const result = await node('bump-version.mjs', [part, '--project', project]);
       assert.equal(result.code, 0, result.stderr);
@@ -139,6 +145,10 @@ describe('scripts/bump-version.mjs', () => {
         const { Major, Minor, Patch } = readJson<TaskJson>(join(project, 'tasks', task, 'task.json')).version;
         assert.equal(`${Major}.${Minor}.${Patch}`, expected, task);
       }
+      const lock = readJson<{ version: string; packages: Record<string, { version: string }> }>(join(project, 'package-lock.json'));
+      assert.equal(readJson<{ version: string }>(join(project, 'package.json')).version, expected);
+      assert.deepEqual([lock.version, lock.packages[''].version], [expected, expected]);
+      assert.match(readFileSync(join(project, 'action.yml'), 'utf8'), new RegExp(`  cli-version:\\n(    .*\\n)*?    default: '${expected.replace(/\./g, '\\.')}'`));
     });
   }
 
@@ -148,5 +158,11 @@ describe('scripts/bump-version.mjs', () => {
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /use patch, minor or major/);
     assert.equal(readJson<{ version: string }>(join(project, 'vss-extension.json')).version, extensionManifest().version);
+  });
+
+  it('the CLI package and the GitHub Action\'s default CLI have the extension\'s version', () => {
+    assert.match(readFileSync(join(repoRoot, 'action.yml'), 'utf8'), new RegExp(`  cli-version:\\n(    .*\\n)*?    default: '${extensionManifest().version.replace(/\./g, '\\.')}'`));
+    assert.equal(readJson<{ version: string }>(join(repoRoot, 'package.json')).version, extensionManifest().version);
+    assert.equal(readJson<{ version: string }>(join(repoRoot, 'package-lock.json')).version, extensionManifest().version);
   });
 });

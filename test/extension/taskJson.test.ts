@@ -2,11 +2,14 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
-import { repoRoot, sharedDir } from '../support/tools';
+import { noSchemasReason, pipelineSchemaFile, repoRoot } from '../support/tools';
 import { contracts, extensionManifest, pngSize, taskJson, taskNames, visibleRuleClauses } from './extensionFiles';
 
+/** The official task.json schema's validator, or undefined when GITOPS_PIPELINE_SCHEMAS is not set. */
 function officialSchemaValidator() {
-  const schema = JSON.parse(readFileSync(join(sharedDir, 'schemas', 'tasks.schema.json'), 'utf8'));
+  const file = pipelineSchemaFile('tasks.schema.json');
+  if (!file) return undefined;
+  const schema = JSON.parse(readFileSync(file, 'utf8'));
   // The schema is draft-04: the keywords it uses mean the same in ajv 8's default draft, but its
   // `id` / `$schema` headers are not accepted, and its patterns (`\\:`) are not valid with the `u` flag.
   delete schema.$schema;
@@ -16,8 +19,10 @@ function officialSchemaValidator() {
 
 describe('task.json files', () => {
   const validate = officialSchemaValidator();
+  if (!validate) console.log(`    task.json: ${noSchemasReason}`);
 
-  it('the schema validator rejects a task.json that breaks the schema', () => {
+  it('the schema validator rejects a task.json that breaks the schema', function () {
+    if (!validate) return this.skip();
     const broken = { ...taskJson('UpdateImageTag'), id: 'not-a-guid', inputs: [{ name: 'bad-name', label: 'x', type: 'string' }] };
     assert.equal(validate(broken), false);
   });
@@ -34,7 +39,8 @@ describe('task.json files', () => {
       const inputNames = new Set(task.inputs.map((i) => i.name));
       const byName = new Map(task.inputs.map((i) => [i.name, i]));
 
-      it('validates against the official task schema', () => {
+      it('validates against the official task schema', function () {
+        if (!validate) return this.skip();
         assert.ok(validate(task), JSON.stringify(validate.errors, null, 2));
       });
 

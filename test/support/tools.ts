@@ -2,7 +2,24 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const repoRoot = resolve(__dirname, '..', '..');
-export const sharedDir = resolve(repoRoot, '..', 'shared');
+
+/**
+ * Folder holding Microsoft's pipeline schemas (azure-pipelines-service-schema.json,
+ * tasks.schema.json), third-party documents no npm package ships. Schema validation is an extra
+ * check that runs only when GITOPS_PIPELINE_SCHEMAS names that folder (.ci/run passes
+ * ../shared/schemas when it exists beside the clone); without it the tests that need it are skipped
+ * with the reason.
+ */
+export const pipelineSchemasDir: string | undefined = process.env.GITOPS_PIPELINE_SCHEMAS ? resolve(process.env.GITOPS_PIPELINE_SCHEMAS) : undefined;
+export const noSchemasReason = 'schema validation not run: set GITOPS_PIPELINE_SCHEMAS to the folder with azure-pipelines-service-schema.json and tasks.schema.json';
+
+/** The schema file's path, or undefined (after one console line saying so) when schema checks are off. */
+export function pipelineSchemaFile(name: string): string | undefined {
+  if (!pipelineSchemasDir) return undefined;
+  const file = join(pipelineSchemasDir, name);
+  if (!existsSync(file)) throw new Error(`GITOPS_PIPELINE_SCHEMAS=${pipelineSchemasDir} has no ${name}`);
+  return file;
+}
 
 /** The helm binaries extracted by scripts/setup-tools.mjs from the npm registry. */
 export const helmBinaries: { major: 3 | 4; path: string }[] = [
@@ -11,7 +28,7 @@ export const helmBinaries: { major: 3 | 4; path: string }[] = [
 ].filter((h) => existsSync(h.path));
 
 if (helmBinaries.length !== 2) {
-  throw new Error('helm binaries missing in .tools/: run `npm install` (its postinstall extracts them)');
+  throw new Error('helm binaries missing in .tools/: run `npm install` (its prepare script extracts them)');
 }
 
 export const helm4 = helmBinaries.find((h) => h.major === 4)!.path;

@@ -7,6 +7,7 @@ import { findLeaks, runTask, type TaskRun, type TaskRunOptions } from '../suppor
 import { helm3, helm4, repoRoot } from '../support/tools';
 import { tempDir } from '../support/tmp';
 import { branchFiles, HldRepo, messageOf, serverEnv, tipOf } from './generateManifests.fixture';
+import { ensureBundled } from '../support/bundle';
 import { spawn } from 'node:child_process';
 
 const timeoutMs = 240_000;
@@ -19,10 +20,7 @@ describe('GenerateManifests task (bundle, real git server)', function () {
 
   before(async function () {
     this.timeout(timeoutMs);
-    const bundled = await new Promise<number>((resolve) => {
-      spawn(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs')], { stdio: 'ignore' }).on('close', (code) => resolve(code ?? 1));
-    });
-    assert.equal(bundled, 0, 'bundle failed');
+    await ensureBundled();
     server = await startGitServer();
   });
 

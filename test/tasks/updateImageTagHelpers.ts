@@ -1,24 +1,11 @@
 /** Shared setup of the UpdateImageTag black-box tests: bundling, HLD repos, bare-repo reads. */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { git } from '../support/gitServer';
 import { tempDir } from '../support/tmp';
-import { repoRoot } from '../support/tools';
 
-let bundled: Promise<void> | undefined;
-
-/** `npm run bundle` once per test process (async: servers in this process keep answering). */
-export function bundleOnce(): Promise<void> {
-  bundled ??= new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs')], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bundle failed: ${stderr}`))));
-  });
-  return bundled;
-}
+/** Bundles unless `npm test`'s pretest (or an earlier run) already did: see test/support/bundle.ts. */
+export { ensureBundled as bundleOnce } from '../support/bundle';
 
 export const componentYaml = 'name: hld\nsubcomponents:\n  - name: api\n    source: ./api\n';
 

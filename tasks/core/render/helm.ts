@@ -56,7 +56,7 @@ export class Helm {
     if (!path) {
       throw new GitopsError('helm was not found on PATH', {
         field: 'helm',
-        hint: 'install helm 3 or 4, or pass its path with --helm / the helmPath input',
+        hint: 'install helm 3 or 4, pass its path with --helm / the helmPath input, or have it downloaded with --helm-version / the helmVersion input',
       });
     }
     await mkdir(join(options.workDir, 'cwd'), { recursive: true });
@@ -189,7 +189,7 @@ export class Helm {
   }
 }
 
-async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {
+export async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {
   for (const dir of pathVariable.split(delimiter)) {
     if (!dir || !isAbsolute(dir)) continue;
     const candidate = join(dir, program);

@@ -12,7 +12,7 @@ import { silentLogger } from '../../../tasks/core/logger';
 import { LocalHttpDouble } from '../../support/localHttpDouble';
 import { runTask } from '../../support/runTask';
 import { tempDir } from '../../support/tmp';
-import { helm3 } from '../../support/tools';
+import { helm3, repoRoot } from '../../support/tools';
 import { bundleOnce } from '../../tasks/updateImageTagHelpers';
 import { baseHld } from '../../tasks/generateManifests.fixture';
 
@@ -230,7 +230,7 @@ describe('installHelm (local get.helm.sh mirror, real helm archive)', function (
   });
 });
 
-describe('GenerateManifests with helmVersion and helmDownloadUrl (bundle)', function () {
+describe('GenerateManifests with helmVersion and helmDownloadUrl, and the CLI with --helm-version (bundles)', function () {
   this.timeout(180_000);
   let mirror: HelmMirror;
 
@@ -271,5 +271,33 @@ describe('GenerateManifests with helmVersion and helmDownloadUrl (bundle)', func
     });
     assert.equal(run.result, 'Failed');
     assert.match(run.errors.join('\n'), /helmDownloadUrl.*must use https/);
+  });
+
+  describe('bedrock-gitops generate --helm-version', () => {
+    const cli = join(repoRoot, 'dist', 'cli.js');
+    const generate = (cache: string, prefix: string) => runProcess(process.execPath, [
+      cli, 'generate', 'prod', '--hld', hldDir(), '--helm-version', version, '--helm-download-url', mirror.url(prefix),
+    ], { env: { PATH: '/usr/bin:/bin', HOME: cache, BEDROCK_GITOPS_CACHE: cache } });
+
+    it('downloads the checked helm into BEDROCK_GITOPS_CACHE once, then reuses it', async () => {
+      const cache = tempDir('helm-cli-cache-');
+      const first = await generate(cache, 'good');
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /prod: \d+ files/);
+      assert.equal(await versionOf(join(cache, 'tools', 'helm', version, arch(), 'helm')), await versionOf(helm3));
+      const requests = mirror.requests.length;
+      const second = await generate(cache, 'good');
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(mirror.requests.length, requests, 'the second run asked the mirror nothing');
+    });
+
+    it('refuses a bad checksum naming the CLI flag, and caches nothing', async () => {
+      const cache = tempDir('helm-cli-cache-');
+      const result = await generate(cache, 'badsum');
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^error: --helm-version: .*does not match its published checksum.*--helm-download-url/m);
+      assert.doesNotMatch(result.stderr, /helmVersion|helmDownloadUrl/);
+      assert.deepEqual(filesUnder(join(cache, 'tools')), []);
+    });
   });
 });

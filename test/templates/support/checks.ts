@@ -113,8 +113,31 @@ export interface CheckOptions {
   complete: boolean;
 }
 
-export function checkPipeline(pipeline: Mapping, options: CheckOptions): string[] {
+/**
+ * Items of `stages:` and `jobs:` lists that are not a stage, job or deployment (after expansion,
+ * a template reference is already spliced in). The service fails the run's expansion on them with
+ * "Unexpected value '<key>'": our templates insert such an item on purpose to stop a bad
+ * parameter combination with a message (`'ERROR: ...': error`).
+ */
+export function unexpectedItems(pipeline: Mapping): string[] {
   const problems: string[] = [];
+  const check = (items: Value | undefined, kinds: string[], where: string) => {
+    if (!Array.isArray(items)) return;
+    for (const item of items) {
+      if (!isMapping(item)) problems.push(`${where}: unexpected value ${JSON.stringify(item)} (the service fails expansion)`);
+      else if (!kinds.some((k) => k in item)) problems.push(`${where}: unexpected value '${Object.keys(item)[0]}' (the service fails expansion)`);
+    }
+  };
+  check(pipeline.stages, ['stage'], 'stages');
+  check(pipeline.jobs, ['job', 'deployment'], 'jobs');
+  for (const stage of Array.isArray(pipeline.stages) ? pipeline.stages.filter(isMapping) : []) {
+    check(stage.jobs, ['job', 'deployment'], `stage ${String(stage.stage)}: jobs`);
+  }
+  return problems;
+}
+
+export function checkPipeline(pipeline: Mapping, options: CheckOptions): string[] {
+  const problems: string[] = [...unexpectedItems(pipeline)];
   const stages = model(pipeline);
   const stageNames = stages.map((s) => s.name);
   for (const [index, stage] of stages.entries()) {

@@ -125,16 +125,25 @@ function parseBoolean(text: string): boolean | string {
 
 /** Names a path's root may have: `parameters`, loop variables and nothing else at compile time here. */
 export function evaluate(source: string, scope: Scope): Value {
-  return evaluateNode(parse(source), scope, source);
+  return evaluateNode(parse(source), scope, source, false);
 }
 
-function evaluateNode(node: Node, scope: Scope, source: string): Value {
+/**
+ * A step's, job's or stage's runtime `condition` with the given variables (e.g. Build.Reason),
+ * assuming the earlier steps succeeded; no condition means `succeeded()`.
+ */
+export function conditionHolds(condition: Value | undefined, variables: Record<string, string>): boolean {
+  if (condition === undefined || condition === null) return true;
+  return isTruthy(evaluateNode(parse(String(condition)), { variables }, String(condition), true));
+}
+
+function evaluateNode(node: Node, scope: Scope, source: string, runtime: boolean): Value {
   if (node.type === 'literal') return node.value;
   if (node.type === 'path') {
     if (!(node.root in scope)) throw new Error(`unknown name '${node.root}' in expression: ${source}`);
     let current: Value | undefined = scope[node.root];
     for (const [index, step] of node.steps.entries()) {
-      const key = toText(evaluateNode(step, scope, source));
+      const key = toText(evaluateNode(step, scope, source, runtime));
       if (current === null || typeof current !== 'object') return null;
       if (node.root === 'parameters' && index === 0 && !(key in current)) {
         throw new Error(`parameter '${key}' is not declared (expression: ${source})`);
@@ -144,7 +153,9 @@ function evaluateNode(node: Node, scope: Scope, source: string): Value {
     }
     return current ?? null;
   }
-  const args = node.args.map((arg) => evaluateNode(arg, scope, source));
+  const args = node.args.map((arg) => evaluateNode(arg, scope, source, runtime));
+  if (runtime && ['succeeded', 'succeededorfailed', 'always'].includes(node.name)) return true;
+  if (runtime && ['failed', 'canceled'].includes(node.name)) return false;
   const text = (i: number) => toText(args[i]);
   switch (node.name) {
     case 'eq': return equals(args[0], args[1]);

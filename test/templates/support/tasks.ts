@@ -1,8 +1,7 @@
 /** Our tasks' definitions (from task.json) and the service schema extended with them. */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
-import { repoRoot, sharedDir } from '../../support/tools';
+import { pipelineSchemaFile, repoRoot } from '../../support/tools';
 
 export interface TaskInput {
   name: string;
@@ -30,8 +29,6 @@ export function loadOurTasks(root = repoRoot): Map<string, TaskDefinition> {
   }
   return tasks;
 }
-
-export const serviceSchemaFile = join(sharedDir, 'schemas', 'azure-pipelines-service-schema.json');
 
 /** Values the agent resolves later: runtime expressions and macros are accepted for typed inputs. */
 const deferred = { type: 'string', pattern: '\\$[\\(\\[]' };
@@ -73,13 +70,65 @@ export function builtInTaskReferences(schema: any): Set<string> {
   return known;
 }
 
-export function loadServiceSchema(): any {
-  return JSON.parse(readFileSync(serviceSchemaFile, 'utf8'));
+/**
+ * The built-in tasks our templates and examples may use. Checked against the service schema's list
+ * when the schema is given; used as the list of known tasks either way, so the structural checks
+ * give the same answers with or without the schema.
+ */
+export const allowedBuiltInTasks = ['Docker@2'];
+
+/** Validates an expanded pipeline document's YAML text; returns one line per diagnostic. */
+export type SchemaCheck = (yamlText: string) => Promise<string[]>;
+
+/**
+ * The service schema (extended with our tasks) as the editor applies it: Microsoft's
+ * azure-pipelines-language-service validates the YAML text. Undefined when GITOPS_PIPELINE_SCHEMAS
+ * is not set.
+ */
+export async function pipelineSchemaCheck(tasks: Map<string, TaskDefinition>): Promise<{ check: SchemaCheck; builtIns: Set<string> } | undefined> {
+  const file = pipelineSchemaFile('azure-pipelines-service-schema.json');
+  if (!file) return undefined;
+  const schema = JSON.parse(readFileSync(file, 'utf8'));
+  const extended = extendSchema(schema, tasks);
+  const service = await loadLanguageService();
+  const schemaUri = 'file:///azure-pipelines-service-schema.json';
+  const languageService = service.getLanguageService(async () => extended, [], async () => schemaUri);
+  languageService.configure({ validate: true, schemas: [{ uri: schemaUri, fileMatch: ['*'] }] });
+  const check: SchemaCheck = async (yamlText) => {
+    const document = service.TextDocument.create('file:///pipeline.yml', 'yaml', 1, yamlText);
+    const diagnostics = await quietly(() => languageService.doValidation(document, service.parse(yamlText)));
+    const lines = yamlText.split('\n');
+    return diagnostics.map((d) => `line ${d.range.start.line + 1} (${lines[d.range.start.line]?.trim()}): ${d.message}`);
+  };
+  return { check, builtIns: builtInTaskReferences(schema) };
 }
 
-/** Compiling the 1.6 MB schema takes seconds: callers compile once per test file. */
-export function compilePipelineSchema(tasks: Map<string, TaskDefinition>): { validate: ValidateFunction; builtIns: Set<string> } {
-  const schema = loadServiceSchema();
-  const ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, unicodeRegExp: false });
-  return { validate: ajv.compile(extendSchema(schema, tasks)), builtIns: builtInTaskReferences(schema) };
+/** The part of azure-pipelines-language-service (a dev dependency) these checks use. */
+interface LanguageServiceModule {
+  getLanguageService(schemaRequest: (uri: string) => Promise<unknown>, contributions: unknown[], schemaFor: (uri: string) => Promise<string>): {
+    configure(settings: { validate: boolean; schemas: { uri: string; fileMatch: string[] }[] }): void;
+    doValidation(document: unknown, yaml: unknown): PromiseLike<{ message: string; range: { start: { line: number } } }[]>;
+  };
+  parse(text: string): unknown;
+  TextDocument: { create(uri: string, language: string, version: number, text: string): unknown };
+}
+
+async function loadLanguageService(): Promise<LanguageServiceModule> {
+  const name = 'azure-pipelines-language-service';
+  try {
+    return (await import(name)) as LanguageServiceModule;
+  } catch (error) {
+    throw new Error(`GITOPS_PIPELINE_SCHEMAS is set but ${name} cannot be loaded (run npm install): ${(error as Error).message}`);
+  }
+}
+
+/** The language service logs its schema lookups with console.log; keep test output readable. */
+async function quietly<T>(run: () => PromiseLike<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return await run();
+  } finally {
+    console.log = log;
+  }
 }

@@ -1,14 +1,15 @@
 /** One entry point: expand a template or pipeline, validate it with the schema, run the checks. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ValidateFunction } from 'ajv';
+import * as yaml from 'js-yaml';
 import { checkPipeline, undeclaredParameters } from './checks';
 import { expandFile, loadYamlFile, parameterDeclarations } from './expand';
 import type { Value } from './expressions';
-import type { TaskDefinition } from './tasks';
+import type { SchemaCheck, TaskDefinition } from './tasks';
 
 export interface Validator {
-  validate: ValidateFunction;
+  /** The service schema check; undefined when GITOPS_PIPELINE_SCHEMAS is not set. */
+  schema?: SchemaCheck;
   builtIns: Set<string>;
   tasks: Map<string, TaskDefinition>;
   /** Folder of our templates, i.e. what `resources.repositories` alias `gitops` points at. */
@@ -29,9 +30,10 @@ function declaredRepositories(document: Value): Map<string, string> {
   return aliases;
 }
 
-export function schemaErrors(validator: Validator, document: Value): string[] {
-  if (validator.validate(document)) return [];
-  return (validator.validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+/** Schema diagnostics of an expanded document, as the editor shows them for its YAML text. */
+export async function schemaErrors(validator: Validator, document: Value): Promise<string[]> {
+  if (!validator.schema) return [];
+  return validator.schema(yaml.dump(document, { lineWidth: -1, noRefs: true }));
 }
 
 /**
@@ -39,7 +41,7 @@ export function schemaErrors(validator: Validator, document: Value): string[] {
  * `resources.repositories`), repository aliases are checked and every alias naming our templates
  * repository (`repositoryNames` holds its accepted `name:` values) resolves to `templatesDir`.
  */
-export function validateFile(validator: Validator, file: string, parameters: Record<string, Value> = {}, repositoryNames: string[] = []): string[] {
+export async function validateFile(validator: Validator, file: string, parameters: Record<string, Value> = {}, repositoryNames: string[] = []): Promise<string[]> {
   const text = readFileSync(file, 'utf8');
   const raw = loadYamlFile(file);
   const declared = parameterDeclarations(raw, file);
@@ -58,7 +60,7 @@ export function validateFile(validator: Validator, file: string, parameters: Rec
     return [...problems, (error as Error).message];
   }
   const document: Mapping = raw && typeof raw === 'object' && !Array.isArray(raw) && raw.parameters ? { parameters: raw.parameters, ...expanded } : expanded;
-  problems.push(...schemaErrors(validator, document).map((e) => `${file}: schema: ${e}`));
+  problems.push(...(await schemaErrors(validator, document)).map((e) => `${file}: schema: ${e}`));
   problems.push(...checkPipeline(expanded, {
     tasks: validator.tasks,
     builtIns: validator.builtIns,
