@@ -31,17 +31,21 @@ export function pipelineProvenance(): Provenance {
     environmentName: v('Release.EnvironmentName') ?? v('Environment.Name'),
     requestedFor: v('Build.RequestedFor') ?? v('Release.RequestedFor') ?? v('Release.Deployment.RequestedFor'),
     requestedForEmail: v('Build.RequestedForEmail') ?? v('Release.RequestedForEmail') ?? v('Release.Deployment.RequestedForEmail'),
-    pullRequestId: v('System.PullRequest.PullRequestId'),
+    // GitHub pull requests have an internal id besides the number people and the REST API use.
+    pullRequestId: v('System.PullRequest.PullRequestNumber') ?? v('System.PullRequest.PullRequestId'),
   };
 }
 
 /**
- * Credentials for git and the Azure DevOps / GitHub REST APIs: the `connectionInput` service
- * connection (Generic: URL, user name, password/token) when set, else the job's
- * System.AccessToken (YAML: the variable; classic: the SystemVssConnection endpoint).
- * Returns undefined when neither exists; every derived value is registered as a secret.
+ * Credentials for git and the Azure DevOps / GitHub REST APIs: the `gitHubConnection` service
+ * connection (GitHub: personal access token, OAuth or GitHub App token), else the `connectionInput`
+ * service connection (Generic: URL, user name, password/token), else the job's System.AccessToken
+ * (YAML: the variable; classic: the SystemVssConnection endpoint).
+ * Returns undefined when none exists; every derived value is registered as a secret.
  */
 export function gitCredential(ctx: TaskContext, connectionInput: string): ServiceCredential | undefined {
+  const github = gitHubCredential(ctx, GITHUB_CONNECTION_INPUT);
+  if (github) return github;
   const connection = tl.getInput(connectionInput, false)?.trim();
   if (connection) {
     const { username, password } = quietly(() => ({
@@ -54,9 +58,7 @@ export function gitCredential(ctx: TaskContext, connectionInput: string): Servic
         hint: 'edit the Generic service connection and set its password/token',
       });
     }
-    ctx.secret(password);
-    ctx.secret(Buffer.from(`${username}:${password}`).toString('base64'));
-    return { kind: 'basic', username: username || 'gitops', password };
+    return basicGitCredential(ctx, username || 'gitops', password);
   }
   const token = quietly(
     () => tl.getVariable('System.AccessToken') || tl.getEndpointAuthorizationParameter('SystemVssConnection', 'AccessToken', true),
@@ -66,6 +68,45 @@ export function gitCredential(ctx: TaskContext, connectionInput: string): Servic
   // The job token belongs to this organisation: never send it to another host.
   const collection = v('System.CollectionUri') ?? v('System.TeamFoundationCollectionUri');
   return { kind: 'bearer', token, hosts: collection ? azureDevOpsHosts(collection) : undefined };
+}
+
+const GITHUB_CONNECTION_INPUT = 'gitHubConnection';
+
+/** The token parameter of each GitHub service connection scheme. */
+const GITHUB_TOKEN_PARAMETERS: Record<string, string> = {
+  personalaccesstoken: 'accessToken',
+  oauth: 'AccessToken',
+  token: 'AccessToken',
+};
+
+/**
+ * The token of a GitHub service connection, for git (Basic `x-access-token`, as GitHub documents
+ * for tokens) and the GitHub REST API (the same token as Bearer).
+ */
+function gitHubCredential(ctx: TaskContext, input: string): ServiceCredential | undefined {
+  const connection = tl.getInput(input, false)?.trim();
+  if (!connection) return undefined;
+  const { scheme, token } = quietly(() => {
+    const scheme = tl.getEndpointAuthorizationScheme(connection, true) ?? '';
+    const parameter = GITHUB_TOKEN_PARAMETERS[scheme.toLowerCase()];
+    return { scheme, token: parameter ? tl.getEndpointAuthorizationParameter(connection, parameter, true) ?? '' : '' };
+  });
+  if (!GITHUB_TOKEN_PARAMETERS[scheme.toLowerCase()]) {
+    throw new GitopsError(`GitHub service connection "${connection}" uses the authentication scheme ${scheme || '(none)'}, which this task does not support`, {
+      field: input,
+      hint: 'use a GitHub connection authorized with a personal access token or OAuth',
+    });
+  }
+  if (!token) {
+    throw new GitopsError(`GitHub service connection "${connection}" has no token`, { field: input, hint: 'edit the service connection and authorize it again' });
+  }
+  return basicGitCredential(ctx, 'x-access-token', token);
+}
+
+function basicGitCredential(ctx: TaskContext, username: string, password: string): ServiceCredential {
+  ctx.secret(password);
+  ctx.secret(Buffer.from(`${username}:${password}`).toString('base64'));
+  return { kind: 'basic', username, password };
 }
 
 /** A registry connection as core needs it: where the registry is, and how to log in. */
