@@ -1,6 +1,7 @@
 // Only the Git client and the two token handlers: the package's WebApi entry point loads every
 // client of every service area (2.8 MB bundled).
 import { GitApi } from 'azure-devops-node-api/GitApi';
+import { restClientNetwork } from '../network';
 import { BearerCredentialHandler } from 'azure-devops-node-api/handlers/bearertoken';
 import { PersonalAccessTokenCredentialHandler } from 'azure-devops-node-api/handlers/personalaccesstoken';
 import {
@@ -183,7 +184,7 @@ async function deleteAzureBranch(git: GitApi, provider: AzureProvider, refName: 
 function connect(provider: AzureProvider, token: string, tokenKind: TokenKind = 'bearer'): GitApi {
   // allowCrossOriginAuthentication=false: never forward the token to a redirect on another host.
   const handler = tokenKind === 'pat' ? new PersonalAccessTokenCredentialHandler(token, false) : new BearerCredentialHandler(token, false);
-  return new GitApi(provider.collectionUrl, [handler], { allowRetries: true, maxRetries: 3 }, 'bedrock-gitops');
+  return new GitApi(provider.collectionUrl, [handler], { allowRetries: true, maxRetries: 3, ...restClientNetwork() }, 'bedrock-gitops');
 }
 
 type Call = <T>(action: string, run: () => Promise<T>) => Promise<T>;
