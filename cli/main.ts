@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redact } from '../tasks/core/exec';
+import { networkSecrets, useNetwork } from '../tasks/core/network';
+import { cliNetworkSettings } from './network';
 import { Logger } from '../tasks/core/logger';
 import { CliCommand, UsageError } from './commands/command';
 import { describeForCli } from './commands/shared';
@@ -23,6 +27,8 @@ function overview(): string {
     '',
     'Run `bedrock-gitops <command> --help` for the options of a command; `bedrock-gitops --version` for the version.',
     'Set BEDROCK_GITOPS_VERBOSE=1 for debug logs.',
+    'Network: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured; --ca-file PATH (any command) or',
+    'BEDROCK_GITOPS_CA_FILE trusts a private certificate authority besides the system ones.',
   ].join('\n');
 }
 
@@ -35,12 +41,28 @@ export function cliVersion(): string {
   }
 }
 
-function stderrLogger(verbose: boolean): Logger {
+/** Logs to stderr, with the proxy password (and its encodings) masked. */
+function stderrLogger(verbose: boolean, secrets: readonly string[]): Logger {
+  const write = (text: string) => process.stderr.write(`${redact(text, secrets)}\n`);
   return {
-    debug: (message) => { if (verbose) process.stderr.write(`debug: ${message}\n`); },
-    info: (message) => { process.stderr.write(`${message}\n`); },
-    warn: (message) => { process.stderr.write(`warning: ${message}\n`); },
+    debug: (message) => { if (verbose) write(`debug: ${message}`); },
+    info: (message) => write(message),
+    warn: (message) => write(`warning: ${message}`),
   };
+}
+
+/** `--ca-file PATH` (or `--ca-file=PATH`), which every command takes: the value and the other arguments. */
+function takeCaFile(args: string[]): { caFile?: string; rest: string[] } {
+  const rest: string[] = [];
+  let caFile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--ca-file') {
+      caFile = args[++i];
+      if (!caFile) throw new UsageError('--ca-file needs a path');
+    } else if (args[i].startsWith('--ca-file=')) caFile = args[i].slice('--ca-file='.length);
+    else rest.push(args[i]);
+  }
+  return { caFile, rest };
 }
 
 /** Runs the CLI; resolves to the process exit code (0 ok, 1 failed, 2 wrong usage). */
@@ -63,18 +85,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stdout.write(`${command.help}\n`);
     return 0;
   }
+  const secrets: string[] = [];
+  const logger = stderrLogger(env.BEDROCK_GITOPS_VERBOSE === '1', secrets);
   try {
+    const { caFile, rest } = takeCaFile(args);
+    const network = cliNetworkSettings(env, caFile);
+    secrets.push(...networkSecrets(network));
+    useNetwork(network, { workDir: tmpdir(), env, logger });
     await command.run({
-      args,
+      args: rest,
       env,
       cwd: process.cwd(),
-      logger: stderrLogger(env.BEDROCK_GITOPS_VERBOSE === '1'),
+      logger,
       print: (line) => process.stdout.write(`${line}\n`),
     });
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = describeForCli(error).split('\n')[0];
+    const message = redact(describeForCli(error).split('\n')[0], secrets);
     process.stderr.write(usage ? `error: ${message} (see bedrock-gitops ${name} --help)\n` : `error: ${message}\n`);
     return usage ? 2 : 1;
   }

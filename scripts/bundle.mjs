@@ -18,6 +18,8 @@ const common = {
   logLevel: 'warning',
   legalComments: 'none',
   sourcemap: false,
+  // Smaller files parse faster at every task start and make a smaller .vsix.
+  minify: true,
 };
 
 // azure-devops-node-api is 2.5 MB of the 3.7 MB task bundles but only needed to make pull requests, so

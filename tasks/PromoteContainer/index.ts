@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
+import { parseImageReference } from '../core/registry/reference';
 import { boolInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import type { Provenance } from '../core/provenance';
@@ -13,7 +14,8 @@ import { azureRmRegistryCredentials } from '../agent/azureAd';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
-  const source = registryConnection(ctx, 'sourceRegistryConnection');
+  const sourceImage = stringInput('sourceImage', { required: true });
+  const source = await registryConnection(ctx, 'sourceRegistryConnection', registryHostOf(sourceImage));
   const target = await targetCredentials(ctx);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
   const verificationMode = pickInput('verification', ['none', 'manifestRepo'] as const, 'manifestRepo');
@@ -28,8 +30,8 @@ runTask('PromoteContainer', async (ctx) => {
   const credential = verification.mode === 'manifestRepo' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
   const workDir = mkdtempSync(join(ctx.tempDirectory, 'promote-'));
   const options: PromoteContainerOptions = {
-    sourceImage: stringInput('sourceImage', { required: true }),
-    sourceCredentials: source && { username: source.username, password: source.password },
+    sourceImage,
+    sourceCredentials: source?.credentials,
     targetRegistry: stringInput('targetRegistry', { required: true }),
     targetRepository: optionalInput('targetRepository'),
     targetTag: optionalInput('targetTag'),
@@ -74,10 +76,19 @@ runTask('PromoteContainer', async (ctx) => {
  * service principal secret).
  */
 async function targetCredentials(ctx: TaskContext): Promise<{ credentials?: RegistryCredentials; url?: string; input?: string }> {
-  const docker = registryConnection(ctx, 'targetRegistryConnection');
-  if (docker) return { credentials: { username: docker.username, password: docker.password }, url: docker.url };
+  const docker = await registryConnection(ctx, 'targetRegistryConnection', tl.getInput('targetRegistry', false)?.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''));
+  if (docker) return { ...docker, input: 'targetRegistryConnection' };
   const azure = await azureRmRegistryCredentials(ctx, 'targetAzureSubscription');
   return azure ? { credentials: azure, input: 'targetAzureSubscription' } : {};
+}
+
+/** The registry host of an image reference, when it parses (core reports a bad reference itself). */
+function registryHostOf(image: string): string | undefined {
+  try {
+    return parseImageReference(image).registry;
+  } catch {
+    return undefined;
+  }
 }
 
 function hldOptions(provenance: Provenance): PromoteHldOptions | undefined {

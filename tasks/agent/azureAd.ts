@@ -13,7 +13,19 @@ import { quietly, type TaskContext } from './runTask';
 export async function azureRmRegistryCredentials(ctx: TaskContext, input: string): Promise<RegistryCredentials | undefined> {
   const connection = tl.getInput(input, false)?.trim();
   if (!connection) return undefined;
-  const subject = `Azure Resource Manager connection "${connection}"`;
+  const named: Connection = { id: connection, input, subject: `Azure Resource Manager connection "${connection}"` };
+  const environment = quietly(() => tl.getEndpointDataParameter(connection, 'environment', true)) || undefined;
+  const managementUrl = quietly(() => tl.getEndpointUrl(connection, true)) || undefined;
+  return azureAdRegistryToken(ctx, named, acrTokenScope(environment, managementUrl));
+}
+
+/**
+ * An Azure AD access token for ACR's token exchange from a connection that names a service
+ * principal (an Azure Resource Manager connection, or a Docker registry connection of the ACR
+ * kind): its secret, or the job's OIDC token for workload identity federation.
+ */
+export async function azureAdRegistryToken(ctx: TaskContext, named: Connection, scope: string): Promise<RegistryCredentials> {
+  const connection = named.id;
   const endpoint = quietly(() => ({
     scheme: tl.getEndpointAuthorizationScheme(connection, true) ?? '',
     authenticationType: tl.getEndpointAuthorizationParameter(connection, 'authenticationType', true) ?? '',
@@ -23,31 +35,27 @@ export async function azureRmRegistryCredentials(ctx: TaskContext, input: string
     // MSAL-era connections carry activeDirectoryAuthority; older ones only environmentAuthorityUrl.
     authorityHost: tl.getEndpointDataParameter(connection, 'activeDirectoryAuthority', true)
       || tl.getEndpointDataParameter(connection, 'environmentAuthorityUrl', true) || DEFAULT_AUTHORITY_HOST,
-    environment: tl.getEndpointDataParameter(connection, 'environment', true) || undefined,
-    managementUrl: tl.getEndpointUrl(connection, true) || undefined,
   }));
   ctx.secret(endpoint.secret);
-  const named: Connection = { id: connection, input, subject };
   if (!endpoint.clientId || !endpoint.tenantId) {
-    throw refuse(named, 'has no service principal id or tenant id', 'edit the service connection, or use a Docker registry connection instead');
+    throw refuse(named, 'has no service principal id or tenant id', 'edit the service connection, or use a Docker registry connection with a user name and password instead');
   }
 
   const credential = await clientCredential(ctx, named, endpoint);
-  const scope = acrTokenScope(endpoint.environment, endpoint.managementUrl);
   try {
     const token = await requestAzureAdToken({
       authorityHost: endpoint.authorityHost, tenantId: endpoint.tenantId, clientId: endpoint.clientId,
-      credential, scope, subject, logger: ctx.logger,
+      credential, scope, subject: named.subject, logger: ctx.logger,
     });
     ctx.secret(token.accessToken);
-    ctx.logger.info(`Azure AD token for ACR from ${subject} (application ${endpoint.clientId}, tenant ${endpoint.tenantId}, scope ${scope})`);
+    ctx.logger.info(`Azure AD token for ACR from ${named.subject} (application ${endpoint.clientId}, tenant ${endpoint.tenantId}, scope ${scope})`);
     return { aadAccessToken: token.accessToken, tenantId: endpoint.tenantId };
   } catch (error) {
-    throw withField(error, input);
+    throw withField(error, named.input);
   }
 }
 
-interface Connection { id: string; input: string; subject: string }
+export interface Connection { id: string; input: string; subject: string }
 
 const refuse = (connection: Connection, message: string, hint: string) =>
   new GitopsError(`${connection.subject} ${message}`, { field: connection.input, hint });

@@ -3,6 +3,9 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import { GitopsError } from '../core/errors';
 import { azureDevOpsHosts, ServiceCredential } from '../core/credentials';
 import { Provenance } from '../core/provenance';
+import type { RegistryCredentials } from '../core/registry';
+import { acrTokenScope } from '../core/registry/azureAd';
+import { azureAdRegistryToken } from './azureAd';
 import { quietly, TaskContext } from './runTask';
 
 const v = (name: string) => tl.getVariable(name) || undefined;
@@ -28,17 +31,21 @@ export function pipelineProvenance(): Provenance {
     environmentName: v('Release.EnvironmentName') ?? v('Environment.Name'),
     requestedFor: v('Build.RequestedFor') ?? v('Release.RequestedFor') ?? v('Release.Deployment.RequestedFor'),
     requestedForEmail: v('Build.RequestedForEmail') ?? v('Release.RequestedForEmail') ?? v('Release.Deployment.RequestedForEmail'),
-    pullRequestId: v('System.PullRequest.PullRequestId'),
+    // GitHub pull requests have an internal id besides the number people and the REST API use.
+    pullRequestId: v('System.PullRequest.PullRequestNumber') ?? v('System.PullRequest.PullRequestId'),
   };
 }
 
 /**
- * Credentials for git and the Azure DevOps / GitHub REST APIs: the `connectionInput` service
- * connection (Generic: URL, user name, password/token) when set, else the job's
- * System.AccessToken (YAML: the variable; classic: the SystemVssConnection endpoint).
- * Returns undefined when neither exists; every derived value is registered as a secret.
+ * Credentials for git and the Azure DevOps / GitHub REST APIs: the `gitHubConnection` service
+ * connection (GitHub: personal access token, OAuth or GitHub App token), else the `connectionInput`
+ * service connection (Generic: URL, user name, password/token), else the job's System.AccessToken
+ * (YAML: the variable; classic: the SystemVssConnection endpoint).
+ * Returns undefined when none exists; every derived value is registered as a secret.
  */
 export function gitCredential(ctx: TaskContext, connectionInput: string): ServiceCredential | undefined {
+  const github = gitHubCredential(ctx, GITHUB_CONNECTION_INPUT);
+  if (github) return github;
   const connection = tl.getInput(connectionInput, false)?.trim();
   if (connection) {
     const { username, password } = quietly(() => ({
@@ -51,9 +58,7 @@ export function gitCredential(ctx: TaskContext, connectionInput: string): Servic
         hint: 'edit the Generic service connection and set its password/token',
       });
     }
-    ctx.secret(password);
-    ctx.secret(Buffer.from(`${username}:${password}`).toString('base64'));
-    return { kind: 'basic', username: username || 'gitops', password };
+    return basicGitCredential(ctx, username || 'gitops', password);
   }
   const token = quietly(
     () => tl.getVariable('System.AccessToken') || tl.getEndpointAuthorizationParameter('SystemVssConnection', 'AccessToken', true),
@@ -65,10 +70,63 @@ export function gitCredential(ctx: TaskContext, connectionInput: string): Servic
   return { kind: 'bearer', token, hosts: collection ? azureDevOpsHosts(collection) : undefined };
 }
 
-/** Credentials of a `connectedService:dockerregistry` input, or undefined for anonymous access. */
-export function registryConnection(ctx: TaskContext, connectionInput: string): { url?: string; username: string; password: string } | undefined {
+const GITHUB_CONNECTION_INPUT = 'gitHubConnection';
+
+/** The token parameter of each GitHub service connection scheme. */
+const GITHUB_TOKEN_PARAMETERS: Record<string, string> = {
+  personalaccesstoken: 'accessToken',
+  oauth: 'AccessToken',
+  token: 'AccessToken',
+};
+
+/**
+ * The token of a GitHub service connection, for git (Basic `x-access-token`, as GitHub documents
+ * for tokens) and the GitHub REST API (the same token as Bearer).
+ */
+function gitHubCredential(ctx: TaskContext, input: string): ServiceCredential | undefined {
+  const connection = tl.getInput(input, false)?.trim();
+  if (!connection) return undefined;
+  const { scheme, token } = quietly(() => {
+    const scheme = tl.getEndpointAuthorizationScheme(connection, true) ?? '';
+    const parameter = GITHUB_TOKEN_PARAMETERS[scheme.toLowerCase()];
+    return { scheme, token: parameter ? tl.getEndpointAuthorizationParameter(connection, parameter, true) ?? '' : '' };
+  });
+  if (!GITHUB_TOKEN_PARAMETERS[scheme.toLowerCase()]) {
+    throw new GitopsError(`GitHub service connection "${connection}" uses the authentication scheme ${scheme || '(none)'}, which this task does not support`, {
+      field: input,
+      hint: 'use a GitHub connection authorized with a personal access token or OAuth',
+    });
+  }
+  if (!token) {
+    throw new GitopsError(`GitHub service connection "${connection}" has no token`, { field: input, hint: 'edit the service connection and authorize it again' });
+  }
+  return basicGitCredential(ctx, 'x-access-token', token);
+}
+
+function basicGitCredential(ctx: TaskContext, username: string, password: string): ServiceCredential {
+  ctx.secret(password);
+  ctx.secret(Buffer.from(`${username}:${password}`).toString('base64'));
+  return { kind: 'basic', username, password };
+}
+
+/** A registry connection as core needs it: where the registry is, and how to log in. */
+export interface RegistryConnection {
+  url?: string;
+  credentials: RegistryCredentials;
+}
+
+/**
+ * Credentials of a `connectedService:dockerregistry` input, or undefined for anonymous access.
+ * Docker Hub and "Others" connections carry a user name and password. Connections of the Azure
+ * Container Registry kind (`registrytype: ACR`) name a login server and a service principal: its
+ * id and secret log in as Basic credentials (ACR accepts them), and workload identity federation
+ * trades the job's OIDC token for an Azure AD token that ACR exchanges at `/oauth2/exchange`.
+ */
+export async function registryConnection(ctx: TaskContext, connectionInput: string, registryHost?: string): Promise<RegistryConnection | undefined> {
   const connection = tl.getInput(connectionInput, false)?.trim();
   if (!connection) return undefined;
+  const registryType = quietly(() => tl.getEndpointDataParameter(connection, 'registrytype', true)) ?? '';
+  if (registryType.toLowerCase() === 'acr') return acrConnection(ctx, connection, connectionInput, registryHost);
   const auth = quietly(() => ({
     url: tl.getEndpointAuthorizationParameter(connection, 'registry', true) || tl.getEndpointUrl(connection, true),
     username: tl.getEndpointAuthorizationParameter(connection, 'username', true) ?? '',
@@ -77,7 +135,41 @@ export function registryConnection(ctx: TaskContext, connectionInput: string): {
   if (!auth.username && !auth.password) {
     throw new GitopsError(`docker registry connection "${connection}" has no user name or password`, { field: connectionInput });
   }
-  ctx.secret(auth.password);
-  ctx.secret(Buffer.from(`${auth.username}:${auth.password}`).toString('base64'));
-  return auth;
+  return { url: auth.url || undefined, credentials: basicCredentials(ctx, auth.username, auth.password) };
+}
+
+function basicCredentials(ctx: TaskContext, username: string, password: string): RegistryCredentials {
+  ctx.secret(password);
+  ctx.secret(Buffer.from(`${username}:${password}`).toString('base64'));
+  return { username, password };
+}
+
+async function acrConnection(ctx: TaskContext, connection: string, input: string, registryHost: string | undefined): Promise<RegistryConnection> {
+  const subject = `Docker registry connection "${connection}" (Azure Container Registry)`;
+  const endpoint = quietly(() => ({
+    scheme: (tl.getEndpointAuthorizationScheme(connection, true) ?? '').toLowerCase(),
+    loginServer: (tl.getEndpointAuthorizationParameter(connection, 'loginServer', true) ?? '').trim().toLowerCase(),
+    clientId: tl.getEndpointAuthorizationParameter(connection, 'serviceprincipalid', true) ?? '',
+    secret: tl.getEndpointAuthorizationParameter(connection, 'serviceprincipalkey', true) ?? '',
+  }));
+  if (!endpoint.loginServer) {
+    throw new GitopsError(`${subject} has no login server`, { field: input, hint: 'edit the service connection and pick the registry again' });
+  }
+  const loginServer = endpoint.loginServer.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  // The service principal belongs to one registry: its credentials never go to another.
+  if (registryHost !== undefined && registryHost.toLowerCase() !== loginServer) {
+    throw new GitopsError(`${subject} logs in to ${loginServer}, but the registry here is ${registryHost}`, {
+      field: input,
+      hint: 'pick the connection of that registry, or change the image or registry to match the connection',
+    });
+  }
+  const url = `https://${loginServer}`;
+  if (endpoint.scheme === 'workloadidentityfederation' || endpoint.scheme === 'managedserviceidentity') {
+    // No cloud is named in an ACR-kind connection: ACR's audience in the public cloud.
+    return { url, credentials: await azureAdRegistryToken(ctx, { id: connection, input, subject }, acrTokenScope(undefined, undefined)) };
+  }
+  if (!endpoint.clientId || !endpoint.secret) {
+    throw new GitopsError(`${subject} has no service principal id or secret`, { field: input, hint: 'edit the service connection, or use workload identity federation' });
+  }
+  return { url, credentials: basicCredentials(ctx, endpoint.clientId, endpoint.secret) };
 }

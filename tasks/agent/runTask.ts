@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describeError, GitopsError } from '../core/errors';
 import { Logger } from '../core/logger';
 import { redact } from '../core/exec';
+import { useNetwork } from '../core/network';
+import { agentNetworkSettings } from './network';
 
 export interface TaskContext {
   logger: Logger;
@@ -56,7 +58,11 @@ export function runTask(name: string, body: (ctx: TaskContext) => Promise<string
     tempDirectory,
   };
 
-  body(ctx).then(
+  const run = async () => {
+    useNetwork(agentNetworkSettings(ctx), { workDir: tempDirectory, env: process.env, logger: ctx.logger });
+    return body(ctx);
+  };
+  run().then(
     (message) => tl.setResult(tl.TaskResult.Succeeded, clean(message)),
     (error: unknown) => {
       const message = clean(describeError(error));

@@ -3,7 +3,9 @@
 // deadlock it. Usage: node git-http-server.mjs <projectRoot> <port|0>, token in GIT_TEST_TOKEN.
 // Prints `listening <port>` once, then `request` per request; exits when its stdin closes.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 const [projectRoot, portArg] = process.argv.slice(2);
 const token = process.env.GIT_TEST_TOKEN;
@@ -91,7 +93,9 @@ function runBackend(req, res) {
   });
 }
 
-const server = createServer((req, res) => {
+// GIT_TEST_HOST: the loopback address to listen on; GIT_TEST_TLS_CERT/KEY: serve https instead.
+const tls = process.env.GIT_TEST_TLS_CERT ? { cert: readFileSync(process.env.GIT_TEST_TLS_CERT), key: readFileSync(process.env.GIT_TEST_TLS_KEY) } : undefined;
+const server = (tls ? (handler) => createTlsServer(tls, handler) : createServer)((req, res) => {
   process.stdout.write('request\n');
   if (!isAuthorized(req.headers.authorization)) {
     res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git-test"', 'Content-Type': 'text/plain' });
@@ -101,7 +105,7 @@ const server = createServer((req, res) => {
   runBackend(req, res);
 });
 
-server.listen(Number(portArg ?? 0), '127.0.0.1', () => {
+server.listen(Number(portArg ?? 0), process.env.GIT_TEST_HOST || '127.0.0.1', () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });
 

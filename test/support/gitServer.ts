@@ -103,7 +103,11 @@ export async function git(args: readonly string[], options: { cwd?: string; env?
   return result.stdout.trim();
 }
 
-export async function startGitServer(options: { token?: string } = {}): Promise<GitServer> {
+/**
+ * `host`: the loopback address to listen on (127.0.0.2 keeps clients from bypassing a proxy for
+ * "localhost"); `tls`: PEM certificate and key files to serve https with.
+ */
+export async function startGitServer(options: { token?: string; host?: string; tls?: { certFile: string; keyFile: string } } = {}): Promise<GitServer> {
   const token = options.token ?? randomBytes(18).toString('hex');
   const root = tempDir('git-server-');
   let child: ChildProcess | undefined;
@@ -113,7 +117,10 @@ export async function startGitServer(options: { token?: string } = {}): Promise<
   const launch = (): Promise<number> =>
     new Promise((resolve, reject) => {
       const proc = spawn(process.execPath, [serverScript, root, String(port)], {
-        env: { ...process.env, GIT_TEST_TOKEN: token },
+        env: {
+          ...process.env, GIT_TEST_TOKEN: token, GIT_TEST_HOST: options.host ?? '127.0.0.1',
+          ...(options.tls ? { GIT_TEST_TLS_CERT: options.tls.certFile, GIT_TEST_TLS_KEY: options.tls.keyFile } : {}),
+        },
         stdio: ['pipe', 'pipe', 'inherit'],
         // Own process group, so kill() also takes down the git-http-backend children mid-request.
         detached: true,
@@ -131,7 +138,7 @@ export async function startGitServer(options: { token?: string } = {}): Promise<
     });
 
   port = await launch();
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${port}`;
   const repoPath = (name: string): string => join(root, name);
 
   const server: GitServer = {
