@@ -9,12 +9,16 @@ const needed = [
   { command: 'skopeo', pkg: 'skopeo' },
   { command: 'htpasswd', pkg: 'apache2-utils' },
   { command: 'git', pkg: 'git' },
+  // Only the tests: a real forward proxy with basic auth, and a private CA made in the test.
+  { command: 'tinyproxy', pkg: 'tinyproxy', testsOnly: true },
+  { command: 'openssl', pkg: 'openssl', testsOnly: true },
 ];
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-let missing = needed.filter((n) => !has(n.command));
+const who = process.argv[2] ?? 'the tests';
+const wanted = needed.filter((n) => !n.testsOnly || who === 'the tests');
+let missing = wanted.filter((n) => !has(n.command));
 if (missing.length === 0) process.exit(0);
 
-const who = process.argv[2] ?? 'the tests';
 const pkgs = [...new Set(missing.map((m) => m.pkg))];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (isRoot && has('apt-get')) {
@@ -26,7 +30,7 @@ if (isRoot && has('apt-get')) {
   } catch {
     // apt-get printed why; the line below says what is still missing.
   }
-  missing = needed.filter((n) => !has(n.command));
+  missing = wanted.filter((n) => !has(n.command));
 }
 if (missing.length > 0) {
   const still = [...new Set(missing.map((m) => m.pkg))];
