@@ -113,6 +113,12 @@ export function imageTagValues(request: ImageTagRequest): SetValue[] {
   return values;
 }
 
+/**
+ * The tag policy a caller may force (rollback writes an older tag on purpose: 'any').
+ * MERGE NOTE: placeholder for the tagPolicy option (auto|semver|numeric|any) of UpdateImageTag.
+ */
+export type TagPolicyOverride = 'auto' | 'semver' | 'numeric' | 'any';
+
 /** Image reference as recorded in the commit trailer: `registry/repo:tag[@digest]`, or the tag alone. */
 export function imageDisplay(image: ImageTagRequest): string {
   const repository = image.imageRepository?.trim();
@@ -121,8 +127,9 @@ export function imageDisplay(image: ImageTagRequest): string {
 }
 
 /** Writes an image tag (and repository) into the HLD: validation, commit message, trailers, then updateHld. */
-export function updateImageTag(options: Omit<HldUpdateOptions, 'values'> & { image: ImageTagRequest }): Promise<HldUpdateResult> {
-  const { image, ...rest } = options;
+export function updateImageTag(options: Omit<HldUpdateOptions, 'values'> & { image: ImageTagRequest; tagPolicy?: TagPolicyOverride }): Promise<HldUpdateResult> {
+  // tagPolicy: see TagPolicyOverride (rollback passes 'any'); not passed on to updateHld.
+  const { image, tagPolicy: _tagPolicy, ...rest } = options;
   const values = imageTagValues(image);
   validateHldUpdate(rest);
   const imageText = imageDisplay(image);
