@@ -10,14 +10,21 @@ import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
 import { runTask, type TaskContext } from '../agent/runTask';
 import { azureRmRegistryCredentials } from '../agent/azureAd';
+import { clusterSource } from '../agent/cluster';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
   const source = registryConnection(ctx, 'sourceRegistryConnection');
   const target = await targetCredentials(ctx);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
-  const verificationMode = pickInput('verification', ['none', 'manifestRepo'] as const, 'manifestRepo');
-  const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : {
+  const verificationMode = pickInput('verification', ['none', 'manifestRepo', 'cluster'] as const, 'manifestRepo');
+  const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : verificationMode === 'cluster' ? {
+    mode: 'cluster',
+    cluster: clusterSource(ctx),
+    repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
+    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    environmentPath: stringInput('verifyEnvironmentPath'),
+  } : {
     mode: 'manifestRepo',
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
     branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
@@ -25,7 +32,7 @@ runTask('PromoteContainer', async (ctx) => {
     syncTag: optionalInput('verifySyncTag'),
   };
   const hld = hldOptions(provenance);
-  const credential = verification.mode === 'manifestRepo' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
+  const credential = verification.mode !== 'none' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
   const workDir = mkdtempSync(join(ctx.tempDirectory, 'promote-'));
   const options: PromoteContainerOptions = {
     sourceImage: stringInput('sourceImage', { required: true }),

@@ -32,7 +32,7 @@ export function screenshot(chromium: string, html: string, png: string, size = '
   const profile = mkdtempSync(join(tmpdir(), 'bg-chromium-'));
   const result = spawnSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--hide-scrollbars', `--window-size=${size}`, `--screenshot=${png}`, `file://${html}`],
-  { encoding: 'utf8', timeout: 60_000 });
+  { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'ignore', 'pipe'] });
   if (!existsSync(png)) throw new Error(`chromium wrote no screenshot: ${result.stderr}`);
 }
 
@@ -151,14 +151,14 @@ describe('trace, history and rollback on a real GitOps chain (CLI processes)', f
   });
 
   it('a cluster that has not applied the render, or an unhealthy Argo CD app, is "not applied"', async () => {
-    const firstRender = (await git(['--git-dir', chain.manifestBare, 'rev-list', '--reverse', 'main'])).split('\n')[0];
-    putArgo(firstRender, 'Healthy');
+    // The render before the promotion's: prod still had 0.1.0 there.
+    putArgo(await git(['--git-dir', chain.manifestBare, 'rev-parse', 'main~1']), 'Healthy');
     const run = await bedrock(['trace', '--hld-repo', chain.hldUrl, '--manifest-repo', chain.manifestUrl, '--hld-commit', promotionCommit, '--json',
       '--cluster', 'prod=argocd:prod-apps', '--argocd-server', argo.url], { ARGOCD_AUTH_TOKEN: argoToken });
     assert.equal(run.code, 0, run.stderr);
     const prod = JSON.parse(run.stdout).environments.find((e: { name: string }) => e.name === 'prod');
     assert.equal(prod.status, 'not-applied');
-    assert.match(prod.cluster.reason, /has 0\.1\.0/);
+    assert.match(prod.cluster.reason, /^applied revision [0-9a-f]{12} has an image set before the history read/);
     putArgo(await tip(chain.manifestBare), 'Degraded');
     const degraded = JSON.parse((await bedrock(['trace', '--hld-repo', chain.hldUrl, '--manifest-repo', chain.manifestUrl, '--hld-commit', promotionCommit, '--json',
       '--cluster', 'prod=argocd:prod-apps', '--argocd-server', argo.url], { ARGOCD_AUTH_TOKEN: argoToken })).stdout).environments.find((e: { name: string }) => e.name === 'prod');
@@ -215,8 +215,9 @@ describe('trace, history and rollback on a real GitOps chain (CLI processes)', f
     assert.ok(statSync(png).size > 10_000, 'a rendered page, not a blank one');
     // Chromium's own dump of the DOM shows both timelines were laid out.
     const dom = execFileSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'bg-chromium-'))}`, '--dump-dom', `file://${page}`], { encoding: 'utf8', timeout: 60_000 });
+      '--no-first-run', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'bg-chromium-'))}`, '--dump-dom', `file://${page}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
     assert.equal((dom.match(/class="event /g) ?? []).length, (html.match(/class="event /g) ?? []).length);
     if (process.env.TRACE_SCREENSHOT) writeFileSync(process.env.TRACE_SCREENSHOT, bytes);
+    if (process.env.TRACE_HTML) writeFileSync(process.env.TRACE_HTML, html);
   });
 });

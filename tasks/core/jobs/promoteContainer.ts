@@ -14,6 +14,8 @@ import { expandTemplate } from './commitMessage';
 import { validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
 import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateImageTag';
 import { verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
+import type { ClusterSource } from '../cluster';
+import { verifyInCluster } from '../cluster/verify';
 
 /** Placeholders of the commitMessage template (the last four come from the HLD update itself). */
 const TEMPLATE_PLACEHOLDERS = ['image', 'digest', 'sourceImage', 'tag', 'environment', 'subcomponent', 'componentPath', 'branch'];
@@ -22,7 +24,9 @@ export type PinDigest = 'none' | 'digestKey' | 'tagAtDigest';
 
 export type VerificationOptions =
   | { mode: 'none' }
-  | { mode: 'manifestRepo'; repositoryUrl: string; branch: string; environmentPath: string; syncTag?: string };
+  | { mode: 'manifestRepo'; repositoryUrl: string; branch: string; environmentPath: string; syncTag?: string }
+  /** The cluster's GitOps agent (Flux v2 / Argo CD) applied a manifest commit that references the image. */
+  | { mode: 'cluster'; cluster: ClusterSource; repositoryUrl: string; branch: string; environmentPath: string };
 
 export interface PromoteHldOptions {
   target: HldTarget;
@@ -236,6 +240,8 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
       workDir: join(options.workDir, 'verify'),
       logger,
     });
+  } else if (options.verification.mode === 'cluster') {
+    verification = await verifyInCluster({ ...options.verification, image: plan.source, digest: resolved.sourceDigest, credential: options.gitCredential, workDir: join(options.workDir, 'verify'), logger });
   } else {
     logger.warn(`verification is off: promoting ${sourceText} without checking that it runs in pre-production`);
   }

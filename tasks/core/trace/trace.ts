@@ -213,12 +213,16 @@ export function traceImage(input: TraceInput): TraceResult {
   const matched = matchChanges(changes, input.query);
 
   // The newest matching change per environment and subcomponent, oldest environment first.
+  // Environments in pipeline order: by the oldest matching change of each.
   const chosen = new Map<string, ImageChange>();
+  const oldest = new Map<string, number>();
   for (const change of matched) {
     const key = `${change.environment}\0${change.subcomponent}`;
     if (!chosen.has(key)) chosen.set(key, change);
+    oldest.set(key, change.index);
   }
-  const environments = [...chosen.values()].sort((a, b) => b.index - a.index).map((change) => {
+  const order = (c: ImageChange) => oldest.get(`${c.environment}\0${c.subcomponent}`)!;
+  const environments = [...chosen.values()].sort((a, b) => order(b) - order(a)).map((change) => {
     const timeline = changesOf(changes, change.environment, change.subcomponent);
     const envRenders = rendersOf(allRenders, change.environment, input.hldRepository);
     const { render, next } = publication(change, timeline, envRenders, hldIndex);
@@ -297,8 +301,10 @@ function appliedCheck(state: ClusterState, render: Render | undefined, timeline:
   const at = manifestIndex.get(sha)!;
   const current = envRenders.find((r) => r.index >= at);
   const running = current && effectiveChange(timeline, hldIndex.get(current.hldCommit) ?? Number.POSITIVE_INFINITY);
-  if (!render || !running || running.tag !== change.tag || running.repository !== change.repository) {
-    return { applied: false, reason: `applied revision ${sha.slice(0, 12)} has ${running ? running.tag : 'no render of this environment'}` };
+  if (!current) return { applied: false, reason: `applied revision ${sha.slice(0, 12)} has no render of this environment` };
+  if (!running) return { applied: false, reason: `applied revision ${sha.slice(0, 12)} has an image set before the history read or not by the tasks` };
+  if (!render || running.tag !== change.tag || running.repository !== change.repository) {
+    return { applied: false, reason: `applied revision ${sha.slice(0, 12)} has ${running.tag}` };
   }
   if (state.kind === 'argocd' && state.healthy !== true) return { applied: false, reason: `synced at ${sha.slice(0, 12)} but not healthy (${state.detail ?? 'unknown'})` };
   return { applied: true, reason: `applied revision ${sha.slice(0, 12)}` };
