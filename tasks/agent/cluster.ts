@@ -22,10 +22,14 @@ export function kubernetesAccess(ctx: TaskContext, input: string): KubernetesAcc
     acceptUntrusted: tl.getEndpointDataParameter(connection, 'acceptUntrustedCerts', true) ?? '',
   }));
   if (read.type === 'Kubeconfig' || (!read.type && read.kubeconfig)) {
-    ctx.secret(read.kubeconfig);
+    // task-lib takes one-line secrets: the kubeconfig's secret parts are registered line by line.
     const access = parseKubeconfig(read.kubeconfig, { field: input, context: read.context || undefined });
     if (access.token) ctx.secret(access.token);
-    if (access.key) ctx.secret(access.key);
+    for (const line of (access.key ?? '').split('\n')) if (line.trim().length >= 8 && !line.startsWith('-----')) ctx.secret(line.trim());
+    for (const line of read.kubeconfig.split('\n')) {
+      const data = /^\s*(?:client-key-data|token):\s*(\S+)/.exec(line);
+      if (data) ctx.secret(data[1]);
+    }
     return access;
   }
   if (read.type === 'ServiceAccount') {

@@ -227,9 +227,6 @@ export function traceImage(input: TraceInput): TraceResult {
     const envRenders = rendersOf(allRenders, change.environment, input.hldRepository);
     const { render, next } = publication(change, timeline, envRenders, hldIndex);
     const events: TimelineEvent[] = [];
-    if (change.build && !change.source) {
-      events.push({ time: change.commit.time, kind: 'build', title: `Build ${change.build.number ?? change.build.id}`, detail: [change.build.pipeline, change.sourceCommit && `source ${change.sourceCommit.slice(0, 12)}`].filter(Boolean).join(', ') || undefined, url: change.build.url });
-    }
     const promotion = change.source ? {
       sourceImage: change.source.text.replace(/@sha256:[a-f0-9]{64}$/, ''),
       sourceDigest: change.source.digest,
@@ -237,9 +234,12 @@ export function traceImage(input: TraceInput): TraceResult {
       targetDigest: change.digest,
       registry: (change.repository ?? '').split('/')[0],
     } : null;
-    if (promotion) events.push({ time: change.commit.time, kind: 'promotion', title: `Promoted to ${promotion.registry}`, detail: `${promotion.sourceImage} → ${promotion.targetImage}${promotion.targetDigest ? ` (${promotion.targetDigest.slice(0, 19)}…)` : ''}`, url: change.build?.url ?? change.release });
-    events.push({ time: change.commit.time, kind: 'hld', title: `HLD commit ${change.commit.sha.slice(0, 12)}`, detail: `${change.commit.subject} — ${change.commit.author}`, url: url(input.hldRepository, change.commit.sha) });
-    if (render) events.push({ time: render.commit.time, kind: 'manifest', title: `Manifest commit ${render.commit.sha.slice(0, 12)}`, detail: `rendered ${render.sets.join(', ')} from HLD ${render.hldCommit.slice(0, 12)}`, url: url(input.manifestRepository, render.commit.sha) });
+    // Earlier matching changes of this environment (e.g. the build before a rollback to it), oldest first.
+    const earlier = matched.filter((c) => c !== change && c.environment === change.environment && c.subcomponent === change.subcomponent).reverse();
+    for (const c of [...earlier, change]) {
+      const shown = c === change ? render : publication(c, timeline, envRenders, hldIndex).render;
+      events.push(...changeEvents(c, shown, input.hldRepository, input.manifestRepository, url));
+    }
     if (next) events.push({ time: next.commit.time, kind: 'superseded', title: `Superseded by ${next.tag}`, detail: `HLD commit ${next.commit.sha.slice(0, 12)}${next.rollbackFrom ? ` (rollback from ${next.rollbackFrom})` : ''}`, url: url(input.hldRepository, next.commit.sha) });
 
     let status: TraceStatus = render ? (next ? 'superseded' : 'published') : next ? 'superseded' : 'not-published';
@@ -287,6 +287,21 @@ export function traceImage(input: TraceInput): TraceResult {
     environments,
     read: { hldCommits: input.hld.length, manifestCommits: input.manifests.length },
   };
+}
+
+function changeEvents(change: ImageChange, render: Render | undefined, hldRepository: string, manifestRepository: string,
+  url: (repository: string, sha: string) => string | undefined): TimelineEvent[] {
+  const events: TimelineEvent[] = [];
+  if (change.build && !change.source) {
+    events.push({ time: change.commit.time, kind: 'build', title: `Build ${change.build.number ?? change.build.id}`, detail: [change.build.pipeline, change.sourceCommit && `source ${change.sourceCommit.slice(0, 12)}`].filter(Boolean).join(', ') || undefined, url: change.build.url });
+  }
+  if (change.source) {
+    const target = `${change.repository ?? ''}:${change.tag}`;
+    events.push({ time: change.commit.time, kind: 'promotion', title: `Promoted to ${(change.repository ?? '').split('/')[0]}`, detail: `${change.source.text.replace(/@sha256:[a-f0-9]{64}$/, '')} → ${target}${change.digest ? ` (${change.digest.slice(0, 19)}…)` : ''}`, url: change.build?.url ?? change.release });
+  }
+  events.push({ time: change.commit.time, kind: 'hld', title: `HLD commit ${change.commit.sha.slice(0, 12)}`, detail: `${change.commit.subject} — ${change.commit.author}`, url: url(hldRepository, change.commit.sha) });
+  if (render) events.push({ time: render.commit.time, kind: 'manifest', title: `Manifest commit ${render.commit.sha.slice(0, 12)}`, detail: `rendered ${render.sets.join(', ')} from HLD ${render.hldCommit.slice(0, 12)}`, url: url(manifestRepository, render.commit.sha) });
+  return events;
 }
 
 /**
