@@ -26,7 +26,9 @@ describe('PromoteContainer verification=cluster (bundled task, Flux and Argo CD 
   const tip = (bare: string) => git(['--git-dir', bare, 'rev-parse', 'refs/heads/main']);
   const setFlux = (revision: string) => flux.put({ apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'apps', namespace: 'flux-system' },
     spec: { interval: '1m', path: './staging', prune: true, sourceRef: { kind: 'GitRepository', name: 'manifests' } },
-    status: { lastAppliedRevision: `main@sha1:${revision}`, conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded' }] } });
+    status: { lastAppliedRevision: `main@sha1:${revision}`, conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded' }] } })
+    ?? flux.put({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'manifests', namespace: 'flux-system' },
+      spec: { url: chain.manifestUrl, interval: '1m', ref: { branch: 'main' } }, status: { artifact: { revision: `main@sha1:${revision}` } } });
   const setArgo = (revision: string, health: string) => argo.put({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'staging', namespace: 'argocd' },
     spec: { project: 'default', source: { repoURL: chain.manifestUrl, path: 'staging', targetRevision: 'main' } },
     status: { sync: { status: 'Synced', revision }, health: { status: health } } });

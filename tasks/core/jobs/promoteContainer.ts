@@ -16,6 +16,7 @@ import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateIm
 import { verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
 import type { ClusterSource } from '../cluster';
 import { verifyInCluster } from '../cluster/verify';
+import { previousTagLine } from '../trace/previousTag';
 
 /** Placeholders of the commitMessage template (the last four come from the HLD update itself). */
 const TEMPLATE_PLACEHOLDERS = ['image', 'digest', 'sourceImage', 'tag', 'environment', 'subcomponent', 'componentPath', 'branch'];
@@ -339,5 +340,7 @@ export function promotionSummary(result: PromoteContainerResult): string {
     pullRequest: result.hld?.pullRequestId !== undefined && result.hld.pullRequestUrl ? { id: result.hld.pullRequestId, url: result.hld.pullRequestUrl } : undefined,
     note: notes.join('; ') || undefined,
   });
-  return changes.length > 0 && notes.length > 0 ? `${markdown}\n${notes.map((n) => `- ${escapeMarkdown(n)}`).join('\n')}\n` : markdown;
+  const previous = result.hld && previousTagLine(result.hld.changes, result.targetImage.slice(result.targetImage.lastIndexOf(':') + 1), result.hld.file);
+  const withNotes = changes.length > 0 && notes.length > 0 ? `${markdown}\n${notes.map((n) => `- ${escapeMarkdown(n)}`).join('\n')}\n` : markdown;
+  return previous ? `${withNotes}\n${previous}\n` : withNotes;
 }

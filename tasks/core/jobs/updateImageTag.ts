@@ -2,6 +2,7 @@ import { GitopsError } from '../errors';
 import { formatKeyPath, parseAssignment, parseKeyPath, type SetValue } from '../hld/keypath';
 import { parseImageReference } from '../registry/reference';
 import { renderChangeSummary } from '../report';
+import { previousTagLine } from '../trace/previousTag';
 import { defaultImageTagMessage, expandTemplate } from './commitMessage';
 import { updateHld, validateHldUpdate, type HldUpdateOptions, type HldUpdateResult } from './updateHld';
 
@@ -174,6 +175,7 @@ export function commitWebUrl(repositoryUrl: string | undefined, commit: string):
 
 /** The Markdown summary of an image update: file, key, old → new, commit or pull request link. */
 export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest, repositoryUrl?: string): string {
+  const previous = previousTagLine(result.changes, image.imageTag, result.file);
   return renderChangeSummary({
     title: `Image tag ${image.imageTag}`,
     changes: result.changes.map((c) => ({
@@ -187,5 +189,5 @@ export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest,
     note: result.changed ? undefined : result.closedPullRequest
       ? `every value was already set; closed the stale pull request #${result.closedPullRequest.id} (${result.closedPullRequest.url})`
       : 'every value was already set',
-  });
+  }) + (previous ? `\n${previous}\n` : '');
 }
