@@ -78,7 +78,7 @@ describe('PromoteContainer verification=cluster (bundled task, Flux and Argo CD 
     await Promise.all([chain?.stop(), flux?.stop(), argo?.stop()]);
   });
 
-  it('Flux applied a commit without the image: fails naming the applied revision, copies and writes nothing', async () => {
+  it('Flux applied a commit without the image: fails naming the applied revision and leaves the HLD untouched', async () => {
     setFlux(withoutImage);
     const hldTip = await tip(chain.hldBare);
     const run = await promote(fluxInputs, kubeconfigEndpoint(), { ENDPOINT_DATA_STAGINGK8S_AUTHORIZATIONTYPE: 'Kubeconfig' });

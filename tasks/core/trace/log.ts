@@ -50,6 +50,10 @@ const sinceGrammar = /^[A-Za-z0-9 :.,+-]{1,64}$/;
 export async function readHistory(options: ReadHistoryOptions): Promise<CommitRecord[]> {
   const { logger, field } = options;
   assertNoCredentialsInUrl(options.url, field);
+  // The URL goes to git as an argument: only git URLs, never anything git could read as an option.
+  if (/[\s\x00-\x1f]/.test(options.url) || (!/^(https?|file|ssh|git):\/\//i.test(options.url) && !/^[^@/\s-][^@/\s]*@[^:/\s]+:/.test(options.url))) {
+    throw new GitopsError(`${field} ${JSON.stringify(options.url)} is not a git URL`, { field, hint: 'use https://..., file:///... or an ssh URL' });
+  }
   const max = options.maxCommits ?? DEFAULT_MAX_COMMITS;
   if (!Number.isInteger(max) || max < 1) throw new GitopsError(`the commit limit must be a whole number above 0, not ${max}`, { field: 'max-commits' });
   if (options.since !== undefined && !sinceGrammar.test(options.since)) {
