@@ -72,25 +72,34 @@ export async function readHistories(values: HistoryValues, options: { credential
 /** Browser links for commits on Azure Repos and GitHub. */
 export const commitUrl = (repository: string, sha: string) => commitWebUrl(repository, sha);
 
-/** The --cluster sources per environment. */
-export function clusterSourcesFrom(values: { cluster?: string[]; kubeconfig?: string; 'kube-context'?: string; 'argocd-server'?: string }, env: NodeJS.ProcessEnv): Record<string, ClusterSource> {
+interface ClusterValues { cluster?: string[]; kubeconfig?: string; 'kube-context'?: string; 'argocd-server'?: string }
+
+/** One cluster source, `flux:NAMESPACE/NAME` or `argocd:[NAMESPACE/]APPLICATION`; `flag` names it in errors. */
+export function clusterSourceFrom(spec: string, values: ClusterValues, env: NodeJS.ProcessEnv, flag: string, kube?: { access?: KubernetesAccess }): ClusterSource {
+  const match = /^(flux|argocd):(.+)$/.exec(spec);
+  if (!match) throw new UsageError(`${flag} ${JSON.stringify(spec)} is not flux:NAMESPACE/NAME or argocd:APPLICATION`);
+  const [, kind, name] = match;
+  if (kind === 'flux') {
+    const path = values.kubeconfig ?? env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
+    const access = kube?.access ?? readKubeconfig(path, { field: '--kubeconfig', context: values['kube-context'] });
+    if (kube) kube.access = access;
+    return { kind: 'flux', ...parseFluxName(name, flag), access, field: flag };
+  }
+  const server = values['argocd-server'];
+  if (!server) throw new UsageError(`${flag} argocd:... needs --argocd-server URL`);
+  const token = env.ARGOCD_AUTH_TOKEN;
+  if (!token) throw new UsageError(`${flag} argocd:... needs the token in ARGOCD_AUTH_TOKEN`);
+  return { kind: 'argocd', server, token, ...parseArgoName(name, flag), field: flag };
+}
+
+/** The --cluster ENV=SOURCE sources per environment. */
+export function clusterSourcesFrom(values: ClusterValues, env: NodeJS.ProcessEnv): Record<string, ClusterSource> {
   const sources: Record<string, ClusterSource> = {};
-  let access: KubernetesAccess | undefined;
+  const kube: { access?: KubernetesAccess } = {};
   for (const spec of values.cluster ?? []) {
-    const match = /^([A-Za-z0-9._-]+)=(flux|argocd):(.+)$/.exec(spec);
+    const match = /^([A-Za-z0-9._-]+)=(.+)$/.exec(spec);
     if (!match) throw new UsageError(`--cluster ${JSON.stringify(spec)} is not ENV=flux:NAMESPACE/NAME or ENV=argocd:APPLICATION`);
-    const [, environment, kind, name] = match;
-    if (kind === 'flux') {
-      const path = values.kubeconfig ?? env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
-      access ??= readKubeconfig(path, { field: '--kubeconfig', context: values['kube-context'] });
-      sources[environment] = { kind: 'flux', ...parseFluxName(name, '--cluster'), access, field: '--cluster' };
-    } else {
-      const server = values['argocd-server'];
-      if (!server) throw new UsageError('--cluster ...=argocd:... needs --argocd-server URL');
-      const token = env.ARGOCD_AUTH_TOKEN;
-      if (!token) throw new UsageError('--cluster ...=argocd:... needs the token in ARGOCD_AUTH_TOKEN');
-      sources[environment] = { kind: 'argocd', server, token, ...parseArgoName(name, '--cluster'), field: '--cluster' };
-    }
+    sources[match[1]] = clusterSourceFrom(match[2], values, env, '--cluster', kube);
   }
   return sources;
 }

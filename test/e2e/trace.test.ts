@@ -44,6 +44,8 @@ describe('trace, history and rollback on a real GitOps chain (CLI processes)', f
   let kubeconfig: string;
   let stagingBuildCommit: string;
   let promotionCommit: string;
+  /** The page written by the first trace (both environments applied), screenshot by the last test. */
+  let page: string;
   const kubeToken = 'kube-token-7f3a9c';
   const argoToken = 'argo-token-51be2d';
 
@@ -103,7 +105,8 @@ describe('trace, history and rollback on a real GitOps chain (CLI processes)', f
     putFlux(manifestTip);
     putArgo(manifestTip, 'Healthy');
     const image = `${chain.preprod.host}/${IMAGE_REPOSITORY}:${BUILD_ID}`;
-    const run = await bedrock(['trace', '--hld-repo', chain.hldUrl, '--manifest-repo', chain.manifestUrl, '--image', image, '--json',
+    page = join(tempDir('bg-trace-html-'), 'trace.html');
+    const run = await bedrock(['trace', '--hld-repo', chain.hldUrl, '--manifest-repo', chain.manifestUrl, '--image', image, '--json', '--html', page,
       '--cluster', 'staging=flux:flux-system/apps', '--kubeconfig', kubeconfig, '--cluster', 'prod=argocd:prod-apps', '--argocd-server', argo.url], { ARGOCD_AUTH_TOKEN: argoToken });
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout);
@@ -201,17 +204,14 @@ describe('trace, history and rollback on a real GitOps chain (CLI processes)', f
     assert.match(unknown.stderr, /never ran 9\.9\.9/);
   });
 
-  it('--html writes one self-contained page that headless Chromium renders (screenshot)', async function () {
+  it('--html wrote one self-contained page that headless Chromium renders (screenshot)', async function () {
     const chromium = findChromium();
     if (!chromium) this.skip();
-    const dir = tempDir('bg-trace-html-');
-    const page = join(dir, 'trace.html');
-    const run = await bedrock(['trace', '--hld-repo', chain.hldUrl, '--manifest-repo', chain.manifestUrl, '--build', BUILD_ID, '--html', page]);
-    assert.equal(run.code, 0, run.stderr);
     const html = readFileSync(page, 'utf8');
     assert.doesNotMatch(html, /<script|<link|src=|url\(/i, 'no scripts or external resources');
     assert.match(html, /<section class="env">[\s\S]*staging[\s\S]*<section class="env">[\s\S]*prod/);
-    const png = join(dir, 'trace.png');
+    assert.equal((html.match(/class="status" style="background:#1a7f37">applied \(/g) ?? []).length, 2, 'both environments applied');
+    const png = join(tempDir('bg-trace-png-'), 'trace.png');
     screenshot(chromium!, page, png);
     const bytes = readFileSync(png);
     assert.equal(bytes.subarray(1, 4).toString(), 'PNG');

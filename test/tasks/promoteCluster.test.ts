@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { ArgoCdApiDouble, FluxApiDouble } from '../support/clusterDoubles';
 import { git } from '../support/gitServer';
 import { findLeaks, runTask } from '../support/runTask';
+import { runProcess } from '../../tasks/core/exec';
+import { repoRoot } from '../support/tools';
 import { tempDir } from '../support/tmp';
 import { bundleOnce } from './updateImageTagHelpers';
 import { BUILD_ID, IMAGE_REPOSITORY, PROD_CONNECTION, checkoutHld, cleanupCheckout, generateManifests, pipelineVariables, pushBuiltImage, startChain, updateImageTag, type Chain } from '../e2e/chain';
@@ -120,5 +122,23 @@ describe('PromoteContainer verification=cluster (bundled task, Flux and Argo CD 
     assert.equal(healthy.result, 'Succeeded', healthy.message);
     assert.ok(argo.calls.every((c) => c.path === '/api/v1/applications/staging' && c.method === 'GET' && c.authorized));
     assert.deepEqual(findLeaks(healthy, [argoToken]), []);
+  });
+
+  it('the CLI: promote --verify-cluster flux:... --kubeconfig verifies the same way (dry run)', async () => {
+    const kubeconfig = join(tempDir('bg-kube-'), 'config');
+    writeFileSync(kubeconfig, kubeconfigEndpoint().STAGINGK8S.parameters.kubeconfig);
+    const promoteCli = (revision: string) => {
+      setFlux(revision);
+      return runProcess(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'promote', '--source', `${chain.preprod.host}/${IMAGE_REPOSITORY}:${BUILD_ID}`,
+        '--target-registry', chain.preprod.host, '--target-repository', 'fabrikam/api-prod', '--verify-repo', chain.manifestUrl, '--verify-path', 'staging',
+        '--verify-cluster', 'flux:flux-system/apps', '--kubeconfig', kubeconfig, '--dry-run'], { env: { PATH: process.env.PATH, GITOPS_GIT_TOKEN: chain.git.token } });
+    };
+    const refused = await promoteCli(withoutImage);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /pre-production does not run .*flux:flux-system\/apps applied revision/);
+    const verified = await promoteCli(withImage);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stderr, new RegExp(`verified: .* at flux:flux-system/apps applied revision ${withImage.slice(0, 12)}`));
+    assert.ok(![refused.stdout, refused.stderr, verified.stdout, verified.stderr].some((t) => t.includes(kubeToken)));
   });
 });
