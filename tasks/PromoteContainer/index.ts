@@ -65,7 +65,7 @@ runTask('PromoteContainer', async (ctx) => {
     ctx.output('hldChanged', !!result.hld?.changed && !result.dryRun);
     ctx.output('pullRequestId', result.hld?.pullRequestId ?? '');
     ctx.output('pullRequestUrl', result.hld?.pullRequestUrl ?? '');
-    ctx.summary('Container promotion', promotionSummary(result));
+    ctx.summary('Container promotion', promotionSummary(result, options.hld?.target.repositoryUrl));
     if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
     const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
       : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : '; HLD already up to date';

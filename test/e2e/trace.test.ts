@@ -75,12 +75,13 @@ describe('trace, history and rollback on a real GitOps chain (CLI processes)', f
     await cleanupCheckout(chain, checkout);
     assert.equal(updated.result, 'Succeeded', updated.message);
     const summaryOf = (run: typeof updated) => run.attachments.map((a) => a.content).join('\n');
-    assert.match(summaryOf(updated), /Previous tag of staging: `0\.1\.0`/, 'UpdateImageTag summary names the previous tag');
+    assert.match(summaryOf(updated), /Previous tag of staging: \[?`0\.1\.0`/, 'UpdateImageTag summary names the previous tag');
     stagingBuildCommit = await tip(chain.hldBare);
     for (const env of ['staging', 'prod']) assert.equal((await generateManifests(chain, env)).result, 'Succeeded');
     const promoted = await promoteContainer(chain, BUILD_ID);
     assert.equal(promoted.result, 'Succeeded', promoted.message);
-    assert.match(summaryOf(promoted), /Previous tag of prod: `0\.1\.0`/, 'PromoteContainer summary names the previous tag');
+    assert.match(summaryOf(promoted), /Previous tag of prod: \[`0\.1\.0`\]\(http:\/\/127\.0\.0\.1:\d+\/fabrikam\/_git\/hld\?path=%2Fconfig%2Fprod\.yaml&version=GBmain&_a=history\)/,
+      'PromoteContainer summary links the previous tag to the history of the environment\'s config');
     promotionCommit = await tip(chain.hldBare);
     assert.equal((await generateManifests(chain, 'prod', 'GenerateManifests prod after promotion')).result, 'Succeeded');
   });

@@ -310,7 +310,7 @@ function explainCopyFailure(error: unknown, plan: PromotionPlan, names: SettingN
 }
 
 /** The Markdown summary: image, digest, bytes copied, platforms, verification, HLD commit or PR. */
-export function promotionSummary(result: PromoteContainerResult): string {
+export function promotionSummary(result: PromoteContainerResult, hldRepositoryUrl?: string): string {
   const changes: ValueChange[] = (result.hld?.changes ?? []).map((c) => ({
     file: result.hld!.file,
     key: c.key,
@@ -340,7 +340,7 @@ export function promotionSummary(result: PromoteContainerResult): string {
     pullRequest: result.hld?.pullRequestId !== undefined && result.hld.pullRequestUrl ? { id: result.hld.pullRequestId, url: result.hld.pullRequestUrl } : undefined,
     note: notes.join('; ') || undefined,
   });
-  const previous = result.hld && previousTagLine(result.hld.changes, result.targetImage.slice(result.targetImage.lastIndexOf(':') + 1), result.hld.file);
+  const previous = result.hld && previousTagLine(result.hld.changes, result.targetImage.slice(result.targetImage.lastIndexOf(':') + 1), result.hld.file, { repositoryUrl: hldRepositoryUrl, branch: result.hld.branch });
   const withNotes = changes.length > 0 && notes.length > 0 ? `${markdown}\n${notes.map((n) => `- ${escapeMarkdown(n)}`).join('\n')}\n` : markdown;
   return previous ? `${withNotes}\n${previous}\n` : withNotes;
 }

@@ -175,7 +175,7 @@ export function commitWebUrl(repositoryUrl: string | undefined, commit: string):
 
 /** The Markdown summary of an image update: file, key, old → new, commit or pull request link. */
 export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest, repositoryUrl?: string): string {
-  const previous = previousTagLine(result.changes, image.imageTag, result.file);
+  const previous = previousTagLine(result.changes, image.imageTag, result.file, { repositoryUrl, branch: result.branch });
   return renderChangeSummary({
     title: `Image tag ${image.imageTag}`,
     changes: result.changes.map((c) => ({

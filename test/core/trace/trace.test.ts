@@ -8,6 +8,7 @@ import { silentLogger } from '../../../tasks/core/logger';
 import { environmentHistory, previousChange, rollbackTarget } from '../../../tasks/core/trace/history';
 import { readHistory, type CommitRecord } from '../../../tasks/core/trace/log';
 import { buildOf, setIncludes } from '../../../tasks/core/trace/model';
+import { fileHistoryUrl, previousTagLine } from '../../../tasks/core/trace/previousTag';
 import { traceHtml } from '../../../tasks/core/trace/render';
 import { traceImage, validateQuery } from '../../../tasks/core/trace/trace';
 import { git, testGitEnv } from '../../support/gitServer';
@@ -144,6 +145,18 @@ describe('trace: reading the trailers back', () => {
     assert.doesNotMatch(html, /<script>alert/);
     assert.match(html, /&lt;script&gt;/);
     assert.doesNotMatch(html, /href="javascript:/);
+  });
+});
+
+describe('previous tag in the task summaries', () => {
+  it('names the replaced tag and links the config file\'s history on Azure Repos and GitHub', () => {
+    const changes = [{ key: 'image.repository', oldValue: 'a', newValue: 'b' }, { key: 'image.tag', oldValue: '1.0@sha256:' + 'c'.repeat(64), newValue: '1.1' }];
+    assert.equal(previousTagLine(changes, '1.1', 'config/prod.yaml'), 'Previous tag of prod: `1.0`, what `bedrock-gitops rollback --previous` restores (see `bedrock-gitops history`).');
+    assert.match(previousTagLine(changes, '1.1', 'svc/config/prod.yaml', { repositoryUrl: 'https://dev.azure.com/o/p/_git/hld', branch: 'main' })!,
+      /\[`1\.0`\]\(https:\/\/dev\.azure\.com\/o\/p\/_git\/hld\?path=%2Fsvc%2Fconfig%2Fprod\.yaml&version=GBmain&_a=history\)/);
+    assert.equal(fileHistoryUrl('https://x@github.com/o/hld.git', 'release/1', 'config/a b.yaml'), 'https://github.com/o/hld/commits/release/1/config/a%20b.yaml');
+    assert.equal(fileHistoryUrl('file:///tmp/hld', 'main', 'config/prod.yaml'), undefined);
+    assert.equal(previousTagLine([{ key: 'image.tag', newValue: '1.1' }], '1.1', 'config/prod.yaml'), undefined, 'a new key replaced nothing');
   });
 });
 
