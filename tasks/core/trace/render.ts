@@ -17,13 +17,19 @@ function buildText(e: TraceEnvironment): string {
   return e.build.number && e.build.number !== e.build.id ? `${e.build.number} (${e.build.id})` : e.build.id;
 }
 
+/** `repository:tag` (the digest is in the details), or the image as recorded. */
+function shortImage(e: TraceEnvironment): string {
+  const repository = /^(.+?)(?::[^:/@]+)?(?:@sha256:[a-f0-9]{64})?$/.exec(e.image)?.[1];
+  return e.image.includes('/') && repository ? `${repository}:${e.tag}` : e.image;
+}
+
 export function traceTable(result: TraceResult): string {
   if (result.environments.length === 0) {
     return `No HLD commit in the last ${result.read.hldCommits} commits sets this image.`;
   }
   const rows = result.environments.map((e) => [
     e.name + (e.subcomponent ? `/${e.subcomponent}` : ''),
-    e.image,
+    shortImage(e),
     `${short(e.hldCommit.sha)} ${when(e.hldCommit.time)}`,
     buildText(e),
     e.promotion ? `${e.promotion.registry} ${e.promotion.targetDigest ? e.promotion.targetDigest.slice(0, 19) : ''}`.trim() : '-',
@@ -33,6 +39,7 @@ export function traceTable(result: TraceResult): string {
   const table = formatTable(['ENVIRONMENT', 'IMAGE', 'HLD COMMIT', 'BUILD', 'PROMOTION', 'MANIFEST', 'STATUS'], rows);
   const details = result.environments.map((e) => {
     const lines = [`${e.name}${e.subcomponent ? `/${e.subcomponent}` : ''}:`];
+    if (e.digest) lines.push(`  image       ${e.image}`);
     lines.push(`  HLD commit  ${e.hldCommit.sha} by ${e.hldCommit.author} at ${when(e.hldCommit.time)}${e.hldCommit.url ? ` ${e.hldCommit.url}` : ''}`);
     if (e.build) lines.push(`  build       ${buildText(e)}${e.build.url ? ` ${e.build.url}` : ''}${e.sourceCommit ? `, source commit ${e.sourceCommit}` : ''}`);
     if (e.promotion) lines.push(`  promotion   ${e.promotion.sourceImage}${e.promotion.sourceDigest ? `@${e.promotion.sourceDigest}` : ''} -> ${e.promotion.targetImage}${e.promotion.targetDigest ? `@${e.promotion.targetDigest}` : ''}`);
