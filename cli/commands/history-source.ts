@@ -62,11 +62,22 @@ export function boundsFrom(values: HistoryValues): { maxCommits: number; since?:
 export async function readHistories(values: HistoryValues, options: { credential?: ServiceCredential; workDir: string; logger: Logger; manifest: boolean }): Promise<{ hld: CommitRecord[]; manifests?: CommitRecord[] }> {
   const bounds = boundsFrom(values);
   const read = (url: string, branch: string, field: string) => readHistory({ url, branch, field, credential: options.credential, workDir: options.workDir, logger: options.logger, ...bounds });
-  const [hld, manifests] = await Promise.all([
+  const [hld, manifests] = await settleAll([
     read(values['hld-repo']!, values['hld-branch'] ?? 'main', '--hld-repo'),
     options.manifest && values['manifest-repo'] ? read(values['manifest-repo'], values['manifest-branch'] ?? 'main', '--manifest-repo') : Promise.resolve(undefined),
-  ]);
+  ] as const);
   return { hld, manifests };
+}
+
+/**
+ * Like Promise.all, but rejects only once every promise has settled: the callers remove their
+ * scratch folder afterwards, which must not happen while another git process still writes there.
+ */
+export async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Browser links for commits on Azure Repos and GitHub. */

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { traceImage, validateQuery, type TraceQuery } from '../../tasks/core/trace/trace';
 import { traceHtml, traceTable } from '../../tasks/core/trace/render';
 import { CliCommand, UsageError } from './command';
-import { clusterHelp, clusterOptions, clusterSourcesFrom, commitUrl, historyHelp, historyOptions, readClusterStates, readHistories } from './history-source';
+import { clusterHelp, clusterOptions, clusterSourcesFrom, commitUrl, historyHelp, historyOptions, readClusterStates, readHistories, settleAll } from './history-source';
 import { gitCredentialFromEnv } from './shared';
 
 export const traceCommand: CliCommand = {
@@ -58,10 +58,10 @@ Environment:
     const sources = clusterSourcesFrom(values, context.env);
     const workDir = mkdtempSync(join(tmpdir(), 'bedrock-gitops-trace-'));
     try {
-      const [{ hld, manifests }, clusters] = await Promise.all([
+      const [{ hld, manifests }, clusters] = await settleAll([
         readHistories(values, { credential: gitCredentialFromEnv(context.env), workDir, logger: context.logger, manifest: true }),
         readClusterStates(sources),
-      ]);
+      ] as const);
       const result = traceImage({
         query,
         hldRepository: values['hld-repo'],
