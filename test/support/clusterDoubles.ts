@@ -7,7 +7,13 @@
  * parameters, and objects with fields outside the published CRD/API shapes are refused.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { LocalHttpDouble, send } from './localHttpDouble';
+
+/** HTTPS like a real API server: its certificate, and client certificates signed by `ca` accepted as identity. */
+export interface DoubleTls { key: string; cert: string; ca: string; clientCommonName: string }
 
 export interface ClusterCall { method: string; path: string; query: string; authorized: boolean; status?: number }
 
@@ -58,16 +64,36 @@ export function assertShape(value: unknown, shape: Shape, path = ''): void {
 
 abstract class StrictDouble extends LocalHttpDouble {
   readonly calls: ClusterCall[] = [];
-  constructor(protected readonly token: string) {
+  private https?: HttpsServer;
+  constructor(protected readonly token: string, private readonly tls?: DoubleTls) {
     super();
   }
+  override async start(): Promise<void> {
+    if (!this.tls) return super.start();
+    const { key, cert, ca } = this.tls;
+    this.https = createHttpsServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.https!.listen(0, '127.0.0.1', resolve));
+  }
+  override async stop(): Promise<void> {
+    if (!this.https) return super.stop();
+    const server = this.https;
+    this.https = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
   get url(): string {
-    return this.origin;
+    return this.https ? `https://127.0.0.1:${(this.https.address() as AddressInfo).port}` : this.origin;
+  }
+  /** A client certificate signed by the CA, with the expected common name. */
+  private certificateAuthorized(req: IncomingMessage): boolean {
+    const socket = req.socket as TLSSocket;
+    if (!this.tls || !socket.authorized) return false;
+    return socket.getPeerCertificate()?.subject?.CN === this.tls.clientCommonName;
   }
   protected abstract route(path: string, query: URLSearchParams): { status: number; body: unknown };
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://double');
-    const authorized = req.headers.authorization === `Bearer ${this.token}`;
+    const authorized = req.headers.authorization === `Bearer ${this.token}` || this.certificateAuthorized(req);
     const call: ClusterCall = { method: req.method ?? '', path: url.pathname, query: url.search, authorized };
     this.calls.push(call);
     if (!authorized) return send(res, call, 401, { kind: 'Status', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
@@ -79,6 +105,9 @@ abstract class StrictDouble extends LocalHttpDouble {
 
 /** Kubernetes API with Flux objects. */
 export class FluxApiDouble extends StrictDouble {
+  constructor(token: string, tls?: DoubleTls) {
+    super(token, tls);
+  }
   private readonly objects = new Map<string, unknown>();
   /** Adds a Kustomization or GitRepository (checked against the CRD shape). */
   put(object: { apiVersion: string; kind: string; metadata: { name: string; namespace: string } } & Record<string, unknown>): void {
