@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseKubeconfig, readClusterState } from '../../../tasks/core/cluster';
 import { runProcess } from '../../../tasks/core/exec';
-import { FluxApiDouble } from '../../support/clusterDoubles';
+import { ArgoCdApiDouble, FluxApiDouble } from '../../support/clusterDoubles';
 import { tempDir } from '../../support/tmp';
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -73,5 +73,25 @@ users: [{ name: u, user: { ${user} } }]
   it('sends credentials only over https, or plain http to this machine', async () => {
     const access = { server: 'http://10.255.255.1:8080', token: 't' };
     await assert.rejects(readClusterState({ kind: 'flux', namespace: 'a', name: 'b', access, field: '--kubeconfig' }), /is not https/);
+  });
+
+  it('Argo CD: one GET of the Application (appNamespace for namespace/name), bearer token, health and revision read', async () => {
+    const argo = new ArgoCdApiDouble('argo-token');
+    await argo.start();
+    try {
+      argo.put({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'api', namespace: 'team-a' },
+        spec: { project: 'default', source: { repoURL: 'https://example.com/m.git', path: 'staging', targetRevision: 'main' } },
+        status: { sync: { status: 'OutOfSync', revision: sha }, health: { status: 'Progressing', message: 'rollout' } } });
+      const source = (application: string, token = 'argo-token', appNamespace?: string) => ({ kind: 'argocd' as const, server: argo.url, token, application, appNamespace, field: 'argoCdConnection' });
+      const state = await readClusterState(source('api', 'argo-token', 'team-a'));
+      assert.deepEqual([state.revision, state.ready, state.healthy, state.detail, state.name], [sha, false, false, 'OutOfSync, Progressing: rollout', 'argocd:team-a/api']);
+      assert.deepEqual(argo.calls.map((c) => `${c.method} ${c.path}${c.query}`), ['GET /api/v1/applications/api?appNamespace=team-a']);
+      await assert.rejects(readClusterState(source('api')), /HTTP 403: permission denied/, 'an app that is not there looks like one the token may not read');
+      await assert.rejects(readClusterState(source('api', 'wrong', 'team-a')), (e: Error & { field?: string }) => e.field === 'argoCdConnection' && /HTTP 401/.test(e.message));
+      assert.throws(() => new ArgoCdApiDouble('t').put({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'x', namespace: 'argocd' }, status: { sync: { revisionz: 'x' } } }), /unknown field Application\.status\.sync\.revisionz/,
+        'the double refuses fields outside the published Application shape');
+    } finally {
+      await argo.stop();
+    }
   });
 });
