@@ -13,9 +13,12 @@ import { setCommand } from './commands/set';
 import { publishCommand } from './commands/publish';
 import { promoteCommand } from './commands/promote';
 import { updateImageTagCommand } from './commands/update-image-tag';
+import { traceCommand } from './commands/trace';
+import { historyCommand } from './commands/history';
+import { rollbackCommand } from './commands/rollback';
 
 /** Every command; a new one (publish, update-image-tag, promote) is one more file in commands/. */
-const commands: CliCommand[] = [installCommand, generateCommand, setCommand, promoteCommand, updateImageTagCommand, publishCommand];
+const commands: CliCommand[] = [installCommand, generateCommand, setCommand, promoteCommand, updateImageTagCommand, publishCommand, traceCommand, historyCommand, rollbackCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -6,6 +6,7 @@ import { promoteContainer, type PinDigest, type PromoteHldOptions } from '../../
 import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
 import { CliCommand, UsageError } from './command';
+import { clusterSourceFrom } from './history-source';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
 
 const PIN_DIGEST: readonly PinDigest[] = ['none', 'digestKey', 'tagAtDigest'];
@@ -34,6 +35,12 @@ Verification:
   --verify-branch NAME      its branch (default: main)
   --verify-path DIR         the pre-production environment folder in it
   --verify-sync-tag TAG     check the commit this tag (moved by the GitOps agent) points at
+  --verify-cluster SOURCE   check the commit the cluster applied: flux:NAMESPACE/KUSTOMIZATION
+                            (Kubernetes API, --kubeconfig) or argocd:[NAMESPACE/]APPLICATION
+                            (--argocd-server, token in ARGOCD_AUTH_TOKEN; must be Healthy)
+  --kubeconfig FILE         default $KUBECONFIG, else ~/.kube/config
+  --kube-context NAME       default: the kubeconfig's current-context
+  --argocd-server URL       Argo CD server, e.g. https://argocd.example.com
 HLD update (omit --hld-repo and --hld to copy only):
   --hld-repo URL            HLD repository to clone, edit and push
   --hld DIR                 or an existing HLD checkout
@@ -71,6 +78,10 @@ ${gitEnvironmentHelp}
         'verify-branch': { type: 'string' },
         'verify-path': { type: 'string' },
         'verify-sync-tag': { type: 'string' },
+        'verify-cluster': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        'kube-context': { type: 'string' },
+        'argocd-server': { type: 'string' },
         ...hldTargetOptions,
         'pin-digest': { type: 'string' },
         'digest-key': { type: 'string' },
@@ -97,7 +108,13 @@ ${gitEnvironmentHelp}
         platforms: !values.platforms || values.platforms === 'all' ? 'all' : values.platforms.split(',').map((p) => p.trim()).filter(Boolean),
         copyReferrers: !values['no-referrers'],
         overwriteTag: !!values['overwrite-tag'],
-        verification: values['no-verify'] ? { mode: 'none' } : {
+        verification: values['no-verify'] ? { mode: 'none' } : values['verify-cluster'] ? {
+          mode: 'cluster',
+          cluster: clusterSourceFrom(values['verify-cluster'], values, env, '--verify-cluster'),
+          repositoryUrl: values['verify-repo']!,
+          branch: values['verify-branch'] ?? 'main',
+          environmentPath: values['verify-path'] ?? '',
+        } : {
           mode: 'manifestRepo',
           repositoryUrl: values['verify-repo']!,
           branch: values['verify-branch'] ?? 'main',

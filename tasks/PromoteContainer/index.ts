@@ -11,6 +11,7 @@ import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
 import { runTask, type TaskContext } from '../agent/runTask';
 import { azureRmRegistryCredentials } from '../agent/azureAd';
+import { clusterSource } from '../agent/cluster';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
@@ -18,8 +19,14 @@ runTask('PromoteContainer', async (ctx) => {
   const source = await registryConnection(ctx, 'sourceRegistryConnection', registryHostOf(sourceImage));
   const target = await targetCredentials(ctx);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
-  const verificationMode = pickInput('verification', ['none', 'manifestRepo'] as const, 'manifestRepo');
-  const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : {
+  const verificationMode = pickInput('verification', ['none', 'manifestRepo', 'cluster'] as const, 'manifestRepo');
+  const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : verificationMode === 'cluster' ? {
+    mode: 'cluster',
+    cluster: clusterSource(ctx),
+    repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
+    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    environmentPath: stringInput('verifyEnvironmentPath'),
+  } : {
     mode: 'manifestRepo',
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
     branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
@@ -27,7 +34,7 @@ runTask('PromoteContainer', async (ctx) => {
     syncTag: optionalInput('verifySyncTag'),
   };
   const hld = hldOptions(provenance);
-  const credential = verification.mode === 'manifestRepo' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
+  const credential = verification.mode !== 'none' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
   const workDir = mkdtempSync(join(ctx.tempDirectory, 'promote-'));
   const options: PromoteContainerOptions = {
     sourceImage,
@@ -60,7 +67,7 @@ runTask('PromoteContainer', async (ctx) => {
     ctx.output('hldChanged', !!result.hld?.changed && !result.dryRun);
     ctx.output('pullRequestId', result.hld?.pullRequestId ?? '');
     ctx.output('pullRequestUrl', result.hld?.pullRequestUrl ?? '');
-    ctx.summary('Container promotion', promotionSummary(result));
+    ctx.summary('Container promotion', promotionSummary(result, options.hld?.target.repositoryUrl));
     if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
     const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
       : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : '; HLD already up to date';

@@ -34,7 +34,7 @@ describe('bedrock-gitops CLI', () => {
     assert.match(result.stdout, /install[\s\S]*generate[\s\S]*set/);
   });
 
-  for (const command of ['install', 'generate', 'set']) {
+  for (const command of ['install', 'generate', 'set', 'trace', 'history', 'rollback']) {
     it(`${command} --help shows its usage`, async () => {
       const result = await bedrock([command, '--help']);
       assert.equal(result.code, 0);

@@ -130,6 +130,8 @@ describe('task.json files', () => {
         assert.equal(byName.get('gitConnection')?.type, 'connectedService:Generic');
         for (const input of task.inputs.filter((i) => /RegistryConnection$/.test(i.name))) assert.equal(input.type, 'connectedService:dockerregistry');
         for (const input of task.inputs.filter((i) => /Azure[A-Za-z]*Subscription$/.test(i.name))) assert.equal(input.type, 'connectedService:AzureRM');
+        for (const input of task.inputs.filter((i) => i.name === 'kubernetesConnection')) assert.equal(input.type, 'connectedService:kubernetes');
+        for (const input of task.inputs.filter((i) => i.name === 'argoCdConnection')) assert.equal(input.type, 'connectedService:Generic');
         for (const input of task.inputs.filter((i) => i.type.startsWith('connectedService:'))) assert.equal(input.defaultValue, undefined, `${input.name} has no default`);
       });
 

@@ -14,6 +14,9 @@ import { expandTemplate } from './commitMessage';
 import { validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
 import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateImageTag';
 import { verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
+import type { ClusterSource } from '../cluster';
+import { verifyInCluster } from '../cluster/verify';
+import { previousTagLine } from '../trace/previousTag';
 
 /** Placeholders of the commitMessage template (the last four come from the HLD update itself). */
 const TEMPLATE_PLACEHOLDERS = ['image', 'digest', 'sourceImage', 'tag', 'environment', 'subcomponent', 'componentPath', 'branch'];
@@ -22,7 +25,9 @@ export type PinDigest = 'none' | 'digestKey' | 'tagAtDigest';
 
 export type VerificationOptions =
   | { mode: 'none' }
-  | { mode: 'manifestRepo'; repositoryUrl: string; branch: string; environmentPath: string; syncTag?: string };
+  | { mode: 'manifestRepo'; repositoryUrl: string; branch: string; environmentPath: string; syncTag?: string }
+  /** The cluster's GitOps agent (Flux v2 / Argo CD) applied a manifest commit that references the image. */
+  | { mode: 'cluster'; cluster: ClusterSource; repositoryUrl: string; branch: string; environmentPath: string };
 
 export interface PromoteHldOptions {
   target: HldTarget;
@@ -236,6 +241,8 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
       workDir: join(options.workDir, 'verify'),
       logger,
     });
+  } else if (options.verification.mode === 'cluster') {
+    verification = await verifyInCluster({ ...options.verification, image: plan.source, digest: resolved.sourceDigest, credential: options.gitCredential, workDir: join(options.workDir, 'verify'), logger });
   } else {
     logger.warn(`verification is off: promoting ${sourceText} without checking that it runs in pre-production`);
   }
@@ -303,7 +310,7 @@ function explainCopyFailure(error: unknown, plan: PromotionPlan, names: SettingN
 }
 
 /** The Markdown summary: image, digest, bytes copied, platforms, verification, HLD commit or PR. */
-export function promotionSummary(result: PromoteContainerResult): string {
+export function promotionSummary(result: PromoteContainerResult, hldRepositoryUrl?: string): string {
   const changes: ValueChange[] = (result.hld?.changes ?? []).map((c) => ({
     file: result.hld!.file,
     key: c.key,
@@ -333,5 +340,7 @@ export function promotionSummary(result: PromoteContainerResult): string {
     pullRequest: result.hld?.pullRequestId !== undefined && result.hld.pullRequestUrl ? { id: result.hld.pullRequestId, url: result.hld.pullRequestUrl } : undefined,
     note: notes.join('; ') || undefined,
   });
-  return changes.length > 0 && notes.length > 0 ? `${markdown}\n${notes.map((n) => `- ${escapeMarkdown(n)}`).join('\n')}\n` : markdown;
+  const previous = result.hld && previousTagLine(result.hld.changes, result.targetImage.slice(result.targetImage.lastIndexOf(':') + 1), result.hld.file, { repositoryUrl: hldRepositoryUrl, branch: result.hld.branch });
+  const withNotes = changes.length > 0 && notes.length > 0 ? `${markdown}\n${notes.map((n) => `- ${escapeMarkdown(n)}`).join('\n')}\n` : markdown;
+  return previous ? `${withNotes}\n${previous}\n` : withNotes;
 }

@@ -2,6 +2,7 @@ import { GitopsError } from '../errors';
 import { formatKeyPath, parseAssignment, parseKeyPath, type SetValue } from '../hld/keypath';
 import { parseImageReference } from '../registry/reference';
 import { renderChangeSummary } from '../report';
+import { previousTagLine } from '../trace/previousTag';
 import { defaultImageTagMessage, expandTemplate } from './commitMessage';
 import { updateHld, validateHldUpdate, type HldUpdateOptions, type HldUpdateResult } from './updateHld';
 
@@ -113,6 +114,12 @@ export function imageTagValues(request: ImageTagRequest): SetValue[] {
   return values;
 }
 
+/**
+ * The tag policy a caller may force (rollback writes an older tag on purpose: 'any').
+ * MERGE NOTE: placeholder for the tagPolicy option (auto|semver|numeric|any) of UpdateImageTag.
+ */
+export type TagPolicyOverride = 'auto' | 'semver' | 'numeric' | 'any';
+
 /** Image reference as recorded in the commit trailer: `registry/repo:tag[@digest]`, or the tag alone. */
 export function imageDisplay(image: ImageTagRequest): string {
   const repository = image.imageRepository?.trim();
@@ -121,8 +128,9 @@ export function imageDisplay(image: ImageTagRequest): string {
 }
 
 /** Writes an image tag (and repository) into the HLD: validation, commit message, trailers, then updateHld. */
-export function updateImageTag(options: Omit<HldUpdateOptions, 'values'> & { image: ImageTagRequest }): Promise<HldUpdateResult> {
-  const { image, ...rest } = options;
+export function updateImageTag(options: Omit<HldUpdateOptions, 'values'> & { image: ImageTagRequest; tagPolicy?: TagPolicyOverride }): Promise<HldUpdateResult> {
+  // tagPolicy: see TagPolicyOverride (rollback passes 'any'); not passed on to updateHld.
+  const { image, tagPolicy: _tagPolicy, ...rest } = options;
   const values = imageTagValues(image);
   validateHldUpdate(rest);
   const imageText = imageDisplay(image);
@@ -167,6 +175,7 @@ export function commitWebUrl(repositoryUrl: string | undefined, commit: string):
 
 /** The Markdown summary of an image update: file, key, old → new, commit or pull request link. */
 export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest, repositoryUrl?: string): string {
+  const previous = previousTagLine(result.changes, image.imageTag, result.file, { repositoryUrl, branch: result.branch });
   return renderChangeSummary({
     title: `Image tag ${image.imageTag}`,
     changes: result.changes.map((c) => ({
@@ -180,5 +189,5 @@ export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest,
     note: result.changed ? undefined : result.closedPullRequest
       ? `every value was already set; closed the stale pull request #${result.closedPullRequest.id} (${result.closedPullRequest.url})`
       : 'every value was already set',
-  });
+  }) + (previous ? `\n${previous}\n` : '');
 }

@@ -20,6 +20,10 @@ export interface VerifyDeploymentOptions {
   environmentPath: string;
   /** Tag the GitOps agent moves to what it applied; when set, its commit is checked instead of the branch tip. */
   syncTag?: string;
+  /** A commit a GitOps agent reports as applied (cluster verification); checked instead of the branch tip or tag. */
+  revision?: string;
+  /** How that commit is named in messages, e.g. `flux:flux-system/apps applied revision`. */
+  revisionLabel?: string;
   /** The image to find: registry and repository, with the tag and/or digest it was given by. */
   image: ImageReference;
   /** The digest the image resolved to in the source registry. */
@@ -64,7 +68,8 @@ export async function verifyDeployment(options: VerifyDeploymentOptions): Promis
   assertNoCredentialsInUrl(options.repositoryUrl, 'verifyManifestRepositoryUrl');
   const environmentPath = assertRelativePath(options.environmentPath, 'verifyEnvironmentPath', { field: 'verifyEnvironmentPath' });
   const where = displayUrl(options.repositoryUrl);
-  const checked = options.syncTag ? `tag ${options.syncTag}` : `branch ${options.branch}`;
+  const checked = options.revision ? `${options.revisionLabel ?? 'revision'} ${options.revision.slice(0, 12)}`
+    : options.syncTag ? `tag ${options.syncTag}` : `branch ${options.branch}`;
   const commit = await checkout(options, where, checked);
 
   const root = join(options.workDir, environmentPath);
@@ -113,6 +118,7 @@ async function checkout(options: VerifyDeploymentOptions, where: string, checked
   await mustRun(['remote', 'add', 'origin', options.repositoryUrl], 'git remote add');
   const source = options.syncTag ? `refs/tags/${options.syncTag}` : `refs/heads/${options.branch}`;
   options.logger.info(`checking pre-production manifests in ${where} at ${checked}`);
+  if (options.revision) return checkoutRevision(options, options.revision, where, checked, local, auth, mustRun);
   const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', `+${source}:refs/gitops/verify`], {
     ...local, auth, timeoutMs: 10 * 60_000,
   });
@@ -129,6 +135,32 @@ async function checkout(options: VerifyDeploymentOptions, where: string, checked
     );
   }
   await mustRun(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', 'refs/gitops/verify^{commit}'], 'git checkout');
+  return (await mustRun(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+}
+
+/**
+ * Checks out the commit a GitOps agent applied: fetched by id (protocol v2 servers allow it), else
+ * from the branch's history. The id comes from the cluster, so it must be a plain hex commit id.
+ */
+async function checkoutRevision(options: VerifyDeploymentOptions, revision: string, where: string, checked: string,
+  local: { cwd: string; logger: Logger; secrets?: readonly string[] }, auth: GitAuth | undefined, mustRun: (args: string[], what: string) => Promise<string>): Promise<string> {
+  if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(revision)) {
+    throw new GitopsError(`the applied revision ${JSON.stringify(revision)} is not a full commit id`, { field: 'verification' });
+  }
+  const network = { ...local, auth, timeoutMs: 10 * 60_000 };
+  let fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', revision], network);
+  if (fetched.code !== 0) {
+    fetched = await runGit(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${options.branch}:refs/gitops/verify`], network);
+    if (fetched.code !== 0) throw new GitopsError(`fetching ${where} failed: ${lastLines(fetched.stderr)}`, { field: 'verifyManifestRepositoryUrl' });
+  }
+  const present = await runGit(['cat-file', '-e', `${revision}^{commit}`], local);
+  if (present.code !== 0) {
+    throw new GitopsError(`${where} has no commit ${revision} (the ${checked}) on ${options.branch}`, {
+      field: 'verifyManifestRepositoryUrl',
+      hint: 'the cluster applies another repository or branch than the one given: check verifyManifestRepositoryUrl and verifyManifestBranch',
+    });
+  }
+  await mustRun(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', revision], 'git checkout');
   return (await mustRun(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
 }
 
