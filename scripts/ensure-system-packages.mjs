@@ -12,6 +12,8 @@ const needed = [
   // Only the tests: a real forward proxy with basic auth, and a private CA made in the test.
   { command: 'tinyproxy', pkg: 'tinyproxy', testsOnly: true },
   { command: 'openssl', pkg: 'openssl', testsOnly: true },
+  // The trace page and the report pictures are checked in a real headless browser.
+  { command: 'chromium', pkg: 'chromium', testsOnly: true },
 ];
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const who = process.argv[2] ?? 'the tests';
