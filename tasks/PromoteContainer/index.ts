@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
-import { boolInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
@@ -45,6 +45,7 @@ runTask('PromoteContainer', async (ctx) => {
     provenance,
     workDir,
     dryRun: boolInput('dryRun', false),
+    networkTimeoutSeconds: intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 }),
     // A connection whose URL says http:// is how a user marks a non-loopback registry as plain HTTP.
     insecure: [source?.url, target.url].some((url) => /^http:\/\//i.test(url ?? '')),
     logger: ctx.logger,

@@ -74,7 +74,7 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
     assertHttpUrl(url);
     const secure = url.protocol === 'https:';
     const started = Date.now();
-    let received = -1;
+    let answered = false;
     let deadlineTimer: NodeJS.Timeout | undefined;
     let incoming: IncomingMessage | undefined;
     const request = (secure ? httpsRequest : httpRequest)(url, {
@@ -82,16 +82,16 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
       headers: options.headers,
       agent: secure ? options.agents.https : options.agents.http,
     }, (response) => {
-      received = 0;
+      answered = true;
       incoming = response;
       // Consumers see body errors through their own iterators or pipes; this listener only keeps a
       // connection dying under an unread body from becoming an uncaught exception.
       response.on('error', () => {});
-      response.on('data', (chunk: Buffer) => { received += chunk.length; });
       response.on('close', () => clearTimeout(deadlineTimer));
       resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response, url });
     });
-    const stage = () => received < 0 ? 'waiting for the answer' : `reading the answer after ${received} bytes`;
+    // (A 'data' listener would start the body flowing before its reader is there: no byte count here.)
+    const stage = () => answered ? 'reading the body of the answer' : 'waiting for the answer';
     const fail = (error: Error) => {
       clearTimeout(deadlineTimer);
       // Destroying the response hands the error to whoever reads its body.
@@ -110,7 +110,7 @@ export function send(url: URL, options: SendOptions): Promise<RawResponse> {
     request.setTimeout(idleMs, () => fail(Object.assign(new Error(`no data from ${url.host} for ${formatSeconds(idleMs)} (${stage()})`), { code: 'ETIMEDOUT' })));
     if (options.deadline) {
       const total = remainingMs(options.deadline);
-      deadlineTimer = setTimeout(() => fail(deadlineError(url.host, Date.now() - started, stage())), total);
+      deadlineTimer = setTimeout(() => fail(deadlineError(url.host, Date.now() - started, stage())), total).unref();
     }
     request.end(options.body);
   });

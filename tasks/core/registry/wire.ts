@@ -136,7 +136,8 @@ export class WireExchange {
     this.socket.setTimeout(idleMs, () => this.destroy(networkError(`no data from ${url.host} for ${formatSeconds(idleMs)} (${this.stage()})`, 'ETIMEDOUT')));
     if (deadline) {
       const started = Date.now();
-      this.deadlineTimer = setTimeout(() => this.destroy(deadlineError(url.host, Date.now() - started, this.stage())), remainingMs(deadline));
+      // Unreferenced: the socket keeps the process alive while the exchange runs, the deadline alone must not.
+      this.deadlineTimer = setTimeout(() => this.destroy(deadlineError(url.host, Date.now() - started, this.stage())), remainingMs(deadline)).unref();
     }
     this.socket.on('error', (error) => this.destroy(error));
     this.socket.on('end', () => this.ended());
