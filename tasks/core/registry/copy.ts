@@ -1,7 +1,7 @@
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { RegistryCredentials } from './auth';
-import { RegistryClient } from './client';
+import { RegistryClient, type ManifestData } from './client';
 import { isTransient, retryDelayMs, sleep } from './http';
 import { isIndexType, MEDIA_TYPES, parseManifest, platformText, sha256Digest, type Descriptor, type ParsedManifest, type PlatformSpec } from './manifest';
 import { formatImageReference, manifestReference, type Digest, type ImageReference } from './reference';
@@ -184,11 +184,13 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
       return result;
     }
 
+    // The referrers list is read (and validated) before anything is written.
+    const referrers = options.copyReferrers && selected.digest === root.digest ? await from.getReferrers(source.repository, root.digest) : undefined;
     const copier = new TreeCopier(from, to, source.repository, target.repository, options.concurrency ?? DEFAULT_CONCURRENCY, options.retries ?? 4, logger, result);
     if (!alreadyPromoted) await copier.copyContents(selected.manifest, `${sourceText}`);
     if (options.copyReferrers) {
       if (selected.digest !== root.digest) logger.warn(`referrers of ${root.digest} were not copied: they sign the full index, not the filtered one`);
-      else result.referrersCopied = await copier.copyReferrers(root.digest);
+      else result.referrersCopied = await copier.copyReferrers(root.digest, referrers);
     }
     if (!alreadyPromoted) {
       // The tag goes last, so it never points at an incomplete image. It is the only tag the copy writes
@@ -269,37 +271,52 @@ class TreeCopier {
   copyManifest(descriptor: Descriptor, where: string, subject?: Digest): Promise<void> {
     let task = this.manifests.get(descriptor.digest);
     if (!task) {
-      task = (async () => {
-        const name = `manifest ${this.from.registry}/${this.fromRepo}@${descriptor.digest} (${where})`;
-        // Fetch and check hold a slot; copying the contents does not, so nested indexes cannot starve it.
-        const fetched = await this.fetches.run(0, async () => {
-          // Source GET and target HEAD go out together: one round trip before the blobs start.
-          const got = this.from.getManifest(this.fromRepo, descriptor.digest);
-          got.catch(() => {});
-          // A referrer is verified even when the target has it: its listing may lie.
-          if (!subject && await this.to.headManifest(this.toRepo, descriptor.digest)) return undefined;
-          const data = await got;
-          if (data.bytes.length !== descriptor.size) {
-            throw new GitopsError(`${name} has ${data.bytes.length} bytes, its descriptor declares ${descriptor.size}`);
-          }
-          const parsed = parseManifest(data.bytes, data.mediaType, name);
-          if (subject && parsed.subject?.digest !== subject) {
-            throw new GitopsError(`${name} is listed as a referrer of ${subject}, but its subject is ${parsed.subject?.digest ?? 'missing'}; refusing to copy it`, {
-              hint: 'the source registry\'s referrers list does not match the manifests it serves',
-            });
-          }
-          return { data, parsed };
-        });
-        if (!fetched) return;
-        if (subject && await this.checks.run(0, () => this.to.headManifest(this.toRepo, descriptor.digest))) return;
+      // An image manifest holds a slot for its whole copy, so at most `concurrency` layer lists are in
+      // memory whatever the index; an index holds one only while fetched, so nested indexes cannot starve.
+      task = this.fetches.run(0, async () => {
+        const fetched = await this.fetchManifest(descriptor, where, subject);
+        if (!fetched || isIndexType(fetched.parsed.mediaType)) return fetched;
         await this.copyContents(fetched.parsed, where);
-        await this.to.putManifestByDigest(this.toRepo, descriptor.digest, fetched.data.bytes, fetched.parsed.mediaType);
-        this.counters.manifestsWritten++;
-        this.counters.bytesCopied += fetched.data.bytes.length;
-      })();
+        await this.putManifest(descriptor, fetched);
+        return undefined;
+      }).then(async (index) => {
+        if (!index) return;
+        await this.copyContents(index.parsed, where);
+        await this.putManifest(descriptor, index);
+      });
       this.manifests.set(descriptor.digest, task);
     }
     return task;
+  }
+
+  /** The manifest's bytes, checked against its descriptor (and subject); undefined when the target has it. */
+  private async fetchManifest(descriptor: Descriptor, where: string, subject?: Digest): Promise<{ data: ManifestData; parsed: ParsedManifest } | undefined> {
+    const name = `manifest ${this.from.registry}/${this.fromRepo}@${descriptor.digest} (${where})`;
+    // Source GET and target HEAD go out together: one round trip before the blobs start.
+    const got = this.from.getManifest(this.fromRepo, descriptor.digest);
+    got.catch(() => {});
+    const present = this.to.headManifest(this.toRepo, descriptor.digest);
+    present.catch(() => {});
+    // A referrer is verified even when the target has it: its listing may lie.
+    if (!subject && await present) return undefined;
+    const data = await got;
+    if (data.bytes.length !== descriptor.size) {
+      throw new GitopsError(`${name} has ${data.bytes.length} bytes, its descriptor declares ${descriptor.size}`);
+    }
+    const parsed = parseManifest(data.bytes, data.mediaType, name);
+    if (subject && parsed.subject?.digest !== subject) {
+      throw new GitopsError(`${name} is listed as a referrer of ${subject}, but its subject is ${parsed.subject?.digest ?? 'missing'}; refusing to copy it`, {
+        hint: 'the source registry\'s referrers list does not match the manifests it serves',
+      });
+    }
+    if (subject && await present) return undefined;
+    return { data, parsed };
+  }
+
+  private async putManifest(descriptor: Descriptor, fetched: { data: ManifestData; parsed: ParsedManifest }): Promise<void> {
+    await this.to.putManifestByDigest(this.toRepo, descriptor.digest, fetched.data.bytes, fetched.parsed.mediaType);
+    this.counters.manifestsWritten++;
+    this.counters.bytesCopied += fetched.data.bytes.length;
   }
 
   private copyBlob(blob: Descriptor): Promise<void> {
@@ -370,10 +387,9 @@ class TreeCopier {
    * tag fallback when the source has no API. Each referrer's bytes must hash to its listed digest
    * and declare `digest` as its subject. Returns how many referrer manifests were copied.
    */
-  async copyReferrers(digest: Digest): Promise<number> {
+  async copyReferrers(digest: Digest, listed: Descriptor[] | undefined): Promise<number> {
     const fallbackTag = digest.replace(':', '-');
     const where = `referrer of ${digest}`;
-    const listed = await this.from.getReferrers(this.fromRepo, digest);
     if (listed && listed.length > 0) {
       await Promise.all(listed.map((referrer) => this.copyManifest(referrer, where, digest)));
       if (!(await this.to.getReferrers(this.toRepo, digest))) {
