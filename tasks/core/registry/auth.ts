@@ -175,7 +175,7 @@ export class RegistryAuth {
     try {
       return await step();
     } catch (error) {
-      if (error instanceof GitopsError && error.message.includes(this.registry)) throw error;
+      if (error instanceof GitopsError && (error.message.startsWith('token service') || error.message.startsWith(`registry ${this.registry}`))) throw error;
       throw new GitopsError(`token service ${service.host} of registry ${this.registry} failed to give the ${what}: ${(error as Error).message}`, {
         cause: error,
         hint: 'the token service stalled, is unreachable or answered too much; retries count against networkTimeoutSeconds',

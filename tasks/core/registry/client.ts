@@ -206,13 +206,14 @@ export class RegistryClient {
     const message = (error as Error)?.message ?? String(error);
     if (error instanceof GitopsError) {
       // Errors from deeper layers (body limits, redirects) get the registry and the object named.
-      if (message.includes(this.registry)) return error;
+      if (message.startsWith(`registry ${this.registry}`) || message.startsWith('token service') || message.includes(what)) return error;
       const wrapped = new GitopsError(`registry ${this.registry}: ${what}: ${message}`, { cause: error, hint: error.hint, field: error.field });
       return isTransient(error) ? markTransient(wrapped) : wrapped;
     }
     const code = (error as { code?: string }).code;
     const tries = attempts > 1 ? ` after ${attempts} attempts in ${formatSeconds(elapsedMs ?? 0)}` : '';
-    return new GitopsError(`registry ${this.registry}: ${what} failed${tries}: ${message}${code && !message.includes(code) && code !== 'EDEADLINE' ? ` (${code})` : ''}`, {
+    const failed = isDeadlineError(error) ? `did not complete within its ${formatSeconds(this.timeoutMs)} deadline${tries}` : `failed${tries}`;
+    return new GitopsError(`registry ${this.registry}: ${what} ${failed}: ${message}${code && !message.includes(code) && code !== 'EDEADLINE' ? ` (${code})` : ''}`, {
       cause: error,
       hint: isDeadlineError(error) ? DEADLINE_HINT : 'check that the registry is reachable from the agent; transient failures were retried',
     });

@@ -56,7 +56,7 @@ export function assertHttpUrl(url: URL): void {
  * stalled: waiting for the answer, or reading its body.
  */
 export function deadlineError(host: string, ms: number, stage: string): Error {
-  return Object.assign(new Error(`${host} did not finish within ${formatSeconds(ms)} (stalled ${stage})`), { code: 'EDEADLINE' });
+  return Object.assign(new Error(`${host} stalled ${stage} (deadline reached after ${formatSeconds(ms)})`), { code: 'EDEADLINE' });
 }
 
 export function isDeadlineError(error: unknown): boolean {
@@ -123,7 +123,7 @@ export async function readBody(response: RawResponse, limit = 8 * 1024 * 1024): 
   const declared = Number(response.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     response.body.destroy();
-    throw new GitopsError(`the answer from ${response.url.host} declares ${declared} bytes, more than the ${limit} allowed here`);
+    throw new GitopsError(`the answer from ${response.url.host} declares ${declared} bytes, more than the ${limit} bytes allowed here`);
   }
   for await (const chunk of response.body) {
     total += chunk.length;
