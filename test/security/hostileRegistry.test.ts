@@ -14,6 +14,7 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GitopsError } from '../../tasks/core/errors';
 import { silentLogger } from '../../tasks/core/logger';
+import { requestAzureAdToken } from '../../tasks/core/registry/azureAd';
 import { RegistryClient } from '../../tasks/core/registry/client';
 import { copyImage, resolveImage, type CopyOptions } from '../../tasks/core/registry/copy';
 import { parseImageReference } from '../../tasks/core/registry/reference';
@@ -505,6 +506,57 @@ describe('hostile source registry: it cannot choose what is written, nor exhaust
       const result = await copyFrom(source);
       assertRefused(result, source, [/returned no usable token/]);
       await assertNothingWritten();
+    });
+
+    /** A handler streaming a JSON-looking answer forever (until the client hangs up). */
+    const endless = (counter: { sent: number }) => (res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!res.destroyed && counter.sent < 256 * 1024 * 1024) {
+          counter.sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    };
+
+    it('an endless ACR /oauth2/exchange answer is cut, naming the token service and the registry', async () => {
+      const counter = { sent: 0 };
+      const source = await hostile(Buffer.alloc(0), (req, res, path) => {
+        if (path.startsWith('/oauth2/exchange')) {
+          endless(counter)(res);
+          return true;
+        }
+        return challenge(`http://${req.headers.host}/oauth2/token`)(req, res, path);
+      });
+      const result = await copyFrom(source, { sourceCredentials: { aadAccessToken: 'aad-token-for-hostile' } });
+      assertRefused(result, source, [/token service .* of registry/, /refresh token from \/oauth2\/exchange/, /larger than the 262144 bytes/]);
+      assert.ok(counter.sent < 32 * 1024 * 1024, `stopped reading early (server wrote ${counter.sent} bytes)`);
+      await assertNothingWritten();
+    });
+
+    it('Azure AD answering endlessly is cut at 256 KiB; Azure AD stalling fails at its deadline', async () => {
+      const counter = { sent: 0 };
+      const aad = await startHostile((req, res, path) => {
+        if (path.includes('/stall/')) return true;
+        endless(counter)(res);
+        return true;
+      });
+      stops.push(aad.stop);
+      const request = (tenant: string, timeoutMs?: number) => requestAzureAdToken({
+        authorityHost: `http://${aad.host}/`, tenantId: tenant, clientId: 'app', credential: { kind: 'secret', secret: 'aad-secret-1' },
+        scope: 'https://containerregistry.azure.net/.default', subject: 'Azure Resource Manager connection "prod"', logger: silentLogger, timeoutMs,
+      }).then(() => assert.fail('no token expected'), (e: Error) => e);
+      let started = Date.now();
+      const big = await request('tenant');
+      assert.ok(big instanceof GitopsError);
+      assert.match(big.message, new RegExp(`Azure AD at ${aad.host.replace(/\./g, '\\.')} for Azure Resource Manager connection "prod": .*larger than the 262144 bytes`));
+      assert.ok(counter.sent < 32 * 1024 * 1024 && Date.now() - started < 10_000);
+      started = Date.now();
+      const stalled = await request('stall', 2000);
+      assert.match(stalled.message, /no complete answer within 2s/);
+      assert.ok(Date.now() - started < 4_000, `one deadline for all attempts (took ${Date.now() - started} ms)`);
     });
 
     it('an ftp:// token realm is refused without contacting it', async () => {
