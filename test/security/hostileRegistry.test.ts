@@ -441,6 +441,24 @@ describe('hostile source registry: it cannot choose what is written, nor exhaust
       await assertNothingWritten();
     });
 
+    it('a 10 GiB layer dripped slowly fails soon after the grace period, not after size / 1 MiB/s', async () => {
+      const image = honestImage('huge');
+      const size = 10 * 1024 * 1024 * 1024;
+      const layerDigest = sha(Buffer.from('a huge layer'));
+      const manifest = json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: desc(OCI_CONFIG, image.config), layers: [{ mediaType: OCI_LAYER, digest: layerDigest, size }] });
+      const source = await hostile(manifest, (req, res, path) => {
+        if (!path.endsWith(`/blobs/${layerDigest}`) || req.method !== 'GET') return false;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+        const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(Buffer.alloc(1024))), 200);
+        res.on('close', () => clearInterval(timer));
+        return true;
+      });
+      source.blobs.set(sha(image.config), image.config);
+      const result = await copyFrom(source, { networkTimeoutSeconds: 2 });
+      assertRefused(result, source, [new RegExp(`app@${layerDigest}`), /slower than 1048576 bytes\/s/], 10_000);
+      await assertNothingWritten();
+    });
+
     it('503 with Retry-After: 60 fails when no retry fits into the deadline', async () => {
       const source = await hostile(Buffer.alloc(0), (req, res, path) => {
         if (!path.endsWith('/manifests/v1')) return false;

@@ -50,6 +50,8 @@ interface RequestSpec {
   what: string;
   /** Epoch ms by which the operation (retries and body included) must be done; default now + networkTimeoutSeconds. */
   deadline?: number;
+  /** Wire requests: fail a body slower than this on average, after a grace of networkTimeoutSeconds. */
+  minBytesPerSecond?: number;
 }
 
 /** The next `length` bytes of a blob download, as a request body. */
@@ -141,7 +143,10 @@ export class RegistryClient {
           if (authorization && url.origin === this.base.origin) headers.authorization = authorization;
           sentAuthorization = !!headers.authorization;
           response = spec.wire
-            ? await sendWire(url, { method: spec.method, headers, body: isStreamed(spec.body) ? spec.body : undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline })
+            ? await sendWire(url, {
+              method: spec.method, headers, body: isStreamed(spec.body) ? spec.body : undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline,
+              pace: spec.minBytesPerSecond ? { graceMs: this.timeoutMs, bytesPerSecond: spec.minBytesPerSecond } : undefined,
+            })
             : await send(url, { method: spec.method, headers, body: isStreamed(spec.body) ? undefined : spec.body, agents: this.agents, deadline });
           const location = response.headers.location;
           const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
@@ -327,8 +332,8 @@ export class RegistryClient {
    * Opens a blob download: the body arrives only as fast as it is consumed, and fails (instead of
    * ending) when its bytes do not match the digest or size.
    */
-  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number): Promise<WireBody> {
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true, deadline });
+  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number, minBytesPerSecond?: number): Promise<WireBody> {
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true, deadline, minBytesPerSecond });
     // Wire requests answer with wire bodies.
     const body = response.body as WireBody;
     body.expect(blob, `blob ${repo}@${blob.digest} from ${this.registry}`);
@@ -370,7 +375,11 @@ export class RegistryClient {
   private location(response: RawResponse, what: string): URL {
     const location = headerText(response.headers.location);
     if (!location) throw new GitopsError(`registry ${this.registry} gave no Location for ${what}`);
-    return new URL(location, response.url);
+    try {
+      return new URL(location, response.url);
+    } catch {
+      throw new GitopsError(`registry ${this.registry} gave the unusable Location ${JSON.stringify(location.slice(0, 100))} for ${what}`);
+    }
   }
 
   /**

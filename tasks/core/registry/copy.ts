@@ -60,7 +60,11 @@ export interface ResolvedImage { digest: string; mediaType: string; platforms: s
 const DEFAULT_CONCURRENCY = 8;
 /** Blobs up to this size (configs, tiny layers) cost round trips, not bandwidth: they do not wait behind layers. */
 const SMALL_BLOB_BYTES = 1024 * 1024;
-/** A blob transfer's deadline grows with its size at this floor throughput (bytes per second). */
+/**
+ * A blob transfer's deadline grows with its size at this floor throughput (bytes per second), and a
+ * download slower than it on average (after networkTimeoutSeconds of grace) fails: a source cannot
+ * drip a huge declared layer for days.
+ */
 const SLOWEST_BLOB_BYTES_PER_SECOND = 1024 * 1024;
 
 interface Counters { bytesCopied: number; blobsUploaded: number; blobsMounted: number; blobsSkipped: number; manifestsWritten: number }
@@ -361,7 +365,7 @@ class TreeCopier {
         // Upload session and download are opened together: one round trip less per blob.
         const [opened, download] = await Promise.allSettled([
           location ? Promise.resolve(location) : this.to.startUpload(this.toRepo, deadline),
-          this.from.openBlob(this.fromRepo, blob, deadline),
+          this.from.openBlob(this.fromRepo, blob, deadline, SLOWEST_BLOB_BYTES_PER_SECOND),
         ]);
         if (opened.status === 'rejected') {
           if (download.status === 'fulfilled') download.value.destroy();

@@ -113,8 +113,14 @@ export class WireExchange {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private bodyBytes = 0;
 
-  /** `deadline` (epoch ms) bounds the whole exchange; `timeoutMs` is the longest silence. */
-  constructor(url: URL, private readonly method: string, headers: OutgoingHttpHeaders, timeoutMs: number, deadline?: number) {
+  private paceTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `deadline` (epoch ms) bounds the whole exchange; `timeoutMs` is the longest silence; `pace`
+   * fails a body that, after `graceMs`, arrives slower than `bytesPerSecond` on average (a drip).
+   */
+  constructor(url: URL, private readonly method: string, headers: OutgoingHttpHeaders, timeoutMs: number, deadline?: number,
+    pace?: { graceMs: number; bytesPerSecond: number }) {
     // Never plain TCP to an ftp:// or file:// Location.
     assertHttpUrl(url);
     this.head = new Promise((resolve, reject) => {
@@ -138,6 +144,15 @@ export class WireExchange {
       const started = Date.now();
       // Unreferenced: the socket keeps the process alive while the exchange runs, the deadline alone must not.
       this.deadlineTimer = setTimeout(() => this.destroy(deadlineError(url.host, Date.now() - started, this.stage())), remainingMs(deadline)).unref();
+    }
+    if (pace) {
+      const started = Date.now();
+      this.paceTimer = setInterval(() => {
+        const elapsed = Date.now() - started;
+        if (elapsed > pace.graceMs && this.bodyBytes < ((elapsed - pace.graceMs) / 1000) * pace.bytesPerSecond) {
+          this.destroy(deadlineError(url.host, elapsed, `${this.stage()}: slower than ${pace.bytesPerSecond} bytes/s`));
+        }
+      }, 1000).unref();
     }
     this.socket.on('error', (error) => this.destroy(error));
     this.socket.on('end', () => this.ended());
@@ -176,6 +191,7 @@ export class WireExchange {
   /** Closes the connection; before the response is complete that is a failure of the exchange. */
   destroy(error?: Error): void {
     clearTimeout(this.deadlineTimer);
+    clearInterval(this.paceTimer);
     if (!this.failure && !this.complete) {
       this.failure = error ?? networkError('exchange closed', 'ECONNRESET');
       this.rejectHead(this.failure);
@@ -295,6 +311,7 @@ export class WireExchange {
 
   private finishBody(): void {
     clearTimeout(this.deadlineTimer);
+    clearInterval(this.paceTimer);
     this.complete = true;
     this.body.end();
     // Connection: close: nothing else comes on this socket.
@@ -532,13 +549,15 @@ export interface WireRequest {
   timeoutMs: number;
   /** Epoch ms by which the exchange must be complete. */
   deadline?: number;
+  /** The slowest acceptable body, after a grace period. */
+  pace?: { graceMs: number; bytesPerSecond: number };
   /** Streams `length` bytes of another response body as this request's body. */
   body?: { source: WireBody; length: number };
 }
 
 /** One exchange on a fresh connection; resolves with the response head, the body still unread. */
 export async function sendWire(url: URL, request: WireRequest): Promise<WireResponse> {
-  const exchange = new WireExchange(url, request.method, request.headers, request.timeoutMs, request.deadline);
+  const exchange = new WireExchange(url, request.method, request.headers, request.timeoutMs, request.deadline, request.pace);
   const upload = request.body;
   if (upload) {
     exchange.onFailure((error) => upload.source.destroy(error));
