@@ -13,14 +13,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GitopsError } from '../../tasks/core/errors';
+import { runProcess } from '../../tasks/core/exec';
 import { silentLogger } from '../../tasks/core/logger';
 import { requestAzureAdToken } from '../../tasks/core/registry/azureAd';
 import { RegistryClient } from '../../tasks/core/registry/client';
 import { copyImage, resolveImage, type CopyOptions } from '../../tasks/core/registry/copy';
-import { parseImageReference } from '../../tasks/core/registry/reference';
+import { parseImageReference, type Digest } from '../../tasks/core/registry/reference';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { runTask, type TaskRun } from '../support/runTask';
 import { tempDir } from '../support/tmp';
+import { repoRoot } from '../support/tools';
 import { bundleOnce } from '../tasks/updateImageTagHelpers';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -747,6 +749,36 @@ describe('hostile source registry: it cannot choose what is written, nor exhaust
       assert.match(run.message ?? '', /networkTimeoutSeconds.*5 to 86400/);
       assert.equal(source.requests.length, 0, 'nothing was contacted');
     });
+  });
+
+  it('CLI: promote --network-timeout 5 fails on a stalled source, naming it; a bad --network-timeout is a usage error', async () => {
+    const source = await hostile(Buffer.alloc(0), (req, res, path) => path.endsWith('/manifests/v1'));
+    const cli = (...args: string[]) => runProcess(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'promote', '--source', `${source.host}/app:v1`,
+      '--target-registry', target.host, '--target-repository', 'cli/app', '--no-verify', ...args], { env: { PATH: process.env.PATH }, timeoutMs: 60_000 });
+    const started = Date.now();
+    const stalled = await cli('--network-timeout', '5');
+    assert.notEqual(stalled.code, 0);
+    assert.match(stalled.stderr, new RegExp(`registry ${source.host.replace(/\./g, '\\.')}: GET manifest app:v1 did not complete within its 5s deadline`));
+    assert.ok(Date.now() - started < 20_000, `within 20 s (took ${Date.now() - started} ms)`);
+    const bad = await cli('--network-timeout', 'soon');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--network-timeout must be a whole number of seconds from 5 to 86400/);
+    await assertNothingWritten();
+  });
+
+  it('structurally: manifests are PUT by digest only when the bytes hash to it, and by tag only with a valid tag', async () => {
+    const client = new RegistryClient({ registry: target.host, logger: silentLogger, actions: 'pull,push' });
+    try {
+      const bytes = honestImage('structural').manifest;
+      for (const reference of ['prod', '../../../other/manifests/pwned', sha(Buffer.from('other bytes'))]) {
+        await assert.rejects(client.putManifestByDigest('structural/app', reference as Digest, bytes, OCI_MANIFEST), /refusing to PUT manifest structural\/app@.*not the digest of its bytes/);
+      }
+      await assert.rejects(client.putManifestAtTag('structural/app', '../pwned', bytes, OCI_MANIFEST), /not a valid tag/);
+      await assert.rejects(client.putManifestAtTag('structural/app', sha(bytes), bytes, OCI_MANIFEST), /not a valid tag/);
+    } finally {
+      client.close();
+    }
+    await assertNothingWritten();
   });
 
   it('resolveImage names the server and the object on a malformed manifest', async () => {
