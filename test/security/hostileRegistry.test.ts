@@ -781,6 +781,16 @@ describe('hostile source registry: it cannot choose what is written, nor exhaust
     await assertNothingWritten();
   });
 
+  it('a registry addressed as [::ffff:127.0.0.1] is loopback: plain HTTP, like 127.0.0.1 (item 9)', async () => {
+    const image = honestImage('mapped');
+    const source = await hostile(image.manifest);
+    for (const [digest, bytes] of image.blobs) source.blobs.set(digest, bytes);
+    const port = source.host.split(':')[1];
+    const resolved = await resolveImage(parseImageReference(`[::ffff:127.0.0.1]:${port}/app:v1`), undefined, silentLogger, { networkTimeoutSeconds: 5 });
+    assert.equal(resolved.digest, image.digest);
+    assert.deepEqual(resolved.platforms, ['linux/amd64']);
+  });
+
   it('resolveImage names the server and the object on a malformed manifest', async () => {
     const source = await hostile(json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: 'sha256:nope', size: 2 }, layers: [] }));
     const error = await resolveImage(parseImageReference(`${source.host}/app:v1`), undefined, silentLogger, { networkTimeoutSeconds: 3 }).then(() => undefined, (e: Error) => e);
