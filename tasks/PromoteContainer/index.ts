@@ -14,7 +14,8 @@ import { azureRmRegistryCredentials } from '../agent/azureAd';
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
   const source = registryConnection(ctx, 'sourceRegistryConnection');
-  const target = await targetCredentials(ctx);
+  const networkTimeoutSeconds = intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 });
+  const target = await targetCredentials(ctx, networkTimeoutSeconds * 1000);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
   const verificationMode = pickInput('verification', ['none', 'manifestRepo'] as const, 'manifestRepo');
   const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : {
@@ -45,7 +46,7 @@ runTask('PromoteContainer', async (ctx) => {
     provenance,
     workDir,
     dryRun: boolInput('dryRun', false),
-    networkTimeoutSeconds: intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 }),
+    networkTimeoutSeconds,
     // A connection whose URL says http:// is how a user marks a non-loopback registry as plain HTTP.
     insecure: [source?.url, target.url].some((url) => /^http:\/\//i.test(url ?? '')),
     logger: ctx.logger,
@@ -74,10 +75,10 @@ runTask('PromoteContainer', async (ctx) => {
  * token exchange from an Azure Resource Manager connection (workload identity federation or a
  * service principal secret).
  */
-async function targetCredentials(ctx: TaskContext): Promise<{ credentials?: RegistryCredentials; url?: string; input?: string }> {
+async function targetCredentials(ctx: TaskContext, timeoutMs: number): Promise<{ credentials?: RegistryCredentials; url?: string; input?: string }> {
   const docker = registryConnection(ctx, 'targetRegistryConnection');
   if (docker) return { credentials: { username: docker.username, password: docker.password }, url: docker.url };
-  const azure = await azureRmRegistryCredentials(ctx, 'targetAzureSubscription');
+  const azure = await azureRmRegistryCredentials(ctx, 'targetAzureSubscription', timeoutMs);
   return azure ? { credentials: azure, input: 'targetAzureSubscription' } : {};
 }
 

@@ -9,8 +9,11 @@ import type { RegistryCredentials } from '../core/registry';
 import { acrTokenScope, DEFAULT_AUTHORITY_HOST, requestAzureAdToken, requestPipelineOidcToken, type AzureAdClientCredential } from '../core/registry/azureAd';
 import { quietly, type TaskContext } from './runTask';
 
-/** `{ aadAccessToken, tenantId }` for the connection named by `input`, or undefined when the input is empty. */
-export async function azureRmRegistryCredentials(ctx: TaskContext, input: string): Promise<RegistryCredentials | undefined> {
+/**
+ * `{ aadAccessToken, tenantId }` for the connection named by `input`, or undefined when the input is
+ * empty. `timeoutMs` is the overall deadline of each token request (retries included).
+ */
+export async function azureRmRegistryCredentials(ctx: TaskContext, input: string, timeoutMs?: number): Promise<RegistryCredentials | undefined> {
   const connection = tl.getInput(input, false)?.trim();
   if (!connection) return undefined;
   const subject = `Azure Resource Manager connection "${connection}"`;
@@ -32,12 +35,12 @@ export async function azureRmRegistryCredentials(ctx: TaskContext, input: string
     throw refuse(named, 'has no service principal id or tenant id', 'edit the service connection, or use a Docker registry connection instead');
   }
 
-  const credential = await clientCredential(ctx, named, endpoint);
+  const credential = await clientCredential(ctx, named, endpoint, timeoutMs);
   const scope = acrTokenScope(endpoint.environment, endpoint.managementUrl);
   try {
     const token = await requestAzureAdToken({
       authorityHost: endpoint.authorityHost, tenantId: endpoint.tenantId, clientId: endpoint.clientId,
-      credential, scope, subject, logger: ctx.logger,
+      credential, scope, subject, logger: ctx.logger, timeoutMs,
     });
     ctx.secret(token.accessToken);
     ctx.logger.info(`Azure AD token for ACR from ${subject} (application ${endpoint.clientId}, tenant ${endpoint.tenantId}, scope ${scope})`);
@@ -56,6 +59,7 @@ async function clientCredential(
   ctx: TaskContext,
   connection: Connection,
   endpoint: { scheme: string; authenticationType: string; secret: string },
+  timeoutMs?: number,
 ): Promise<AzureAdClientCredential> {
   const scheme = endpoint.scheme.toLowerCase();
   // Like the Azure tasks, a connection without a scheme is a service principal.
@@ -81,7 +85,7 @@ async function clientCredential(
     try {
       const oidcToken = await requestPipelineOidcToken({
         oidcRequestUri: job.oidcRequestUri, serviceConnectionId: connection.id, systemAccessToken: job.accessToken,
-        subject: connection.subject, logger: ctx.logger,
+        subject: connection.subject, logger: ctx.logger, timeoutMs,
       });
       ctx.secret(oidcToken);
       return { kind: 'assertion', assertion: oidcToken };
