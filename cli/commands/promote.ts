@@ -29,6 +29,8 @@ Image:
   --no-referrers            do not copy signatures, SBOMs and other referrers
   --overwrite-tag           replace a target tag that points at a different digest
   --insecure                plain HTTP to non-loopback registries
+  --network-timeout SECONDS deadline of each registry operation, retries included, 5-86400
+                            (default 300; a blob transfer gets one more second per MiB)
 Verification:
   --no-verify               skip the pre-production check
   --verify-repo URL         manifest repository with the pre-production manifests
@@ -73,6 +75,7 @@ ${gitEnvironmentHelp}
         'no-referrers': { type: 'boolean' },
         'overwrite-tag': { type: 'boolean' },
         insecure: { type: 'boolean' },
+        'network-timeout': { type: 'string' },
         'no-verify': { type: 'boolean' },
         'verify-repo': { type: 'string' },
         'verify-branch': { type: 'string' },
@@ -93,6 +96,11 @@ ${gitEnvironmentHelp}
     if (!values.source) throw new UsageError('--source is required');
     if (!values['target-registry']) throw new UsageError('--target-registry is required');
     if (!values['no-verify'] && !values['verify-repo']) throw new UsageError('give --verify-repo (and --verify-path), or --no-verify');
+    const timeoutText = values['network-timeout'] ?? '300';
+    const networkTimeoutSeconds = /^\d+$/.test(timeoutText.trim()) ? Number(timeoutText) : NaN;
+    if (!(networkTimeoutSeconds >= 5 && networkTimeoutSeconds <= 86_400)) {
+      throw new UsageError(`--network-timeout must be a whole number of seconds from 5 to 86400, not ${JSON.stringify(timeoutText)}`);
+    }
     const env = context.env;
     const provenance = provenanceFromEnv(env);
     const hld = hldOptions(values, context.cwd, provenance);
@@ -127,6 +135,7 @@ ${gitEnvironmentHelp}
         workDir,
         dryRun: !!values['dry-run'],
         insecure: !!values.insecure,
+        networkTimeoutSeconds,
         names: {
           sourceCredentials: 'GITOPS_SOURCE_REGISTRY_USERNAME/PASSWORD',
           targetCredentials: 'GITOPS_TARGET_REGISTRY_USERNAME/PASSWORD',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { parseImageReference } from '../core/registry/reference';
-import { boolInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
@@ -16,8 +16,9 @@ import { clusterSource } from '../agent/cluster';
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
   const sourceImage = stringInput('sourceImage', { required: true });
-  const source = await registryConnection(ctx, 'sourceRegistryConnection', registryHostOf(sourceImage));
-  const target = await targetCredentials(ctx);
+  const networkTimeoutSeconds = intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 });
+  const source = await registryConnection(ctx, 'sourceRegistryConnection', registryHostOf(sourceImage), networkTimeoutSeconds * 1000);
+  const target = await targetCredentials(ctx, networkTimeoutSeconds * 1000);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
   const verificationMode = pickInput('verification', ['none', 'manifestRepo', 'cluster'] as const, 'manifestRepo');
   const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : verificationMode === 'cluster' ? {
@@ -54,6 +55,7 @@ runTask('PromoteContainer', async (ctx) => {
     provenance,
     workDir,
     dryRun: boolInput('dryRun', false),
+    networkTimeoutSeconds,
     // A connection whose URL says http:// is how a user marks a non-loopback registry as plain HTTP.
     insecure: [source?.url, target.url].some((url) => /^http:\/\//i.test(url ?? '')),
     logger: ctx.logger,
@@ -82,10 +84,10 @@ runTask('PromoteContainer', async (ctx) => {
  * token exchange from an Azure Resource Manager connection (workload identity federation or a
  * service principal secret).
  */
-async function targetCredentials(ctx: TaskContext): Promise<{ credentials?: RegistryCredentials; url?: string; input?: string }> {
-  const docker = await registryConnection(ctx, 'targetRegistryConnection', tl.getInput('targetRegistry', false)?.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''));
+async function targetCredentials(ctx: TaskContext, timeoutMs: number): Promise<{ credentials?: RegistryCredentials; url?: string; input?: string }> {
+  const docker = await registryConnection(ctx, 'targetRegistryConnection', tl.getInput('targetRegistry', false)?.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''), timeoutMs);
   if (docker) return { ...docker, input: 'targetRegistryConnection' };
-  const azure = await azureRmRegistryCredentials(ctx, 'targetAzureSubscription');
+  const azure = await azureRmRegistryCredentials(ctx, 'targetAzureSubscription', timeoutMs);
   return azure ? { credentials: azure, input: 'targetAzureSubscription' } : {};
 }
 

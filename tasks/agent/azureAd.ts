@@ -9,14 +9,17 @@ import type { RegistryCredentials } from '../core/registry';
 import { acrTokenScope, DEFAULT_AUTHORITY_HOST, requestAzureAdToken, requestPipelineOidcToken, type AzureAdClientCredential } from '../core/registry/azureAd';
 import { quietly, type TaskContext } from './runTask';
 
-/** `{ aadAccessToken, tenantId }` for the connection named by `input`, or undefined when the input is empty. */
-export async function azureRmRegistryCredentials(ctx: TaskContext, input: string): Promise<RegistryCredentials | undefined> {
+/**
+ * `{ aadAccessToken, tenantId }` for the connection named by `input`, or undefined when the input is
+ * empty. `timeoutMs` is the overall deadline of each token request (retries included).
+ */
+export async function azureRmRegistryCredentials(ctx: TaskContext, input: string, timeoutMs?: number): Promise<RegistryCredentials | undefined> {
   const connection = tl.getInput(input, false)?.trim();
   if (!connection) return undefined;
   const named: Connection = { id: connection, input, subject: `Azure Resource Manager connection "${connection}"` };
   const environment = quietly(() => tl.getEndpointDataParameter(connection, 'environment', true)) || undefined;
   const managementUrl = quietly(() => tl.getEndpointUrl(connection, true)) || undefined;
-  return azureAdRegistryToken(ctx, named, acrTokenScope(environment, managementUrl));
+  return azureAdRegistryToken(ctx, named, acrTokenScope(environment, managementUrl), timeoutMs);
 }
 
 /**
@@ -24,7 +27,7 @@ export async function azureRmRegistryCredentials(ctx: TaskContext, input: string
  * principal (an Azure Resource Manager connection, or a Docker registry connection of the ACR
  * kind): its secret, or the job's OIDC token for workload identity federation.
  */
-export async function azureAdRegistryToken(ctx: TaskContext, named: Connection, scope: string): Promise<RegistryCredentials> {
+export async function azureAdRegistryToken(ctx: TaskContext, named: Connection, scope: string, timeoutMs?: number): Promise<RegistryCredentials> {
   const connection = named.id;
   const endpoint = quietly(() => ({
     scheme: tl.getEndpointAuthorizationScheme(connection, true) ?? '',
@@ -41,11 +44,11 @@ export async function azureAdRegistryToken(ctx: TaskContext, named: Connection, 
     throw refuse(named, 'has no service principal id or tenant id', 'edit the service connection, or use a Docker registry connection with a user name and password instead');
   }
 
-  const credential = await clientCredential(ctx, named, endpoint);
+  const credential = await clientCredential(ctx, named, endpoint, timeoutMs);
   try {
     const token = await requestAzureAdToken({
       authorityHost: endpoint.authorityHost, tenantId: endpoint.tenantId, clientId: endpoint.clientId,
-      credential, scope, subject: named.subject, logger: ctx.logger,
+      credential, scope, subject: named.subject, logger: ctx.logger, timeoutMs,
     });
     ctx.secret(token.accessToken);
     ctx.logger.info(`Azure AD token for ACR from ${named.subject} (application ${endpoint.clientId}, tenant ${endpoint.tenantId}, scope ${scope})`);
@@ -64,6 +67,7 @@ async function clientCredential(
   ctx: TaskContext,
   connection: Connection,
   endpoint: { scheme: string; authenticationType: string; secret: string },
+  timeoutMs?: number,
 ): Promise<AzureAdClientCredential> {
   const scheme = endpoint.scheme.toLowerCase();
   // Like the Azure tasks, a connection without a scheme is a service principal.
@@ -89,7 +93,7 @@ async function clientCredential(
     try {
       const oidcToken = await requestPipelineOidcToken({
         oidcRequestUri: job.oidcRequestUri, serviceConnectionId: connection.id, systemAccessToken: job.accessToken,
-        subject: connection.subject, logger: ctx.logger,
+        subject: connection.subject, logger: ctx.logger, timeoutMs,
       });
       ctx.secret(oidcToken);
       return { kind: 'assertion', assertion: oidcToken };

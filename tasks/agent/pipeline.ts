@@ -122,11 +122,11 @@ export interface RegistryConnection {
  * id and secret log in as Basic credentials (ACR accepts them), and workload identity federation
  * trades the job's OIDC token for an Azure AD token that ACR exchanges at `/oauth2/exchange`.
  */
-export async function registryConnection(ctx: TaskContext, connectionInput: string, registryHost?: string): Promise<RegistryConnection | undefined> {
+export async function registryConnection(ctx: TaskContext, connectionInput: string, registryHost?: string, timeoutMs?: number): Promise<RegistryConnection | undefined> {
   const connection = tl.getInput(connectionInput, false)?.trim();
   if (!connection) return undefined;
   const registryType = quietly(() => tl.getEndpointDataParameter(connection, 'registrytype', true)) ?? '';
-  if (registryType.toLowerCase() === 'acr') return acrConnection(ctx, connection, connectionInput, registryHost);
+  if (registryType.toLowerCase() === 'acr') return acrConnection(ctx, connection, connectionInput, registryHost, timeoutMs);
   const auth = quietly(() => ({
     url: tl.getEndpointAuthorizationParameter(connection, 'registry', true) || tl.getEndpointUrl(connection, true),
     username: tl.getEndpointAuthorizationParameter(connection, 'username', true) ?? '',
@@ -144,7 +144,7 @@ function basicCredentials(ctx: TaskContext, username: string, password: string):
   return { username, password };
 }
 
-async function acrConnection(ctx: TaskContext, connection: string, input: string, registryHost: string | undefined): Promise<RegistryConnection> {
+async function acrConnection(ctx: TaskContext, connection: string, input: string, registryHost: string | undefined, timeoutMs: number | undefined): Promise<RegistryConnection> {
   const subject = `Docker registry connection "${connection}" (Azure Container Registry)`;
   const endpoint = quietly(() => ({
     scheme: (tl.getEndpointAuthorizationScheme(connection, true) ?? '').toLowerCase(),
@@ -166,7 +166,7 @@ async function acrConnection(ctx: TaskContext, connection: string, input: string
   const url = `https://${loginServer}`;
   if (endpoint.scheme === 'workloadidentityfederation' || endpoint.scheme === 'managedserviceidentity') {
     // No cloud is named in an ACR-kind connection: ACR's audience in the public cloud.
-    return { url, credentials: await azureAdRegistryToken(ctx, { id: connection, input, subject }, acrTokenScope(undefined, undefined)) };
+    return { url, credentials: await azureAdRegistryToken(ctx, { id: connection, input, subject }, acrTokenScope(undefined, undefined), timeoutMs) };
   }
   if (!endpoint.clientId || !endpoint.secret) {
     throw new GitopsError(`${subject} has no service principal id or secret`, { field: input, hint: 'edit the service connection, or use workload identity federation' });

@@ -1,10 +1,20 @@
+import { BlockList, isIP } from 'node:net';
+
+/** 127.0.0.0/8 and ::1; BlockList also matches their IPv4-mapped IPv6 forms (`::ffff:127.0.0.1`, `::ffff:7f00:1`). */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
 /**
- * 127.0.0.0/8, localhost and ::1, with or without a port or IPv6 brackets (`[::1]:5000`).
+ * 127.0.0.0/8, localhost and ::1 (also written as IPv4-mapped IPv6, `[::ffff:127.0.0.1]`), with or
+ * without a port or IPv6 brackets (`[::1]:5000`).
  * Nothing sent there crosses the network: plain HTTP and credentials are acceptable.
  */
 export function isLoopbackHost(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[([^\]]*)\](:\d+)?$/, '$1').replace(/^([^:]*):\d+$/, '$1');
-  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  if (name === 'localhost') return true;
+  const family = isIP(name);
+  return family !== 0 && LOOPBACK.check(name, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** Whether secrets may travel to `url`: https, or plain http to this machine. */

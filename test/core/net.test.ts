@@ -8,8 +8,16 @@ describe('isLoopbackHost / isSecureOrLoopback: where plain HTTP and credentials 
     }
   });
 
+  it('treats IPv4-mapped IPv6 loopback like 127.0.0.1, in every spelling a URL may give it', () => {
+    for (const host of ['[::ffff:127.0.0.1]:5000', '::ffff:127.0.0.1', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:7f00:1]:80', '[::ffff:127.9.8.7]', '[0:0:0:0:0:0:0:1]:5000']) {
+      assert.equal(isLoopbackHost(host), true, host);
+    }
+    assert.equal(isSecureOrLoopback(new URL('http://[::ffff:127.0.0.1]:5000/v2/')), true, 'URL normalises it to [::ffff:7f00:1]');
+  });
+
   it('refuses look-alikes and other hosts', () => {
-    for (const host of ['127.0.0.1.evil.example', 'localhost.evil.example', '128.0.0.1', '10.0.0.1:5000', '[::2]', 'example.com', '']) {
+    for (const host of ['127.0.0.1.evil.example', 'localhost.evil.example', '128.0.0.1', '10.0.0.1:5000', '[::2]', 'example.com', '',
+      '[::ffff:10.0.0.1]', '[::ffff:128.0.0.1]:5000', '[::127.0.0.1]', '::ffff:127.0.0.1.evil.example']) {
       assert.equal(isLoopbackHost(host), false, host);
     }
   });

@@ -69,6 +69,8 @@ export interface PromoteContainerOptions {
   dryRun: boolean;
   /** Plain HTTP to non-loopback registries (a connection URL that says http://). */
   insecure?: boolean;
+  /** Overall deadline of each registry operation, retries included (default 300 s). */
+  networkTimeoutSeconds?: number;
   /** How the caller names these settings in errors (task inputs by default; the CLI passes its flags). */
   names?: Partial<SettingNames>;
   logger: Logger;
@@ -200,6 +202,7 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
     copyReferrers: options.copyReferrers,
     overwriteTag: options.overwriteTag,
     insecure: options.insecure,
+    networkTimeoutSeconds: options.networkTimeoutSeconds,
     logger,
   };
 

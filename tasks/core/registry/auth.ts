@@ -1,7 +1,7 @@
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { isLoopbackRegistry } from './reference';
-import { readBody, send, type Agents } from './http';
+import { assertHttpUrl, readBody, send, TOKEN_LIMIT_BYTES, type Agents, type RawResponse } from './http';
 
 /** How to log in to a registry. Nothing set = anonymous. */
 export interface RegistryCredentials {
@@ -69,7 +69,7 @@ export class RegistryAuth {
   }
 
   /** The Authorization header for a request needing `scopes`, or undefined before any challenge. */
-  async authorization(scopes: string[]): Promise<string | undefined> {
+  async authorization(scopes: string[], deadline?: number): Promise<string | undefined> {
     if (!this.challenge) return undefined;
     if (this.challenge.scheme === 'basic') return this.basicHeader();
     const key = [...scopes].sort().join(' ');
@@ -78,7 +78,7 @@ export class RegistryAuth {
       const token = await cached.catch(() => undefined);
       if (token && token.expiresAt > Date.now()) return `Bearer ${token.token}`;
     }
-    cached = this.fetchToken(scopes);
+    cached = this.fetchToken(scopes, deadline);
     this.tokens.set(key, cached);
     cached.catch(() => this.tokens.delete(key));
     return `Bearer ${(await cached).token}`;
@@ -114,7 +114,13 @@ export class RegistryAuth {
   private realmUrl(): URL {
     const realm = this.challenge?.params.realm;
     if (!realm) throw new GitopsError(`registry ${this.registry} sent a Bearer challenge without a realm`);
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+      assertHttpUrl(url);
+    } catch (error) {
+      throw new GitopsError(`registry ${this.registry} sent a Bearer challenge with the unusable realm ${JSON.stringify(realm.slice(0, 100))}: ${(error as Error).message}`);
+    }
     if (url.protocol === 'http:' && !this.insecure && !isLoopbackRegistry(url.host)) {
       throw new GitopsError(`registry ${this.registry} asks for credentials at the plain-HTTP address ${url.host}`, {
         hint: 'credentials are only sent over HTTPS; mark the registry insecure only if you trust the network',
@@ -123,69 +129,94 @@ export class RegistryAuth {
     return url;
   }
 
-  private async fetchToken(scopes: string[]): Promise<CachedToken> {
+  private async fetchToken(scopes: string[], deadline?: number): Promise<CachedToken> {
     const realm = this.realmUrl();
     const service = this.challenge?.params.service;
     const requested = scopes.length > 0 ? scopes : (this.challenge?.params.scope ? [this.challenge.params.scope] : []);
     const started = Date.now();
-    let response;
+    const what = `token for ${requested.join(' ') || 'no scope'}`;
+    let response: RawResponse;
     if (this.credentials?.aadAccessToken) {
-      const refresh = await this.acrRefreshToken(realm, service);
+      const refresh = await this.acrRefreshToken(realm, service, deadline);
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh });
       if (service) form.set('service', service);
       if (requested.length) form.set('scope', requested.join(' '));
-      response = await send(realm, {
-        method: 'POST', agents: this.agents, body: Buffer.from(form.toString()),
+      response = await this.tokenCall(realm, what, () => send(realm, {
+        method: 'POST', agents: this.agents, body: Buffer.from(form.toString()), deadline,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
+      }));
     } else {
       const url = new URL(realm);
       if (service) url.searchParams.set('service', service);
       for (const scope of requested) url.searchParams.append('scope', scope);
       const basic = this.basicHeader();
-      response = await send(url, { method: 'GET', agents: this.agents, headers: basic ? { authorization: basic } : {} });
+      response = await this.tokenCall(realm, what, () => send(url, { method: 'GET', agents: this.agents, headers: basic ? { authorization: basic } : {}, deadline }));
     }
-    const body = await readBody(response, 1024 * 1024);
+    const body = await this.tokenCall(realm, what, () => readBody(response, TOKEN_LIMIT_BYTES));
     if (response.status === 401 || response.status === 403) {
       throw new GitopsError(`registry ${this.registry} rejected the credentials${this.credentials?.username ? ` of user "${this.credentials.username}"` : ''} (token service ${realm.host} answered HTTP ${response.status})`, {
         hint: 'check the username and password (or token) of the service connection for this registry',
       });
     }
     if (response.status !== 200) {
-      throw new GitopsError(`token service ${realm.host} of registry ${this.registry} answered HTTP ${response.status}`);
+      throw new GitopsError(`token service ${realm.host} of registry ${this.registry} answered HTTP ${response.status} for the ${what}`);
     }
-    const parsed = JSON.parse(body.toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
-    const token = parsed.token ?? parsed.access_token;
-    if (!token) throw new GitopsError(`token service ${realm.host} of registry ${this.registry} returned no token`);
+    const parsed = parseJsonObject(body) as { token?: unknown; access_token?: unknown; expires_in?: unknown } | undefined;
+    const token = parsed?.token ?? parsed?.access_token;
+    if (typeof token !== 'string' || !token || /[\r\n]/.test(token)) throw new GitopsError(`token service ${realm.host} of registry ${this.registry} returned no usable ${what}`);
     // The spec's default lifetime is 60 s; renew 10 s early so no request carries an expiring token.
-    const lifetime = Math.max(10, parsed.expires_in ?? 60);
+    const lifetime = Math.max(10, typeof parsed?.expires_in === 'number' && Number.isFinite(parsed.expires_in) ? parsed.expires_in : 60);
     this.logger.debug(`registry ${this.registry}: token for ${requested.join(' ') || 'no scope'} (valid ${lifetime}s)`);
     return { token, expiresAt: started + (lifetime - 10) * 1000 };
   }
 
+  /** Runs one step of a token request; failures (stall, deadline, oversize answer) name the token service, the registry and the token. */
+  private async tokenCall<T>(service: URL, what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof GitopsError && (error.message.startsWith('token service') || error.message.startsWith(`registry ${this.registry}`))) throw error;
+      throw new GitopsError(`token service ${service.host} of registry ${this.registry} failed to give the ${what}: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'the token service stalled, is unreachable or answered too much; retries count against networkTimeoutSeconds',
+      });
+    }
+  }
+
   /** ACR: AAD access token → ACR refresh token, once per client. */
-  private acrRefreshToken(realm: URL, service: string | undefined): Promise<string> {
+  private acrRefreshToken(realm: URL, service: string | undefined, deadline?: number): Promise<string> {
     if (!this.refreshToken) {
       this.refreshToken = (async () => {
         const form = new URLSearchParams({ grant_type: 'access_token', access_token: this.credentials!.aadAccessToken! });
         form.set('service', service ?? this.registry);
         if (this.credentials?.tenantId) form.set('tenant', this.credentials.tenantId);
-        const response = await send(new URL('/oauth2/exchange', realm), {
-          method: 'POST', agents: this.agents, body: Buffer.from(form.toString()),
+        const exchange = new URL('/oauth2/exchange', realm);
+        const what = 'refresh token from /oauth2/exchange';
+        const response = await this.tokenCall(exchange, what, () => send(exchange, {
+          method: 'POST', agents: this.agents, body: Buffer.from(form.toString()), deadline,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        });
-        const body = await readBody(response, 1024 * 1024);
+        }));
+        const body = await this.tokenCall(exchange, what, () => readBody(response, TOKEN_LIMIT_BYTES));
         if (response.status !== 200) {
           throw new GitopsError(`registry ${this.registry} refused the Azure AD token at /oauth2/exchange (HTTP ${response.status})`, {
             hint: 'the service principal or managed identity needs AcrPull on the source and AcrPush on the target registry',
           });
         }
-        const refresh = (JSON.parse(body.toString('utf8')) as { refresh_token?: string }).refresh_token;
-        if (!refresh) throw new GitopsError(`registry ${this.registry} returned no refresh token from /oauth2/exchange`);
+        const refresh = (parseJsonObject(body) as { refresh_token?: unknown } | undefined)?.refresh_token;
+        if (typeof refresh !== 'string' || !refresh) throw new GitopsError(`registry ${this.registry} returned no refresh token from /oauth2/exchange`);
         return refresh;
       })();
       this.refreshToken.catch(() => { this.refreshToken = undefined; });
     }
     return this.refreshToken;
+  }
+}
+
+function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
   }
 }

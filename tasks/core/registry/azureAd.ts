@@ -8,7 +8,7 @@
 import { GitopsError } from '../errors';
 import { redact } from '../exec';
 import type { Logger } from '../logger';
-import { isRetryableStatus, retryDelayMs, sleep } from './http';
+import { formatSeconds, isRetryableStatus, remainingMs, retryDelayMs, sleep, TOKEN_LIMIT_BYTES } from './http';
 import { isSecureOrLoopback } from '../net';
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com/';
@@ -136,27 +136,65 @@ function secureUrl(text: string, what: string, subject: string): URL {
   throw new GitopsError(`${what} ${url.origin} of ${subject} is not https`, { hint: 'credentials are only sent over HTTPS' });
 }
 
-/** POST with a few retries on network errors and 429/5xx; no redirects (they could carry the secret elsewhere). */
+/**
+ * POST with a few retries on network errors and 429/5xx, all within one deadline (`timeoutMs`); no
+ * redirects (they could carry the secret elsewhere); the answer is read up to TOKEN_LIMIT_BYTES.
+ */
 async function post(url: URL, init: { headers: Record<string, string>; body: string }, service: string, subject: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+  const deadline = Date.now() + timeoutMs;
+  const failure = (reason: string) => new GitopsError(`could not get a token from ${service} at ${url.host} for ${subject}: ${reason}`, {
+    hint: 'the token service stalled, is unreachable or answered too much; nothing was sent to the registry',
+  });
   for (let attempt = 0; ; attempt++) {
-    let response: Response;
+    const signal = AbortSignal.timeout(remainingMs(deadline));
+    let status: number;
+    let retryAfter: string | undefined;
+    let text: string;
     try {
-      response = await fetch(url, { method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), ...init });
+      const response = await fetch(url, { method: 'POST', redirect: 'manual', signal, ...init });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after') ?? undefined;
+      text = await readCapped(response, TOKEN_LIMIT_BYTES);
     } catch (error) {
-      if (attempt + 1 < ATTEMPTS) {
-        await sleep(retryDelayMs(attempt));
+      if (error instanceof GitopsError) throw failure(error.message);
+      const timedOut = signal.aborted;
+      const delay = retryDelayMs(attempt);
+      if (!timedOut && attempt + 1 < ATTEMPTS && Date.now() + delay < deadline) {
+        await sleep(delay);
         continue;
       }
-      const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-      throw new GitopsError(`could not reach ${service} at ${url.host} for ${subject}: ${reason}`);
+      const reason = timedOut ? `no complete answer within ${formatSeconds(timeoutMs)} (${attempt + 1} attempt(s))`
+        : error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      throw failure(reason);
     }
-    const text = await response.text();
-    if (isRetryableStatus(response.status) && attempt + 1 < ATTEMPTS) {
-      await sleep(retryDelayMs(attempt, response.headers.get('retry-after') ?? undefined));
-      continue;
+    if (isRetryableStatus(status) && attempt + 1 < ATTEMPTS) {
+      const delay = retryDelayMs(attempt, retryAfter);
+      if (Date.now() + delay < deadline) {
+        await sleep(delay);
+        continue;
+      }
     }
-    return { status: response.status, text };
+    return { status, text };
   }
+}
+
+/** A fetch body as text, refused beyond `limit` bytes as soon as they arrive (after any decompression). */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new GitopsError(`the answer is larger than the ${limit} bytes allowed for a token`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {

@@ -2,9 +2,13 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { RegistryAuth, type RegistryCredentials } from './auth';
-import { createAgents, DEFAULT_TIMEOUT_MS, drain, isRetryableNetworkError, isRetryableStatus, markTransient, readBody, retryDelayMs, send, sleep, type Agents, type RawResponse } from './http';
-import { digestOf, MANIFEST_ACCEPT } from './manifest';
-import { isLoopbackRegistry, registryEndpoint } from './reference';
+import { isLoopbackHost } from '../net';
+import {
+  createAgents, DEFAULT_NETWORK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_MS, drain, formatSeconds, isDeadlineError, isRetryableNetworkError, isRetryableStatus, isTransient,
+  MANIFEST_LIMIT_BYTES, markTransient, readBody, retryDelayMs, send, sleep, type Agents, type RawResponse,
+} from './http';
+import { digestAlgorithm, digestOf, MANIFEST_ACCEPT, parseReferrers, type Descriptor } from './manifest';
+import { isDigest, isLoopbackRegistry, isTag, registryEndpoint, type Digest } from './reference';
 import { sendWire, type WireBody } from './wire';
 
 export interface RegistryClientOptions {
@@ -23,9 +27,11 @@ export interface RegistryClientOptions {
   chunkSize?: number;
   /** Open connections per registry (default 16). */
   maxSockets?: number;
+  /** Overall deadline of each operation (one request with its retries, or one blob transfer), default 300 s. */
+  networkTimeoutSeconds?: number;
 }
 
-export interface ManifestData { bytes: Buffer; mediaType: string; digest: string }
+export interface ManifestData { bytes: Buffer; mediaType: string; digest: Digest }
 export interface ManifestHead { digest?: string; mediaType: string; size: number }
 
 interface RequestSpec {
@@ -42,12 +48,17 @@ interface RequestSpec {
   /** Statuses that are answers, not errors. */
   expect: number[];
   what: string;
+  /** Epoch ms by which the operation (retries and body included) must be done; default now + networkTimeoutSeconds. */
+  deadline?: number;
+  /** Wire requests: fail a body slower than this on average, after a grace of networkTimeoutSeconds. */
+  minBytesPerSecond?: number;
 }
 
 /** The next `length` bytes of a blob download, as a request body. */
 interface StreamedBody { source: WireBody; length: number }
 
 const MAX_REDIRECTS = 5;
+const DEADLINE_HINT = 'the registry stalled or is too slow; retries count against the same deadline (networkTimeoutSeconds raises it)';
 /** Blobs up to this size go in one streamed PUT: every extra PATCH costs a round trip and a pause of the source stream. */
 const DEFAULT_CHUNK_SIZE = 512 * 1024 * 1024;
 
@@ -61,7 +72,10 @@ export class RegistryClient {
   private readonly retries: number;
   private readonly userAgent: string;
   private readonly actions: string;
+  private readonly insecure: boolean;
   readonly chunkSize: number;
+  /** Overall deadline of one operation, in ms. */
+  readonly timeoutMs: number;
 
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
@@ -73,6 +87,10 @@ export class RegistryClient {
     this.userAgent = options.userAgent ?? 'bedrock-gitops';
     this.actions = options.actions ?? 'pull';
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.insecure = !!options.insecure;
+    const seconds = options.networkTimeoutSeconds ?? DEFAULT_NETWORK_TIMEOUT_SECONDS;
+    if (!(seconds > 0)) throw new GitopsError(`the network timeout must be a positive number of seconds, not ${seconds}`, { field: 'networkTimeoutSeconds' });
+    this.timeoutMs = seconds * 1000;
     this.auth = new RegistryAuth(options.registry, options.credentials, this.agents, this.logger, !!options.insecure);
   }
 
@@ -86,44 +104,70 @@ export class RegistryClient {
     return repos.map((repo, i) => `repository:${repo}:${i === 0 ? this.actions : 'pull'}`);
   }
 
-  /** Sends a request with auth, redirects (no Authorization to another host) and retries. */
+  /**
+   * Where this client may send a request: https, or plain http when the registry itself is plain
+   * http and the address is this machine (or the user marked the registry insecure). Upload
+   * locations and redirects are checked too: a registry cannot send the agent to ftp:// or file://,
+   * nor from https down to http.
+   */
+  private checkUrl(url: URL, what: string): void {
+    if (url.protocol === 'https:') return;
+    const plainAllowed = url.protocol === 'http:' && this.base.protocol === 'http:' && (this.insecure || isLoopbackHost(url.host));
+    if (plainAllowed) return;
+    throw new GitopsError(`registry ${this.registry} sent ${what} to ${url.protocol}//${url.host}; refusing (only ${this.base.protocol === 'https:' ? 'https' : 'https, or http to this machine,'} is followed)`, {
+      hint: 'the registry, or something between it and the agent, redirects to an address the agent does not trust',
+    });
+  }
+
+  /**
+   * Sends a request with auth, redirects and retries, all within one deadline. Authorization goes
+   * only to the registry's own origin (scheme, host and port): never along a redirect elsewhere.
+   */
   private async request(spec: RequestSpec): Promise<RawResponse> {
     const scopes = this.scopes(spec.repos);
     const replayable = !isStreamed(spec.body);
+    const deadline = spec.deadline ?? Date.now() + this.timeoutMs;
+    const started = Date.now();
     let authRetried = false;
+    /** Whether a retry after `delay` ms still ends before the deadline. */
+    const timeLeftFor = (delay: number) => Date.now() + delay < deadline;
     for (let attempt = 0; ; attempt++) {
       let url = spec.path instanceof URL ? spec.path : new URL(spec.path, this.base);
       let response: RawResponse;
       let sentAuthorization = false;
       try {
-        let authorization = await this.auth.authorization(scopes);
+        this.checkUrl(url, spec.what);
+        let authorization = await this.auth.authorization(scopes, deadline);
         for (let redirects = 0; ; redirects++) {
-          const sameHost = url.host === this.base.host;
           const headers: OutgoingHttpHeaders = { 'user-agent': this.userAgent, ...spec.headers };
-          if (authorization && sameHost) headers.authorization = authorization;
+          if (authorization && url.origin === this.base.origin) headers.authorization = authorization;
           sentAuthorization = !!headers.authorization;
           response = spec.wire
-            ? await sendWire(url, { method: spec.method, headers, body: isStreamed(spec.body) ? spec.body : undefined, timeoutMs: DEFAULT_TIMEOUT_MS })
-            : await send(url, { method: spec.method, headers, body: isStreamed(spec.body) ? undefined : spec.body, agents: this.agents });
+            ? await sendWire(url, {
+              method: spec.method, headers, body: isStreamed(spec.body) ? spec.body : undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline,
+              pace: spec.minBytesPerSecond ? { graceMs: this.timeoutMs, bytesPerSecond: spec.minBytesPerSecond } : undefined,
+            })
+            : await send(url, { method: spec.method, headers, body: isStreamed(spec.body) ? undefined : spec.body, agents: this.agents, deadline });
           const location = response.headers.location;
           const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
           if (!redirect) break;
           if (redirects >= MAX_REDIRECTS) throw new GitopsError(`registry ${this.registry}: too many redirects for ${spec.what}`);
           await drain(response);
           url = new URL(location, url);
-          if (url.protocol === 'http:' && this.base.protocol === 'https:') {
-            throw new GitopsError(`registry ${this.registry} redirected ${spec.what} from HTTPS to plain HTTP (${url.host}); refusing`);
-          }
-          if (url.host !== this.base.host) authorization = undefined;
+          this.checkUrl(url, `a redirect for ${spec.what}`);
+          // Once off the registry's origin, the credentials stay behind for good.
+          if (url.origin !== this.base.origin) authorization = undefined;
         }
       } catch (error) {
-        if (replayable && attempt < this.retries && isRetryableNetworkError(error)) {
+        if (replayable && attempt < this.retries && isRetryableNetworkError(error) && !isDeadlineError(error)) {
           const delay = retryDelayMs(attempt);
-          this.logger.debug(`registry ${this.registry}: ${spec.what} failed (${(error as Error).message}); retrying in ${Math.round(delay)} ms`);
-          await sleep(delay);
-          continue;
+          if (timeLeftFor(delay)) {
+            this.logger.debug(`registry ${this.registry}: ${spec.what} failed (${(error as Error).message}); retrying in ${Math.round(delay)} ms`);
+            await sleep(delay);
+            continue;
+          }
         }
-        const failure = this.networkError(error, spec.what);
+        const failure = this.networkError(error, spec.what, attempt + 1, Date.now() - started);
         throw !replayable && isRetryableNetworkError(error) ? markTransient(failure) : failure;
       }
       if (response.status === 401 && !authRetried) {
@@ -139,9 +183,14 @@ export class RegistryClient {
       if (replayable && attempt < this.retries && isRetryableStatus(response.status)) {
         const delay = retryDelayMs(attempt, response.headers['retry-after']);
         await drain(response);
-        this.logger.debug(`registry ${this.registry}: ${spec.what} answered HTTP ${response.status}; retrying in ${Math.round(delay)} ms`);
-        await sleep(delay);
-        continue;
+        if (timeLeftFor(delay)) {
+          this.logger.debug(`registry ${this.registry}: ${spec.what} answered HTTP ${response.status}; retrying in ${Math.round(delay)} ms`);
+          await sleep(delay);
+          continue;
+        }
+        throw new GitopsError(`registry ${this.registry}: ${spec.what} answered HTTP ${response.status} ${attempt + 1} time(s) within ${formatSeconds(Date.now() - started)}; no time left to retry before the ${formatSeconds(this.timeoutMs)} deadline`, {
+          hint: DEADLINE_HINT,
+        });
       }
       const body = await readBody(response, 64 * 1024).catch(() => Buffer.alloc(0));
       const failure = this.errorFor(response, body, spec.what);
@@ -149,12 +198,29 @@ export class RegistryClient {
     }
   }
 
-  private networkError(error: unknown, what: string): Error {
-    if (error instanceof GitopsError) return error;
+  /** Reads a small answer within its operation's deadline; failures name the registry and the object. */
+  private async readAnswer(response: RawResponse, limit: number, what: string): Promise<Buffer> {
+    try {
+      return await readBody(response, limit);
+    } catch (error) {
+      throw this.networkError(error, what);
+    }
+  }
+
+  private networkError(error: unknown, what: string, attempts = 1, elapsedMs?: number): Error {
+    const message = (error as Error)?.message ?? String(error);
+    if (error instanceof GitopsError) {
+      // Errors from deeper layers (body limits, redirects) get the registry and the object named.
+      if (message.startsWith(`registry ${this.registry}`) || message.startsWith('token service') || message.includes(what)) return error;
+      const wrapped = new GitopsError(`registry ${this.registry}: ${what}: ${message}`, { cause: error, hint: error.hint, field: error.field });
+      return isTransient(error) ? markTransient(wrapped) : wrapped;
+    }
     const code = (error as { code?: string }).code;
-    return new GitopsError(`registry ${this.registry}: ${what} failed: ${(error as Error).message ?? String(error)}${code && !String((error as Error).message).includes(code) ? ` (${code})` : ''}`, {
+    const tries = attempts > 1 ? ` after ${attempts} attempts in ${formatSeconds(elapsedMs ?? 0)}` : '';
+    const failed = isDeadlineError(error) ? `did not complete within its ${formatSeconds(this.timeoutMs)} deadline${tries}` : `failed${tries}`;
+    return new GitopsError(`registry ${this.registry}: ${what} ${failed}: ${message}${code && !message.includes(code) && code !== 'EDEADLINE' ? ` (${code})` : ''}`, {
       cause: error,
-      hint: 'check that the registry is reachable from the agent; transient failures were retried',
+      hint: isDeadlineError(error) ? DEADLINE_HINT : 'check that the registry is reachable from the agent; transient failures were retried',
     });
   }
 
@@ -176,13 +242,21 @@ export class RegistryClient {
     return new GitopsError(`registry ${this.registry}${login} ${what} answered HTTP ${status}${detail ? ` (${detail})` : ''}`, { hint });
   }
 
-  async getManifest(repo: string, reference: string): Promise<ManifestData> {
-    const what = `GET manifest ${repo}:${reference}`;
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { accept: MANIFEST_ACCEPT }, expect: [200], what });
-    const bytes = await readBody(response, 4 * 1024 * 1024);
-    const algorithm = reference.includes(':') ? reference.split(':')[0] : 'sha256';
+  /** How messages name a manifest or blob: `repo:tag` or `repo@digest`. */
+  private static object(repo: string, reference: string): string {
+    return `${repo}${isDigest(reference) ? '@' : ':'}${reference}`;
+  }
+
+  /** A manifest by tag or validated digest: read with a size cap, checked against the digest it was asked by. */
+  async getManifest(repo: string, reference: string, deadline?: number): Promise<ManifestData> {
+    const object = RegistryClient.object(repo, reference);
+    if (!isDigest(reference) && !isTag(reference)) throw new GitopsError(`registry ${this.registry}: refusing to fetch manifest ${object}: not a tag or digest`);
+    const what = `GET manifest ${object}`;
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { accept: MANIFEST_ACCEPT }, expect: [200], what, deadline });
+    const bytes = await this.readAnswer(response, MANIFEST_LIMIT_BYTES, what);
+    const algorithm = isDigest(reference) ? digestAlgorithm(reference) : 'sha256';
     const digest = digestOf(bytes, algorithm);
-    const pinned = reference.includes(':') ? reference : headerText(response.headers['docker-content-digest']);
+    const pinned = isDigest(reference) ? reference : headerText(response.headers['docker-content-digest']);
     if (pinned && pinned.split(':')[0] === algorithm && pinned !== digest) {
       throw new GitopsError(`registry ${this.registry}: manifest ${repo}@${pinned} does not match its digest (received bytes hash to ${digest})`, {
         hint: 'the registry or something between it and the agent altered the manifest',
@@ -190,43 +264,66 @@ export class RegistryClient {
     }
     let mediaType = (headerText(response.headers['content-type']) ?? '').split(';')[0].trim();
     try {
-      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
+      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown } | null)?.mediaType;
       if (typeof declared === 'string') mediaType = declared;
     } catch { /* parseManifest reports malformed JSON with context */ }
     return { bytes, mediaType, digest };
   }
 
   /** Digest, media type and size of a manifest, or undefined when it does not exist. */
-  async headManifest(repo: string, reference: string): Promise<ManifestHead | undefined> {
-    const response = await this.request({ method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { accept: MANIFEST_ACCEPT }, expect: [200, 404], what: `HEAD manifest ${repo}:${reference}` });
+  async headManifest(repo: string, reference: string, deadline?: number): Promise<ManifestHead | undefined> {
+    const what = `HEAD manifest ${RegistryClient.object(repo, reference)}`;
+    const response = await this.request({ method: 'HEAD', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { accept: MANIFEST_ACCEPT }, expect: [200, 404], what, deadline });
     await drain(response);
     if (response.status === 404) return undefined;
+    const digest = headerText(response.headers['docker-content-digest']);
+    if (digest !== undefined && !isDigest(digest)) {
+      throw new GitopsError(`registry ${this.registry}: ${what} answered with the invalid Docker-Content-Digest ${JSON.stringify(digest.slice(0, 80))}`);
+    }
     return {
-      digest: headerText(response.headers['docker-content-digest']),
+      digest,
       mediaType: (headerText(response.headers['content-type']) ?? '').split(';')[0].trim(),
       size: Number(response.headers['content-length'] ?? 0),
     };
   }
 
+  /**
+   * PUTs manifest bytes under their own digest (children, referrers). Only a validated digest that
+   * the bytes hash to is accepted: a server-supplied string can never become a tag or a path here.
+   */
+  async putManifestByDigest(repo: string, digest: Digest, bytes: Buffer, mediaType: string): Promise<Digest> {
+    if (!isDigest(digest) || digestOf(bytes, digestAlgorithm(digest)) !== digest) {
+      throw new GitopsError(`registry ${this.registry}: refusing to PUT manifest ${repo}@${String(digest as unknown).slice(0, 80)}: not the digest of its bytes`);
+    }
+    return this.putManifest(repo, digest, bytes, mediaType);
+  }
+
+  /** PUTs manifest bytes under a tag: the requested target tag (and the referrers fallback tag derived from a verified digest). */
+  async putManifestAtTag(repo: string, tag: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    if (!isTag(tag)) throw new GitopsError(`registry ${this.registry}: refusing to PUT manifest ${repo}:${tag.slice(0, 80)}: not a valid tag`);
+    return this.putManifest(repo, tag, bytes, mediaType);
+  }
+
   /** PUTs manifest bytes unchanged with Content-Type = their media type; returns the stored digest. */
-  async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+  private async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    const object = RegistryClient.object(repo, reference);
     const response = await this.request({
       method: 'PUT', path: `/v2/${repo}/manifests/${reference}`, repos: [repo], headers: { 'content-type': mediaType, 'content-length': bytes.length },
-      body: bytes, expect: [201, 200], what: `PUT manifest ${repo}:${reference}`,
+      body: bytes, expect: [201, 200], what: `PUT manifest ${object}`,
     });
     await drain(response);
     const digest = digestOf(bytes);
     const stored = headerText(response.headers['docker-content-digest']);
     if (stored && stored !== digest) {
-      throw new GitopsError(`registry ${this.registry} stored manifest ${repo}:${reference} as ${stored}, expected ${digest}`, {
+      throw new GitopsError(`registry ${this.registry} stored manifest ${object} as ${stored.slice(0, 80)}, expected ${digest}`, {
         hint: 'the registry rewrote the manifest; the copy would not keep its digest',
       });
     }
     return digest;
   }
 
-  async blobExists(repo: string, digest: string): Promise<boolean> {
-    const response = await this.request({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}`, repos: [repo], expect: [200, 404], what: `HEAD blob ${repo}@${digest}` });
+  async blobExists(repo: string, digest: Digest, deadline?: number): Promise<boolean> {
+    const response = await this.request({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}`, repos: [repo], expect: [200, 404], what: `HEAD blob ${repo}@${digest}`, deadline });
     await drain(response);
     return response.status === 200;
   }
@@ -235,8 +332,8 @@ export class RegistryClient {
    * Opens a blob download: the body arrives only as fast as it is consumed, and fails (instead of
    * ending) when its bytes do not match the digest or size.
    */
-  async openBlob(repo: string, blob: { digest: string; size: number }): Promise<WireBody> {
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true });
+  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number, minBytesPerSecond?: number): Promise<WireBody> {
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true, deadline, minBytesPerSecond });
     // Wire requests answer with wire bodies.
     const body = response.body as WireBody;
     body.expect(blob, `blob ${repo}@${blob.digest} from ${this.registry}`);
@@ -244,8 +341,8 @@ export class RegistryClient {
   }
 
   /** A small blob (config) in memory, verified. */
-  async getBlob(repo: string, blob: { digest: string; size: number }, limit = 8 * 1024 * 1024): Promise<Buffer> {
-    if (blob.size > limit) throw new GitopsError(`blob ${repo}@${blob.digest} is ${blob.size} bytes, more than the ${limit} expected here`);
+  async getBlob(repo: string, blob: { digest: Digest; size: number }, limit = 8 * 1024 * 1024): Promise<Buffer> {
+    if (blob.size > limit) throw new GitopsError(`registry ${this.registry}: blob ${repo}@${blob.digest} is ${blob.size} bytes, more than the ${limit} expected here`);
     const chunks: Buffer[] = [];
     for await (const chunk of await this.openBlob(repo, blob)) chunks.push(chunk);
     return Buffer.concat(chunks);
@@ -255,21 +352,21 @@ export class RegistryClient {
    * Cross-repository mount. Returns true when mounted (201); otherwise the upload session the
    * registry opened instead (202), to upload into.
    */
-  async mountBlob(repo: string, digest: string, fromRepo: string): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+  async mountBlob(repo: string, digest: Digest, fromRepo: string, deadline?: number): Promise<{ mounted: true } | { mounted: false; location: URL }> {
     const query = new URLSearchParams({ mount: digest, from: fromRepo });
     const response = await this.request({
       method: 'POST', path: `/v2/${repo}/blobs/uploads/?${query}`, repos: [repo, fromRepo], headers: { 'content-length': 0 },
-      body: Buffer.alloc(0), expect: [201, 202], what: `mount blob ${digest} from ${fromRepo} into ${repo}`,
+      body: Buffer.alloc(0), expect: [201, 202], what: `mount blob ${digest} from ${fromRepo} into ${repo}`, deadline,
     });
     await drain(response);
     if (response.status === 201) return { mounted: true };
     return { mounted: false, location: this.location(response, `mount into ${repo}`) };
   }
 
-  async startUpload(repo: string): Promise<URL> {
+  async startUpload(repo: string, deadline?: number): Promise<URL> {
     const response = await this.request({
       method: 'POST', path: `/v2/${repo}/blobs/uploads/`, repos: [repo], headers: { 'content-length': 0 },
-      body: Buffer.alloc(0), expect: [202], what: `start blob upload to ${repo}`,
+      body: Buffer.alloc(0), expect: [202], what: `start blob upload to ${repo}`, deadline,
     });
     await drain(response);
     return this.location(response, `upload to ${repo}`);
@@ -278,7 +375,11 @@ export class RegistryClient {
   private location(response: RawResponse, what: string): URL {
     const location = headerText(response.headers.location);
     if (!location) throw new GitopsError(`registry ${this.registry} gave no Location for ${what}`);
-    return new URL(location, response.url);
+    try {
+      return new URL(location, response.url);
+    } catch {
+      throw new GitopsError(`registry ${this.registry} gave the unusable Location ${JSON.stringify(location.slice(0, 100))} for ${what}`);
+    }
   }
 
   /**
@@ -286,16 +387,16 @@ export class RegistryClient {
    * chunkSize, else PATCH chunks with Content-Range, then PUT `digest=` (keeping Location's query).
    * The download is closed when the upload fails.
    */
-  async uploadBlob(repo: string, blob: { digest: string; size: number }, source: WireBody, location?: URL): Promise<void> {
+  async uploadBlob(repo: string, blob: { digest: Digest; size: number }, source: WireBody, location?: URL, deadline?: number): Promise<void> {
     try {
-      let url = location ?? await this.startUpload(repo);
+      let url = location ?? await this.startUpload(repo, deadline);
       const what = `upload blob ${blob.digest} to ${repo}`;
       const headers = { 'content-type': 'application/octet-stream' };
       if (blob.size <= this.chunkSize) {
         url.searchParams.set('digest', blob.digest);
         const response = await this.request({
           method: 'PUT', path: url, repos: [repo], body: { source, length: blob.size }, wire: true, expect: [201],
-          headers: { ...headers, 'content-length': blob.size }, what,
+          headers: { ...headers, 'content-length': blob.size }, what, deadline,
         });
         await drain(response);
         return;
@@ -305,34 +406,38 @@ export class RegistryClient {
         const range = `${offset}-${offset + length - 1}`;
         const response = await this.request({
           method: 'PATCH', path: url, repos: [repo], body: { source, length }, wire: true, expect: [202],
-          headers: { ...headers, 'content-length': length, 'content-range': range }, what: `${what} (bytes ${range})`,
+          headers: { ...headers, 'content-length': length, 'content-range': range }, what: `${what} (bytes ${range})`, deadline,
         });
         await drain(response);
         url = this.location(response, what);
       }
       // The download verified the digest before it handed over its last bytes.
       url.searchParams.set('digest', blob.digest);
-      const response = await this.request({ method: 'PUT', path: url, repos: [repo], headers: { 'content-length': 0 }, body: Buffer.alloc(0), expect: [201, 404], what });
+      const response = await this.request({ method: 'PUT', path: url, repos: [repo], headers: { 'content-length': 0 }, body: Buffer.alloc(0), expect: [201, 404], what, deadline });
       const answer = await readBody(response, 64 * 1024).catch(() => Buffer.alloc(0));
       // A retried commit finds its session gone when the first attempt went through and only its answer was lost.
-      if (response.status === 404 && !(await this.blobExists(repo, blob.digest))) throw this.errorFor(response, answer, what);
+      if (response.status === 404 && !(await this.blobExists(repo, blob.digest, deadline))) throw this.errorFor(response, answer, what);
     } catch (error) {
       source.destroy(error as Error);
       throw error;
     }
   }
 
-  /** The referrers API answer (an index), or undefined when the registry does not offer the API. */
-  async getReferrers(repo: string, digest: string): Promise<{ manifests: { mediaType: string; digest: string; size: number; artifactType?: string }[] } | undefined> {
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/referrers/${digest}`, repos: [repo], headers: { accept: 'application/vnd.oci.image.index.v1+json' }, expect: [200, 404], what: `GET referrers of ${repo}@${digest}` });
+  /**
+   * The referrers API answer: its descriptors, validated (digests, sizes, at most LIMITS.referrers),
+   * or undefined when the registry does not offer the API.
+   */
+  async getReferrers(repo: string, digest: Digest): Promise<Descriptor[] | undefined> {
+    const what = `GET referrers of ${repo}@${digest}`;
+    const response = await this.request({ method: 'GET', path: `/v2/${repo}/referrers/${digest}`, repos: [repo], headers: { accept: 'application/vnd.oci.image.index.v1+json' }, expect: [200, 404], what });
     if (response.status === 404) {
       await drain(response);
       return undefined;
     }
     const type = headerText(response.headers['content-type']) ?? '';
-    const body = await readBody(response, 4 * 1024 * 1024);
+    const body = await this.readAnswer(response, MANIFEST_LIMIT_BYTES, what);
     if (!type.includes('json')) return undefined;
-    return JSON.parse(body.toString('utf8'));
+    return parseReferrers(body, `the referrers list of ${this.registry}/${repo}@${digest}`);
   }
 }
 

@@ -1,10 +1,10 @@
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { RegistryCredentials } from './auth';
-import { RegistryClient } from './client';
+import { RegistryClient, type ManifestData } from './client';
 import { isTransient, retryDelayMs, sleep } from './http';
 import { isIndexType, MEDIA_TYPES, parseManifest, platformText, sha256Digest, type Descriptor, type ParsedManifest, type PlatformSpec } from './manifest';
-import { formatImageReference, manifestReference, type ImageReference } from './reference';
+import { formatImageReference, manifestReference, type Digest, type ImageReference } from './reference';
 
 export interface CopyOptions {
   source: ImageReference;
@@ -29,6 +29,11 @@ export interface CopyOptions {
   /** Blobs larger than this go up in PATCH chunks of this size; smaller ones in one streamed PUT (default 512 MiB). */
   chunkSize?: number;
   userAgent?: string;
+  /**
+   * Overall deadline in seconds of each network operation, retries included (default 300): one
+   * manifest, token or referrers request, or one blob transfer (which gets one more second per MiB).
+   */
+  networkTimeoutSeconds?: number;
 }
 
 export interface CopyResult {
@@ -55,6 +60,12 @@ export interface ResolvedImage { digest: string; mediaType: string; platforms: s
 const DEFAULT_CONCURRENCY = 8;
 /** Blobs up to this size (configs, tiny layers) cost round trips, not bandwidth: they do not wait behind layers. */
 const SMALL_BLOB_BYTES = 1024 * 1024;
+/**
+ * A blob transfer's deadline grows with its size at this floor throughput (bytes per second), and a
+ * download slower than it on average (after networkTimeoutSeconds of grace) fails: a source cannot
+ * drip a huge declared layer for days.
+ */
+const SLOWEST_BLOB_BYTES_PER_SECOND = 1024 * 1024;
 
 interface Counters { bytesCopied: number; blobsUploaded: number; blobsMounted: number; blobsSkipped: number; manifestsWritten: number }
 
@@ -100,14 +111,23 @@ const matchesPlatform = (wanted: PlatformSpec, actual: PlatformSpec | undefined)
 
 async function platformsOf(client: RegistryClient, repo: string, manifest: ParsedManifest): Promise<string[]> {
   if (isIndexType(manifest.mediaType)) return manifest.manifests.map((m) => platformText(m.platform));
-  const config = JSON.parse((await client.getBlob(repo, manifest.config!, 4 * 1024 * 1024)).toString('utf8')) as Partial<PlatformSpec>;
-  return config.os && config.architecture ? [platformText(config as PlatformSpec)] : [];
+  const where = `config blob ${client.registry}/${repo}@${manifest.config!.digest}`;
+  let config: unknown;
+  try {
+    config = JSON.parse((await client.getBlob(repo, manifest.config!, 4 * 1024 * 1024)).toString('utf8'));
+  } catch (error) {
+    if (error instanceof GitopsError) throw error;
+    throw new GitopsError(`${where} is not valid JSON`, { cause: error });
+  }
+  const { os, architecture, variant } = (typeof config === 'object' && config !== null ? config : {}) as Record<string, unknown>;
+  if (typeof os !== 'string' || typeof architecture !== 'string') return [];
+  return [platformText({ os, architecture, variant: typeof variant === 'string' ? variant : undefined })];
 }
 
 /** Digest, media type and platforms of an image, without copying anything. */
 export async function resolveImage(ref: ImageReference, credentials: RegistryCredentials | undefined, logger: Logger,
-  options: { insecure?: boolean; retries?: number } = {}): Promise<ResolvedImage> {
-  const client = new RegistryClient({ registry: ref.registry, credentials, logger, insecure: options.insecure, retries: options.retries });
+  options: { insecure?: boolean; retries?: number; networkTimeoutSeconds?: number } = {}): Promise<ResolvedImage> {
+  const client = new RegistryClient({ registry: ref.registry, credentials, logger, insecure: options.insecure, retries: options.retries, networkTimeoutSeconds: options.networkTimeoutSeconds });
   try {
     const root = await client.getManifest(ref.repository, manifestReference(ref));
     const parsed = parseManifest(root.bytes, root.mediaType, `manifest of ${formatImageReference(ref)}`);
@@ -126,7 +146,7 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   const sourceText = formatImageReference(source);
   const tag = target.tag ?? (target.digest ? undefined : source.tag);
   const targetText = formatImageReference({ ...target, tag });
-  const common = { insecure: options.insecure, retries: options.retries, userAgent: options.userAgent, chunkSize: options.chunkSize, logger };
+  const common = { insecure: options.insecure, retries: options.retries, userAgent: options.userAgent, chunkSize: options.chunkSize, networkTimeoutSeconds: options.networkTimeoutSeconds, logger };
   const from = new RegistryClient({ ...common, registry: source.registry, credentials: options.sourceCredentials });
   const to = new RegistryClient({ ...common, registry: target.registry, credentials: options.targetCredentials, actions: 'pull,push' });
   try {
@@ -168,15 +188,19 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
       return result;
     }
 
+    // The referrers list is read (and validated) before anything is written.
+    const referrers = options.copyReferrers && selected.digest === root.digest ? await from.getReferrers(source.repository, root.digest) : undefined;
     const copier = new TreeCopier(from, to, source.repository, target.repository, options.concurrency ?? DEFAULT_CONCURRENCY, options.retries ?? 4, logger, result);
     if (!alreadyPromoted) await copier.copyContents(selected.manifest, `${sourceText}`);
     if (options.copyReferrers) {
       if (selected.digest !== root.digest) logger.warn(`referrers of ${root.digest} were not copied: they sign the full index, not the filtered one`);
-      else result.referrersCopied = await copier.copyReferrers(root.digest);
+      else result.referrersCopied = await copier.copyReferrers(root.digest, referrers);
     }
     if (!alreadyPromoted) {
-      // The tag goes last, so it never points at an incomplete image.
-      await to.putManifest(target.repository, tag ?? selected.digest, selected.bytes, selected.manifest.mediaType);
+      // The tag goes last, so it never points at an incomplete image. It is the only tag the copy writes
+      // (besides the referrers fallback tag derived from the verified digest).
+      if (tag) await to.putManifestAtTag(target.repository, tag, selected.bytes, selected.manifest.mediaType);
+      else await to.putManifestByDigest(target.repository, selected.digest, selected.bytes, selected.manifest.mediaType);
       result.manifestsWritten++;
       result.bytesCopied += selected.bytes.length;
     }
@@ -188,8 +212,8 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   }
 }
 
-function selectPlatforms(parsed: ParsedManifest, root: { bytes: Buffer; digest: string }, platforms: 'all' | string[] | undefined, sourceText: string):
-  { manifest: ParsedManifest; bytes: Buffer; digest: string } {
+function selectPlatforms(parsed: ParsedManifest, root: { bytes: Buffer; digest: Digest }, platforms: 'all' | string[] | undefined, sourceText: string):
+  { manifest: ParsedManifest; bytes: Buffer; digest: Digest } {
   const unchanged = { manifest: parsed, bytes: root.bytes, digest: root.digest };
   if (!platforms || platforms === 'all' || !isIndexType(parsed.mediaType)) return unchanged;
   const wanted = platforms.map(parsePlatform);
@@ -205,14 +229,18 @@ function selectPlatforms(parsed: ParsedManifest, root: { bytes: Buffer; digest: 
 
 /**
  * Copies the manifests and blobs below a manifest, deduplicating blobs. Blobs of all platforms share
- * one TransferQueue (small blobs another); existence checks run outside them, so only missing blobs
- * wait for a slot.
+ * one TransferQueue (small blobs another); existence checks and manifest fetches have bounded queues
+ * of their own, so an index with hundreds of children or a manifest with hundreds of layers costs
+ * bounded memory and connections. Every digest used here was validated by parseManifest.
  */
 class TreeCopier {
   private readonly blobs = new Map<string, Promise<void>>();
   private readonly manifests = new Map<string, Promise<void>>();
   private readonly transfers: TransferQueue;
   private readonly smallTransfers: TransferQueue;
+  /** Existence checks (HEAD) and manifest fetches in flight. */
+  private readonly checks: TransferQueue;
+  private readonly fetches: TransferQueue;
   private readonly mountable: boolean;
 
   constructor(
@@ -227,6 +255,8 @@ class TreeCopier {
   ) {
     this.transfers = new TransferQueue(Math.max(1, concurrency));
     this.smallTransfers = new TransferQueue(Math.max(1, concurrency));
+    this.checks = new TransferQueue(Math.max(2, concurrency * 2));
+    this.fetches = new TransferQueue(Math.max(1, concurrency));
     this.mountable = from.registry === to.registry && fromRepo !== toRepo;
   }
 
@@ -238,32 +268,66 @@ class TreeCopier {
     ]);
   }
 
-  /** A manifest by digest: its contents first, then the manifest. Skipped when the target has it. */
-  copyManifest(descriptor: Descriptor, where: string): Promise<void> {
+  /**
+   * A manifest by digest: its contents first, then the manifest. Skipped when the target has it.
+   * With `subject`, the manifest must declare that subject (a referrer of that digest).
+   */
+  copyManifest(descriptor: Descriptor, where: string, subject?: Digest): Promise<void> {
     let task = this.manifests.get(descriptor.digest);
     if (!task) {
-      task = (async () => {
-        // Source GET and target HEAD go out together: one round trip before the blobs start.
-        const fetched = this.from.getManifest(this.fromRepo, descriptor.digest);
-        fetched.catch(() => {});
-        if (await this.to.headManifest(this.toRepo, descriptor.digest)) return;
-        const data = await fetched;
-        const parsed = parseManifest(data.bytes, data.mediaType, `manifest ${descriptor.digest} of ${where}`);
-        await this.copyContents(parsed, where);
-        await this.to.putManifest(this.toRepo, descriptor.digest, data.bytes, parsed.mediaType);
-        this.counters.manifestsWritten++;
-        this.counters.bytesCopied += data.bytes.length;
-      })();
+      // An image manifest holds a slot for its whole copy, so at most `concurrency` layer lists are in
+      // memory whatever the index; an index holds one only while fetched, so nested indexes cannot starve.
+      task = this.fetches.run(0, async () => {
+        const fetched = await this.fetchManifest(descriptor, where, subject);
+        if (!fetched || isIndexType(fetched.parsed.mediaType)) return fetched;
+        await this.copyContents(fetched.parsed, where);
+        await this.putManifest(descriptor, fetched);
+        return undefined;
+      }).then(async (index) => {
+        if (!index) return;
+        await this.copyContents(index.parsed, where);
+        await this.putManifest(descriptor, index);
+      });
       this.manifests.set(descriptor.digest, task);
     }
     return task;
+  }
+
+  /** The manifest's bytes, checked against its descriptor (and subject); undefined when the target has it. */
+  private async fetchManifest(descriptor: Descriptor, where: string, subject?: Digest): Promise<{ data: ManifestData; parsed: ParsedManifest } | undefined> {
+    const name = `manifest ${this.from.registry}/${this.fromRepo}@${descriptor.digest} (${where})`;
+    // Source GET and target HEAD go out together: one round trip before the blobs start.
+    const got = this.from.getManifest(this.fromRepo, descriptor.digest);
+    got.catch(() => {});
+    const present = this.to.headManifest(this.toRepo, descriptor.digest);
+    present.catch(() => {});
+    // A referrer is verified even when the target has it: its listing may lie.
+    if (!subject && await present) return undefined;
+    const data = await got;
+    if (data.bytes.length !== descriptor.size) {
+      throw new GitopsError(`${name} has ${data.bytes.length} bytes, its descriptor declares ${descriptor.size}`);
+    }
+    const parsed = parseManifest(data.bytes, data.mediaType, name);
+    if (subject && parsed.subject?.digest !== subject) {
+      throw new GitopsError(`${name} is listed as a referrer of ${subject}, but its subject is ${parsed.subject?.digest ?? 'missing'}; refusing to copy it`, {
+        hint: 'the source registry\'s referrers list does not match the manifests it serves',
+      });
+    }
+    if (subject && await present) return undefined;
+    return { data, parsed };
+  }
+
+  private async putManifest(descriptor: Descriptor, fetched: { data: ManifestData; parsed: ParsedManifest }): Promise<void> {
+    await this.to.putManifestByDigest(this.toRepo, descriptor.digest, fetched.data.bytes, fetched.parsed.mediaType);
+    this.counters.manifestsWritten++;
+    this.counters.bytesCopied += fetched.data.bytes.length;
   }
 
   private copyBlob(blob: Descriptor): Promise<void> {
     let task = this.blobs.get(blob.digest);
     if (!task) {
       task = (async () => {
-        if (await this.to.blobExists(this.toRepo, blob.digest)) {
+        if (await this.checks.run(0, () => this.to.blobExists(this.toRepo, blob.digest))) {
           this.counters.blobsSkipped++;
           return;
         }
@@ -275,18 +339,20 @@ class TreeCopier {
     return task;
   }
 
+  /** One blob within one deadline (retries included): networkTimeoutSeconds plus a second per MiB. */
   private async transferBlob(blob: Descriptor): Promise<void> {
+    const deadline = Date.now() + this.to.timeoutMs + (blob.size / SLOWEST_BLOB_BYTES_PER_SECOND) * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
         // A failed attempt may still have been committed by the registry.
-        if (attempt > 0 && await this.to.blobExists(this.toRepo, blob.digest)) {
+        if (attempt > 0 && await this.to.blobExists(this.toRepo, blob.digest, deadline)) {
           this.counters.blobsUploaded++;
           this.counters.bytesCopied += blob.size;
           return;
         }
         let location: URL | undefined;
         if (this.mountable) {
-          const mount = await this.to.mountBlob(this.toRepo, blob.digest, this.fromRepo).catch((error: Error) => {
+          const mount = await this.to.mountBlob(this.toRepo, blob.digest, this.fromRepo, deadline).catch((error: Error) => {
             this.logger.debug(`mounting ${blob.digest} from ${this.fromRepo} failed (${error.message}); uploading instead`);
             return undefined;
           });
@@ -298,21 +364,22 @@ class TreeCopier {
         }
         // Upload session and download are opened together: one round trip less per blob.
         const [opened, download] = await Promise.allSettled([
-          location ? Promise.resolve(location) : this.to.startUpload(this.toRepo),
-          this.from.openBlob(this.fromRepo, blob),
+          location ? Promise.resolve(location) : this.to.startUpload(this.toRepo, deadline),
+          this.from.openBlob(this.fromRepo, blob, deadline, SLOWEST_BLOB_BYTES_PER_SECOND),
         ]);
         if (opened.status === 'rejected') {
           if (download.status === 'fulfilled') download.value.destroy();
           throw opened.reason;
         }
         if (download.status === 'rejected') throw download.reason;
-        await this.to.uploadBlob(this.toRepo, blob, download.value, opened.value);
+        await this.to.uploadBlob(this.toRepo, blob, download.value, opened.value, deadline);
         this.counters.blobsUploaded++;
         this.counters.bytesCopied += blob.size;
         return;
       } catch (error) {
         if (!isTransient(error) || attempt >= this.retries) throw error;
         const delay = retryDelayMs(attempt);
+        if (Date.now() + delay >= deadline) throw error;
         this.logger.debug(`blob ${blob.digest}: ${(error as Error).message}; retrying in ${Math.round(delay)} ms`);
         await sleep(delay);
       }
@@ -321,31 +388,37 @@ class TreeCopier {
 
   /**
    * Referrers of `digest` (signatures, SBOMs): from the referrers API, or from the `sha256-<hex>`
-   * tag fallback when the source has no API. Returns how many referrer manifests were copied.
+   * tag fallback when the source has no API. Each referrer's bytes must hash to its listed digest
+   * and declare `digest` as its subject. Returns how many referrer manifests were copied.
    */
-  async copyReferrers(digest: string): Promise<number> {
+  async copyReferrers(digest: Digest, listed: Descriptor[] | undefined): Promise<number> {
     const fallbackTag = digest.replace(':', '-');
-    const listed = await this.from.getReferrers(this.fromRepo, digest);
-    if (listed && listed.manifests.length > 0) {
-      for (const referrer of listed.manifests) await this.copyManifest(referrer, `referrer of ${digest}`);
+    const where = `referrer of ${digest}`;
+    if (listed && listed.length > 0) {
+      await Promise.all(listed.map((referrer) => this.copyManifest(referrer, where, digest)));
       if (!(await this.to.getReferrers(this.toRepo, digest))) {
         // The target has no referrers API: publish the list under the fallback tag so tools find it.
-        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: listed.manifests }));
-        await this.to.putManifest(this.toRepo, fallbackTag, index, MEDIA_TYPES.ociIndex);
+        // Only the validated descriptor fields are written.
+        const manifests = listed.map(({ mediaType, digest: d, size, artifactType, annotations }) => ({ mediaType, digest: d, size, artifactType, annotations }));
+        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }));
+        await this.to.putManifestAtTag(this.toRepo, fallbackTag, index, MEDIA_TYPES.ociIndex);
         this.counters.manifestsWritten++;
       }
-      return listed.manifests.length;
+      return listed.length;
     }
     if (!(await this.from.headManifest(this.fromRepo, fallbackTag))) return 0;
     const data = await this.from.getManifest(this.fromRepo, fallbackTag);
-    const parsed = parseManifest(data.bytes, data.mediaType, `referrers tag ${fallbackTag}`);
-    await this.copyContents(parsed, `referrers of ${digest}`);
+    const parsed = parseManifest(data.bytes, data.mediaType, `referrers tag ${this.from.registry}/${this.fromRepo}:${fallbackTag}`);
+    if (!isIndexType(parsed.mediaType)) {
+      throw new GitopsError(`referrers tag ${this.from.registry}/${this.fromRepo}:${fallbackTag} is not an index; refusing to copy it`);
+    }
+    await Promise.all(parsed.manifests.map((referrer) => this.copyManifest(referrer, where, digest)));
     const present = await this.to.headManifest(this.toRepo, fallbackTag);
     if (present?.digest !== data.digest) {
-      await this.to.putManifest(this.toRepo, fallbackTag, data.bytes, parsed.mediaType);
+      await this.to.putManifestAtTag(this.toRepo, fallbackTag, data.bytes, parsed.mediaType);
       this.counters.manifestsWritten++;
       this.counters.bytesCopied += data.bytes.length;
     }
-    return isIndexType(parsed.mediaType) ? parsed.manifests.length : 1;
+    return parsed.manifests.length;
   }
 }

@@ -16,6 +16,14 @@ const DOCKER_HUB_ENDPOINT = 'registry-1.docker.io';
 
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/** A digest read from a server or computed here, checked to be `sha256:<64 hex>` or `sha512:<128 hex>`: never a tag, never a path. */
+export type Digest = string & { readonly __digest: true };
+
+export const isDigest = (text: unknown): text is Digest => typeof text === 'string' && DIGEST.test(text);
+
+/** Tags as the distribution spec allows them (never a digest, a path or `..`). */
+export const isTag = (text: unknown): boolean => typeof text === 'string' && TAG.test(text);
+
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 const PORT = /^\d{1,5}$/;

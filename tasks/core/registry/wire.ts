@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { connect as connectTcp, isIP, type OnReadOpts, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { GitopsError } from '../errors';
-import { isRetryableNetworkError, markTransient } from './http';
+import { assertHttpUrl, deadlineError, formatSeconds, isRetryableNetworkError, markTransient, remainingMs } from './http';
 
 /**
  * A lean HTTP/1.1 exchange for blob bodies. Node's http stack allocates a fresh 64 KiB buffer for
@@ -110,8 +110,19 @@ export class WireExchange {
   private failure: Error | undefined;
   private complete = false;
   private failureListener: ((error: Error) => void) | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private bodyBytes = 0;
 
-  constructor(url: URL, private readonly method: string, headers: OutgoingHttpHeaders, timeoutMs: number) {
+  private paceTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `deadline` (epoch ms) bounds the whole exchange; `timeoutMs` is the longest silence; `pace`
+   * fails a body that, after `graceMs`, arrives slower than `bytesPerSecond` on average (a drip).
+   */
+  constructor(url: URL, private readonly method: string, headers: OutgoingHttpHeaders, timeoutMs: number, deadline?: number,
+    pace?: { graceMs: number; bytesPerSecond: number }) {
+    // Never plain TCP to an ftp:// or file:// Location.
+    assertHttpUrl(url);
     this.head = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
       this.rejectHead = reject;
@@ -127,7 +138,22 @@ export class WireExchange {
     const tlsOptions: ConnectionOptions & { onread: OnReadOpts } = { host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread };
     this.socket = url.protocol === 'https:' ? connectTls(tlsOptions) : connectTcp({ host, port, onread });
     this.socket.setNoDelay(true);
-    this.socket.setTimeout(timeoutMs, () => this.destroy(networkError(`no data from ${url.host} for ${timeoutMs / 1000}s`, 'ETIMEDOUT')));
+    const idleMs = deadline ? Math.min(timeoutMs, remainingMs(deadline)) : timeoutMs;
+    this.socket.setTimeout(idleMs, () => this.destroy(networkError(`no data from ${url.host} for ${formatSeconds(idleMs)} (${this.stage()})`, 'ETIMEDOUT')));
+    if (deadline) {
+      const started = Date.now();
+      // Unreferenced: the socket keeps the process alive while the exchange runs, the deadline alone must not.
+      this.deadlineTimer = setTimeout(() => this.destroy(deadlineError(url.host, Date.now() - started, this.stage())), remainingMs(deadline)).unref();
+    }
+    if (pace) {
+      const started = Date.now();
+      this.paceTimer = setInterval(() => {
+        const elapsed = Date.now() - started;
+        if (elapsed > pace.graceMs && this.bodyBytes < ((elapsed - pace.graceMs) / 1000) * pace.bytesPerSecond) {
+          this.destroy(deadlineError(url.host, elapsed, `${this.stage()}: slower than ${pace.bytesPerSecond} bytes/s`));
+        }
+      }, 1000).unref();
+    }
     this.socket.on('error', (error) => this.destroy(error));
     this.socket.on('end', () => this.ended());
     this.socket.on('close', () => this.destroy(networkError(`connection to ${url.host} closed`, 'ECONNRESET')));
@@ -137,6 +163,7 @@ export class WireExchange {
   /** Writes a slice of a pooled buffer; false means wait for `onDrain`. */
   write(slice: Buffer, buffer: Buffer): boolean {
     if (this.failure) return false;
+    this.bodyBytes += slice.length;
     pool.retain(buffer);
     return this.socket.write(slice, () => pool.release(buffer));
   }
@@ -155,8 +182,16 @@ export class WireExchange {
     if (!this.failure && !this.complete) this.socket.resume();
   }
 
+  private stage(): string {
+    const download = this.method === 'GET' || this.method === 'HEAD';
+    if (this.headBytes !== undefined) return download ? 'waiting for the answer' : `uploading, ${this.bodyBytes} bytes sent, no answer yet`;
+    return download ? `reading the body after ${this.bodyBytes} bytes` : 'reading the answer';
+  }
+
   /** Closes the connection; before the response is complete that is a failure of the exchange. */
   destroy(error?: Error): void {
+    clearTimeout(this.deadlineTimer);
+    clearInterval(this.paceTimer);
     if (!this.failure && !this.complete) {
       this.failure = error ?? networkError('exchange closed', 'ECONNRESET');
       this.rejectHead(this.failure);
@@ -226,6 +261,7 @@ export class WireExchange {
     if (this.bodyDone) return false;
     if (slice.length === 0) return true;
     const framing = this.framing;
+    this.bodyBytes += slice.length;
     if (framing.kind === 'close') return this.body.push(slice, buffer);
     if (framing.kind === 'length') {
       const part = slice.length > framing.left ? slice.subarray(0, framing.left) : slice;
@@ -274,6 +310,8 @@ export class WireExchange {
   }
 
   private finishBody(): void {
+    clearTimeout(this.deadlineTimer);
+    clearInterval(this.paceTimer);
     this.complete = true;
     this.body.end();
     // Connection: close: nothing else comes on this socket.
@@ -509,13 +547,17 @@ export interface WireRequest {
   method: string;
   headers: OutgoingHttpHeaders;
   timeoutMs: number;
+  /** Epoch ms by which the exchange must be complete. */
+  deadline?: number;
+  /** The slowest acceptable body, after a grace period. */
+  pace?: { graceMs: number; bytesPerSecond: number };
   /** Streams `length` bytes of another response body as this request's body. */
   body?: { source: WireBody; length: number };
 }
 
 /** One exchange on a fresh connection; resolves with the response head, the body still unread. */
 export async function sendWire(url: URL, request: WireRequest): Promise<WireResponse> {
-  const exchange = new WireExchange(url, request.method, request.headers, request.timeoutMs);
+  const exchange = new WireExchange(url, request.method, request.headers, request.timeoutMs, request.deadline, request.pace);
   const upload = request.body;
   if (upload) {
     exchange.onFailure((error) => upload.source.destroy(error));
