@@ -1,4 +1,5 @@
 import { describeError } from '../tasks/core/errors';
+import { displayUrl } from '../tasks/core/exec';
 import { Logger } from '../tasks/core/logger';
 import { CliCommand, UsageError } from './commands/command';
 import { generateCommand } from './commands/generate';
@@ -26,9 +27,10 @@ function overview(): string {
 
 function stderrLogger(verbose: boolean): Logger {
   return {
-    debug: (message) => { if (verbose) process.stderr.write(`debug: ${message}\n`); },
-    info: (message) => { process.stderr.write(`${message}\n`); },
-    warn: (message) => { process.stderr.write(`warning: ${message}\n`); },
+    // No URL's user info in logs: it may be a token (https://TOKEN@host/...).
+    debug: (message) => { if (verbose) process.stderr.write(`debug: ${displayUrl(message)}\n`); },
+    info: (message) => { process.stderr.write(`${displayUrl(message)}\n`); },
+    warn: (message) => { process.stderr.write(`warning: ${displayUrl(message)}\n`); },
   };
 }
 

@@ -1,5 +1,5 @@
 import { GitopsError } from '../errors';
-import { redact, runProcess, type RunResult } from '../exec';
+import { displayUrl, redact, runProcess, type RunResult } from '../exec';
 import type { Logger } from '../logger';
 import { secretsOf, type GitAuth } from './auth';
 
@@ -32,10 +32,7 @@ export function assertNoCredentialsInUrl(url: string, field = 'repository URL'):
   }
 }
 
-/** A URL fit for logs and outputs: any user info removed. */
-export function displayUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
-}
+export { displayUrl };
 
 /**
  * Runs git non-interactively. The auth header travels only in the child's environment
@@ -64,7 +61,7 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
     env[authHeaderVariable] = options.auth.header;
     fullArgs.unshift(`--config-env=http.extraheader=${authHeaderVariable}`);
   }
-  options.logger.debug(redact(`git ${args.join(' ')}`, secrets));
+  options.logger.debug(displayUrl(redact(`git ${args.join(' ')}`, secrets)));
   const result = await runProcess('git', fullArgs, {
     cwd: options.cwd,
     env,

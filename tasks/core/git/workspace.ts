@@ -84,8 +84,8 @@ export class GitWorkspace {
     }
     options.logger.info(`Branch ${options.branch} does not exist in ${workspace.remoteUrl}: starting it`);
     const local = { logger: options.logger, env: options.env };
-    await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, options.dir], { ...local, what: 'git init' });
-    await runGitOrThrow(['remote', 'add', 'origin', options.url], { ...local, cwd: options.dir, what: 'git remote add' });
+    await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, '--', options.dir], { ...local, what: 'git init' });
+    await runGitOrThrow(['remote', 'add', '--', 'origin', options.url], { ...local, cwd: options.dir, what: 'git remote add' });
     return workspace;
   }
 
@@ -180,7 +180,7 @@ export class GitWorkspace {
    * authentication failures, rejections by the server and network errors throw.
    */
   async push(branch: string, options: { force?: boolean } = {}): Promise<PushResult> {
-    const args = ['push', '--porcelain', 'origin', `${options.force ? '+' : ''}HEAD:refs/heads/${branch}`];
+    const args = ['push', '--porcelain', '--', 'origin', `${options.force ? '+' : ''}HEAD:refs/heads/${branch}`];
     const result = await this.runRemote(args);
     if (result.code === 0) return 'pushed';
     const output = `${result.stdout}\n${result.stderr}`;
@@ -196,7 +196,7 @@ export class GitWorkspace {
   async fetchAndReset(branch: string, options: { clean?: boolean } = {}): Promise<void> {
     const fetched = await this.fetchBranch(branch, this.depth);
     if (!fetched) throw new GitopsError(`Branch "${branch}" does not exist in ${this.remoteUrl}`, { field: 'branch' });
-    await this.git(['reset', '--quiet', '--hard', this.trackingRef(branch)], 'git reset');
+    await this.git(['reset', '--quiet', '--hard', this.trackingRef(branch), '--'], 'git reset');
     if (options.clean ?? true) await this.git(['clean', '--quiet', '-ffd'], 'git clean');
   }
 
@@ -216,7 +216,7 @@ export class GitWorkspace {
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     for (let deepen = 16; ; deepen *= 4) {
       if ((await this.hasCommit(ancestor)) && (await this.hasCommit(descendant))) {
-        const result = await this.run(['merge-base', '--is-ancestor', ancestor, descendant]);
+        const result = await this.run(['merge-base', '--is-ancestor', '--end-of-options', ancestor, descendant]);
         if (result.code === 0) return true;
         if (result.code !== 1) throw new GitopsError(`git merge-base failed: ${lastLines(result.stderr)}`);
       }
@@ -228,7 +228,7 @@ export class GitWorkspace {
 
   /** The `Key: value` trailers of a commit's message. */
   async readTrailers(commit: string): Promise<Record<string, string>> {
-    const message = await this.git(['log', '-1', '--format=%B', commit, '--'], 'git log');
+    const message = await this.git(['log', '-1', '--format=%B', '--end-of-options', commit, '--'], 'git log');
     return parseTrailers(message);
   }
 
@@ -251,7 +251,7 @@ export class GitWorkspace {
   private async fetchBranch(branch: string, depth: number): Promise<boolean> {
     const args = ['fetch', '--quiet', '--no-tags', '--prune'];
     if (depth > 0) args.push(`--depth=${depth}`);
-    args.push('origin', `+refs/heads/${branch}:${this.trackingRef(branch)}`);
+    args.push('--', 'origin', `+refs/heads/${branch}:${this.trackingRef(branch)}`);
     const result = await this.runRemote(args);
     if (result.code === 0) return true;
     if (missingRemoteRef.test(result.stderr)) return false;
@@ -259,7 +259,7 @@ export class GitWorkspace {
   }
 
   private async deepen(commits: number): Promise<void> {
-    const args = ['fetch', '--quiet', '--no-tags', `--deepen=${commits}`, 'origin', `+refs/heads/${this.branch}:${this.trackingRef(this.branch)}`];
+    const args = ['fetch', '--quiet', '--no-tags', `--deepen=${commits}`, '--', 'origin', `+refs/heads/${this.branch}:${this.trackingRef(this.branch)}`];
     const result = await this.runRemote(args);
     if (result.code !== 0) {
       throw this.remoteError(`Fetching more history from ${this.remoteUrl}`, classifyPushFailure(result.stderr), result.stderr);
@@ -271,7 +271,7 @@ export class GitWorkspace {
   }
 
   private async hasCommit(commit: string): Promise<boolean> {
-    return (await this.run(['cat-file', '-e', `${commit}^{commit}`])).code === 0;
+    return (await this.run(['cat-file', '-e', '--end-of-options', `${commit}^{commit}`])).code === 0;
   }
 
   private trackingRef(branch: string): string {

@@ -8,7 +8,7 @@ import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWit
 import { formatKeyPath } from '../hld/keypath';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
-import { assertPlainName, assertRelativePath } from '../names';
+import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath } from '../names';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
@@ -96,6 +96,7 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
     assertSingleLine(url, 'hldRepositoryUrl');
     if (/\s/.test(url)) throw new GitopsError(`hldRepositoryUrl ${JSON.stringify(url)} contains spaces`, { field: 'hldRepositoryUrl' });
     assertNoCredentialsInUrl(url, 'hldRepositoryUrl');
+    assertNotOption(url, 'hldRepositoryUrl', { field: 'hldRepositoryUrl' });
     if (!/^(https?|file|ssh|git):\/\//i.test(url) && !/^[^@/\s]+@[^:/\s]+:/.test(url)) {
       throw new GitopsError(`hldRepositoryUrl ${JSON.stringify(url)} is not a git URL`, {
         field: 'hldRepositoryUrl',
@@ -158,8 +159,9 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
  * `set`, then push with retry (direct) or push a deterministic branch and keep one pull request
  * up to date. The one code path every job uses to write HLD config.
  */
-export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateResult> {
-  validateHldUpdate(options);
+export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResult> {
+  validateHldUpdate(input);
+  const options = withPlainBranchNames(input);
   if (options.values.length === 0) throw new GitopsError('no values to set', { field: 'imageTag' });
   const { target, push, logger } = options;
   const pullRequestMode = push.mode === 'pullRequest';
@@ -240,6 +242,18 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
   } finally {
     if (cloned) await workspace.cleanup({ removeDirectory: true });
   }
+}
+
+/** The options with `refs/heads/` stripped from the branch names (validated before). */
+function withPlainBranchNames(options: HldUpdateOptions): HldUpdateOptions {
+  const pullRequest = options.push.pullRequest;
+  return {
+    ...options,
+    target: { ...options.target, branch: assertBranchName(options.target.branch, 'hldBranch') },
+    push: pullRequest?.targetBranch
+      ? { ...options.push, pullRequest: { ...pullRequest, targetBranch: assertBranchName(pullRequest.targetBranch, 'pullRequestTargetBranch') } }
+      : options.push,
+  };
 }
 
 function commitMessage(options: HldUpdateOptions): string {
@@ -326,24 +340,4 @@ function assertSingleLine(value: string, field: string): void {
   if (controlCharacters.test(value)) {
     throw new GitopsError(`${field} contains a newline or control character`, { field, hint: 'use a single line of printable text' });
   }
-}
-
-/** git check-ref-format rules for a branch name, checked without running git. */
-export function assertBranchName(value: string, field: string): string {
-  const bad =
-    !value ||
-    controlCharacters.test(value) ||
-    /[\s~^:?*[\\]/.test(value) ||
-    value.includes('..') ||
-    value.includes('//') ||
-    value.includes('@{') ||
-    value === '@' ||
-    /^[-/.]|[/.]$|\.lock$|\/\.|\.lock\//.test(value);
-  if (bad) {
-    throw new GitopsError(`${field} ${JSON.stringify(value)} is not a valid branch name`, {
-      field,
-      hint: 'use a branch name such as main or release/1.2 (no spaces, "..", ":", "~", "^", "?", "*", "[" or "\\")',
-    });
-  }
-  return value.replace(/^refs\/heads\//, '');
 }

@@ -109,11 +109,11 @@ async function checkout(options: VerifyDeploymentOptions, where: string, checked
     if (result.code !== 0) throw new GitopsError(`${what} failed: ${lastLines(result.stderr)}`);
     return result.stdout;
   };
-  await mustRun(['init', '--quiet', dir], 'git init');
-  await mustRun(['remote', 'add', 'origin', options.repositoryUrl], 'git remote add');
+  await mustRun(['init', '--quiet', '--', dir], 'git init');
+  await mustRun(['remote', 'add', '--', 'origin', options.repositoryUrl], 'git remote add');
   const source = options.syncTag ? `refs/tags/${options.syncTag}` : `refs/heads/${options.branch}`;
   options.logger.info(`checking pre-production manifests in ${where} at ${checked}`);
-  const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', `+${source}:refs/gitops/verify`], {
+  const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+${source}:refs/gitops/verify`], {
     ...local, auth, timeoutMs: 10 * 60_000,
   });
   if (fetched.code !== 0) {
