@@ -1,4 +1,4 @@
-import { describeError } from '../tasks/core/errors';
+import { describeError, GitopsError } from '../tasks/core/errors';
 import { displayUrl } from '../tasks/core/exec';
 import { Logger } from '../tasks/core/logger';
 import { CliCommand, UsageError } from './commands/command';
@@ -34,6 +34,16 @@ function stderrLogger(verbose: boolean): Logger {
   };
 }
 
+/** The error as the CLI user should read it: the task input it names becomes the flag they typed. */
+function describeForCli(error: unknown, flags: Readonly<Record<string, string>>): string {
+  const field = error instanceof GitopsError ? error.field : undefined;
+  const flag = field && Object.hasOwn(flags, field) ? flags[field] : undefined;
+  if (!(error instanceof GitopsError) || !field || !flag) return describeError(error);
+  const escaped = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const swap = (text: string | undefined) => text?.replace(new RegExp(`(?<![\\w-])${escaped}(?![\\w-])`, 'g'), flag);
+  return new GitopsError(swap(error.message)!, { file: error.file, line: error.line, field: flag, hint: swap(error.hint) }).describe();
+}
+
 /** Runs the CLI; resolves to the process exit code (0 ok, 1 failed, 2 wrong usage). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [name, ...args] = argv;
@@ -61,7 +71,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = describeError(error).split('\n')[0];
+    const message = describeForCli(error, command.flags ?? {}).split('\n')[0];
     process.stderr.write(usage ? `error: ${message} (see bedrock-gitops ${name} --help)\n` : `error: ${message}\n`);
     return usage ? 2 : 1;
   }

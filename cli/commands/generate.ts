@@ -1,3 +1,4 @@
+import { assertSeparateOutput } from '../../tasks/core/names';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
@@ -6,6 +7,7 @@ import { CliCommand, UsageError } from './command';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
+  flags: { outputPath: '--output', environments: '--environments', environment: '--environments' },
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH] [--concurrency N]
@@ -48,11 +50,16 @@ Options:
     }
     const hldDir = resolve(context.cwd, values.hld ?? '.');
     const outputDir = values.output ? resolve(context.cwd, values.output) : join(hldDir, 'generated');
+    const cacheDir = values.cache && resolve(context.cwd, values.cache);
+    assertSeparateOutput(outputDir, 'outputPath', [
+      { path: hldDir, what: 'HLD', mayContain: true },
+      { path: cacheDir, what: 'cache folder' },
+    ]);
     const tree = await generate({
       hldDir,
       environmentSets: sets,
       outputDir,
-      cacheDir: values.cache && resolve(context.cwd, values.cache),
+      cacheDir,
       helmPath: values.helm && resolve(context.cwd, values.helm),
       concurrency,
       env: context.env,

@@ -15,6 +15,33 @@ const PUSH_MODES = ['direct', 'pullRequest'] as const;
 
 export const DEFAULT_AUTHOR = { name: 'bedrock-gitops', email: 'bedrock-gitops@noreply.invalid' };
 
+/** Task input -> flag of gitWriteOptions, for error messages (CliCommand.flags). */
+export const gitWriteFlags = {
+  pushMode: '--push-mode',
+  pullRequestTargetBranch: '--pr-target-branch',
+  pullRequestTitle: '--pr-title',
+  mergeStrategy: '--merge-strategy',
+  reviewers: '--reviewer',
+  workItems: '--work-item',
+  pullRequestApiUrl: '--pr-api-url',
+  commitMessage: '--commit-message',
+  gitUserName: '--author-name',
+  gitUserEmail: '--author-email',
+  maxPushAttempts: '--max-push-attempts',
+} as const;
+
+/** Task input -> flag of hldTargetOptions, for error messages. */
+export const hldTargetFlags = {
+  hldRepositoryUrl: '--hld-repo',
+  hldPath: '--hld',
+  hldBranch: '--hld-branch',
+  componentPath: '--component-path',
+  environment: '--environment',
+  subcomponent: '--subcomponent',
+  tagKey: '--tag-key',
+  repositoryKey: '--repository-key',
+} as const;
+
 /** parseArgs specs of the shared flags; spread them into a command's own options. */
 export const gitWriteOptions = {
   'push-mode': { type: 'string' },

@@ -1,4 +1,5 @@
 import { GitopsError } from '../errors';
+import { assertNotOption } from '../names';
 import { displayUrl, redact, runProcess, type RunResult } from '../exec';
 import type { Logger } from '../logger';
 import { secretsOf, type GitAuth } from './auth';
@@ -35,6 +36,19 @@ export function assertNoCredentialsInUrl(url: string, field = 'repository URL'):
 export { displayUrl };
 
 /**
+ * A repository URL (or local path) given as an input: one line, no password in it, and nothing
+ * git could read as an option. Returns it trimmed; errors name `field`.
+ */
+export function assertGitUrl(url: string, field: string): string {
+  const value = url.trim();
+  if (!value) throw new GitopsError(`${field} is empty`, { field, hint: `set ${field} to the repository's clone URL` });
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new GitopsError(`${field} contains a newline or control character`, { field });
+  assertNoCredentialsInUrl(value, field);
+  assertNotOption(value, field, { field });
+  return value;
+}
+
+/**
  * Runs git non-interactively. The auth header travels only in the child's environment
  * (`--config-env`), never in argv, a URL or `.git/config`; all output is redacted.
  * Resolves with the exit code; callers decide what a failure means.
@@ -56,7 +70,8 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
   delete env[authHeaderVariable];
   // No `git maintenance run --auto` child after fetch and commit: our clones are short-lived and
   // every process costs milliseconds when many builds race for the same branch.
-  const fullArgs = ['-c', 'maintenance.auto=false', ...args];
+  // No `ext::` remote (it runs a command) whatever the machine's git config says.
+  const fullArgs = ['-c', 'maintenance.auto=false', '-c', 'protocol.ext.allow=never', ...args];
   if (options.auth) {
     env[authHeaderVariable] = options.auth.header;
     fullArgs.unshift(`--config-env=http.extraheader=${authHeaderVariable}`);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { PullRequestSettings } from '../azure-devops';
 import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
 import {
+  assertGitUrl,
   gitAuthFor,
   displayUrl,
   formatCommitMessage,
@@ -20,6 +21,7 @@ import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 import { isSupersededBy } from './superseded';
+import { assertBranchName, assertSeparateOutput } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
 
@@ -94,7 +96,8 @@ export interface GenerateManifestsResult {
 const commentMarker = 'bedrock-gitops:generate-manifests';
 
 /** Renders the HLD and publishes it to the manifest repository: see the flow in the task's README. */
-export async function generateManifests(options: GenerateManifestsOptions): Promise<GenerateManifestsResult> {
+export async function generateManifests(input: GenerateManifestsOptions): Promise<GenerateManifestsResult> {
+  const options = validateGenerateManifests(input);
   const { logger } = options;
   const progress = options.progress ?? (() => {});
   const manifestPath = normaliseManifestPath(options.manifest?.path);
@@ -106,6 +109,11 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
     authFor: (url) => gitAuthFor(options.credential, url),
     logger,
   });
+  assertSeparateOutput(options.outputDir, 'outputPath', [
+    { path: hld.dir, what: 'HLD checkout', mayContain: true },
+    { path: options.workDir, what: 'folder of the clones' },
+    { path: options.cacheDir, what: 'cache folder' },
+  ]);
   if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
 
   // The manifest repository is cloned while the HLD renders: the two do not depend on each other.
@@ -266,6 +274,28 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
   } finally {
     await workspace.cleanup({ removeDirectory: true });
   }
+}
+
+/**
+ * Checks every input that reaches git before anything is cloned (errors name the task input) and
+ * returns the options with `refs/heads/` stripped from the branch names.
+ */
+export function validateGenerateManifests(options: GenerateManifestsOptions): GenerateManifestsOptions {
+  const hld: HldLocation = 'url' in options.hld
+    ? { url: assertGitUrl(options.hld.url, 'hldRepositoryUrl'), branch: assertBranchName(options.hld.branch, 'hldBranch') }
+    : options.hld;
+  const manifest = options.manifest && {
+    ...options.manifest,
+    url: assertGitUrl(options.manifest.url, 'manifestRepositoryUrl'),
+    branch: assertBranchName(options.manifest.branch, 'manifestBranch'),
+  };
+  normaliseManifestPath(options.manifest?.path);
+  const targetBranch = options.pullRequest?.targetBranch;
+  const pullRequest = options.pullRequest && {
+    ...options.pullRequest,
+    targetBranch: targetBranch ? assertBranchName(targetBranch, 'pullRequestTargetBranch') : targetBranch,
+  };
+  return { ...options, hld, manifest, pullRequest };
 }
 
 /** The HLD commit recorded at the manifest tip, when it descends from this run's HLD commit. */

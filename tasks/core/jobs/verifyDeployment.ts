@@ -9,8 +9,8 @@ import { loadAll } from 'js-yaml';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
-import { assertRelativePath } from '../names';
-import { gitAuthFor, displayUrl, lastLines, runGit, assertNoCredentialsInUrl, type GitAuth } from '../git';
+import { assertBranchName, assertRefName, assertRelativePath } from '../names';
+import { assertGitUrl, gitAuthFor, displayUrl, lastLines, runGit, type GitAuth } from '../git';
 import { formatImageReference, parseImageReference, type ImageReference } from '../registry';
 
 export interface VerifyDeploymentOptions {
@@ -52,17 +52,33 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED = 20;
 
-/** Checks out the environment's manifests and refuses unless one of them references the image. */
-export async function verifyDeployment(options: VerifyDeploymentOptions): Promise<VerifyDeploymentResult> {
-  const { logger } = options;
-  if (!options.repositoryUrl) {
+export type VerificationTarget = Pick<VerifyDeploymentOptions, 'repositoryUrl' | 'branch' | 'environmentPath' | 'syncTag'>;
+
+/**
+ * Checks the verification inputs before anything is fetched or copied (errors name the task
+ * input) and returns them normalised: `refs/heads/` and `refs/tags/` stripped, the path cleaned.
+ */
+export function validateVerification<T extends VerificationTarget>(target: T): T {
+  if (!target.repositoryUrl?.trim()) {
     throw new GitopsError('manifestRepo verification needs the pre-production manifest repository', {
       field: 'verifyManifestRepositoryUrl',
       hint: 'set verifyManifestRepositoryUrl, or set verification to none to skip the check',
     });
   }
-  assertNoCredentialsInUrl(options.repositoryUrl, 'verifyManifestRepositoryUrl');
-  const environmentPath = assertRelativePath(options.environmentPath, 'verifyEnvironmentPath', { field: 'verifyEnvironmentPath' });
+  return {
+    ...target,
+    repositoryUrl: assertGitUrl(target.repositoryUrl, 'verifyManifestRepositoryUrl'),
+    branch: assertBranchName(target.branch, 'verifyManifestBranch'),
+    environmentPath: assertRelativePath(target.environmentPath, 'verifyEnvironmentPath', { field: 'verifyEnvironmentPath' }),
+    syncTag: target.syncTag?.trim() ? assertRefName(target.syncTag, 'verifySyncTag', 'tag') : undefined,
+  };
+}
+
+/** Checks out the environment's manifests and refuses unless one of them references the image. */
+export async function verifyDeployment(input: VerifyDeploymentOptions): Promise<VerifyDeploymentResult> {
+  const options = validateVerification(input);
+  const { logger } = options;
+  const environmentPath = options.environmentPath;
   const where = displayUrl(options.repositoryUrl);
   const checked = options.syncTag ? `tag ${options.syncTag}` : `branch ${options.branch}`;
   const commit = await checkout(options, where, checked);
