@@ -40,6 +40,17 @@ export class GitopsError extends Error {
   }
 }
 
+/**
+ * The error naming the task input it is about: a GitopsError without a field gets `field`, one
+ * whose field is a generic name (`branch`, `url`) gets the input from `renames`. Other errors pass.
+ */
+export function naming(error: unknown, field: string, renames: Record<string, string> = {}): unknown {
+  if (!(error instanceof GitopsError)) return error;
+  const named = !error.field ? field : Object.hasOwn(renames, error.field) ? renames[error.field] : undefined;
+  if (!named) return error;
+  return new GitopsError(error.message, { file: error.file, line: error.line, field: named, hint: error.hint, cause: error.cause });
+}
+
 /** Human-readable text for any thrown value. */
 export function describeError(error: unknown): string {
   if (error instanceof GitopsError) return error.describe();

@@ -21,6 +21,7 @@ import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 import { isSupersededBy } from './superseded';
+import { naming } from '../errors';
 import { assertBranchName, assertSeparateOutput } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
@@ -128,6 +129,9 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
         createBranchIfMissing: pushMode === 'direct',
         auth: gitAuthFor(options.credential, manifest.url),
         logger,
+      }).catch((error: unknown) => {
+        const branchInput = pushMode === 'pullRequest' && options.pullRequest?.targetBranch ? 'pullRequestTargetBranch' : 'manifestBranch';
+        throw naming(error, 'manifestRepositoryUrl', { branch: branchInput, url: 'manifestRepositoryUrl' });
       })
     : undefined;
   cloning?.catch(() => { /* reported where it is awaited */ });

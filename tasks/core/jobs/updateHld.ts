@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
-import { GitopsError } from '../errors';
+import { GitopsError, naming } from '../errors';
 import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
 import { formatKeyPath } from '../hld/keypath';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
@@ -317,7 +317,11 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   if (url) {
     if (target.checkoutPath?.trim()) logger.info('hldRepositoryUrl is set: cloning it (hldPath is ignored)');
     const dir = await mkdtemp(join(options.workDir, 'hld-'));
-    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential, url), logger, networkTimeoutMs: 5 * 60_000 });
+    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential, url), logger, networkTimeoutMs: 5 * 60_000 })
+      .catch((error: unknown) => {
+        const branchInput = branch === target.branch ? 'hldBranch' : 'pullRequestTargetBranch';
+        throw naming(error, 'hldRepositoryUrl', { branch: branchInput, url: 'hldRepositoryUrl' });
+      });
     return { workspace, cloned: true, repositoryUrl: url };
   }
   const dir = target.checkoutPath!.trim();
