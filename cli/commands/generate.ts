@@ -53,7 +53,7 @@ Options:
     const cacheDir = values.cache && resolve(context.cwd, values.cache);
     assertSeparateOutput(outputDir, 'outputPath', [
       { path: hldDir, what: 'HLD', mayContain: true },
-      { path: cacheDir, what: 'cache folder' },
+      { path: cacheDir, what: 'cache folder', mayContain: true },
     ]);
     const tree = await generate({
       hldDir,

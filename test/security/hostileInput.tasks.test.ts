@@ -99,6 +99,16 @@ const cases: HostileCase[] = [
   { what: 'a static http source with a token as user name', task: 'GenerateManifests', names: /component\.yaml|source/,
     inputs: (f) => ({ hldRepositoryUrl: f.urls['evil-http-token'] }) },
 
+  // Item 10: GenerateManifests names its push and pull-request inputs like UpdateImageTag does.
+  { what: 'a commitMessage with an unknown placeholder, before rendering', task: 'GenerateManifests', names: /commitMessage/,
+    inputs: () => ({ commitMessage: 'Render {hldComit}' }) },
+  { what: 'a commitMessage placeholder named after an Object method', task: 'GenerateManifests', names: /commitMessage/,
+    inputs: () => ({ commitMessage: 'Render {constructor}' }) },
+  { what: 'a gitUserEmail that is not an address', task: 'GenerateManifests', names: /gitUserEmail/, inputs: () => ({ gitUserEmail: 'nobody' }) },
+  { what: 'a pullRequestApiUrl that is not http(s)', task: 'GenerateManifests', names: /pullRequestApiUrl/,
+    inputs: () => ({ pushMode: 'pullRequest', pullRequestApiUrl: 'file:///etc' }) },
+  { what: 'a work item that is not a number', task: 'GenerateManifests', names: /workItems/, inputs: () => ({ pushMode: 'pullRequest', workItems: '1;rm' }) },
+
   { what: 'hldBranch --upload-pack=<command> with a file:// HLD', task: 'UpdateImageTag', names: /hldBranch/,
     inputs: (f) => ({ hldRepositoryUrl: f.fileHld.url, hldBranch: `--upload-pack=${payload(f, 'uit-file')}` }) },
   { what: 'hldBranch refs/heads/-x', task: 'UpdateImageTag', names: /hldBranch/, inputs: () => ({ hldBranch: 'refs/heads/-x' }) },

@@ -20,6 +20,7 @@ import { assertNoEnvironmentEmptied } from './deletionGuard';
 import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { validatePushSettings } from './updateHld';
 import { isSupersededBy } from './superseded';
 import { naming } from '../errors';
 import { assertBranchName, assertSeparateOutput } from '../names';
@@ -113,7 +114,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
   assertSeparateOutput(options.outputDir, 'outputPath', [
     { path: hld.dir, what: 'HLD checkout', mayContain: true },
     { path: options.workDir, what: 'folder of the clones' },
-    { path: options.cacheDir, what: 'cache folder' },
+    { path: options.cacheDir, what: 'cache folder', mayContain: true },
   ]);
   if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
 
@@ -299,7 +300,17 @@ export function validateGenerateManifests(options: GenerateManifestsOptions): Ge
     ...options.pullRequest,
     targetBranch: targetBranch ? assertBranchName(targetBranch, 'pullRequestTargetBranch') : targetBranch,
   };
-  return { ...options, hld, manifest, pullRequest };
+  const validated = { ...options, hld, manifest, pullRequest };
+  if (manifest) {
+    validatePushSettings({
+      mode: options.pushMode ?? 'direct',
+      maxAttempts: options.maxPushAttempts ?? 10,
+      pullRequest: pullRequest && { ...pullRequest, azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl },
+    }, commitAuthor(validated), options.commitMessage);
+    // A typo in the template fails now, not after rendering.
+    if (options.commitMessage) expandTemplate(options.commitMessage, templatePlaceholders({}, []));
+  }
+  return validated;
 }
 
 /** The HLD commit recorded at the manifest tip, when it descends from this run's HLD commit. */
@@ -355,13 +366,7 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
 function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: readonly RenderedEnvironmentSet[]): string {
   const environments = sets.map((s) => s.name).join(', ');
   const template = options.commitMessage?.trim() || defaultManifestCommitMessage;
-  const expanded = expandTemplate(template, {
-    hldCommit: hld.commit ?? 'unknown',
-    hldShortCommit: shortCommit(hld.commit) ?? 'unknown',
-    hldSubject: hld.subject ?? '',
-    hldRepository: hld.repositoryUrl ?? '',
-    environments,
-  }).replace(/\r\n/g, '\n').trim();
+  const expanded = expandTemplate(template, templatePlaceholders(hld, sets)).replace(/\r\n/g, '\n').trim();
   const [subject, ...rest] = (expanded || `Generate manifests for ${environments}`).split('\n');
   const p = options.provenance;
   const record = [
@@ -379,6 +384,17 @@ function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: 
       ...provenanceTrailers(p),
     },
   });
+}
+
+/** The placeholders of the commitMessage template. */
+function templatePlaceholders(hld: Partial<HldSource>, sets: readonly RenderedEnvironmentSet[]): Record<string, string> {
+  return {
+    hldCommit: hld.commit ?? 'unknown',
+    hldShortCommit: shortCommit(hld.commit) ?? 'unknown',
+    hldSubject: hld.subject ?? '',
+    hldRepository: hld.repositoryUrl ?? '',
+    environments: sets.map((s) => s.name).join(', '),
+  };
 }
 
 function commitAuthor(options: GenerateManifestsOptions): GitAuthor {

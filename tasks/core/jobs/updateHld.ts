@@ -120,6 +120,14 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
       assertPlainName(name, 'subcomponent segment', { field: 'subcomponent' });
     }
   }
+  validatePushSettings(push, commit.author, commit.messageTemplate);
+}
+
+/**
+ * The push, pull-request and author settings every git-writing job shares (UpdateImageTag,
+ * PromoteContainer, GenerateManifests); errors name the task input.
+ */
+export function validatePushSettings(push: PushOptions, author: { name: string; email: string }, messageTemplate?: string): void {
   if (push.mode !== 'direct' && push.mode !== 'pullRequest') {
     throw new GitopsError(`pushMode must be direct or pullRequest, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
   }
@@ -141,15 +149,15 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
       throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
     }
   }
-  assertSingleLine(commit.author.name, 'gitUserName');
-  assertSingleLine(commit.author.email, 'gitUserEmail');
-  if (!commit.author.name.trim() || /[<>]/.test(commit.author.name)) {
-    throw new GitopsError(`gitUserName ${JSON.stringify(commit.author.name)} is empty or contains < >`, { field: 'gitUserName' });
+  assertSingleLine(author.name, 'gitUserName');
+  assertSingleLine(author.email, 'gitUserEmail');
+  if (!author.name.trim() || /[<>]/.test(author.name)) {
+    throw new GitopsError(`gitUserName ${JSON.stringify(author.name)} is empty or contains < >`, { field: 'gitUserName' });
   }
-  if (!/^[^\s<>@]+@[^\s<>@]+$/.test(commit.author.email)) {
-    throw new GitopsError(`gitUserEmail ${JSON.stringify(commit.author.email)} is not an email address`, { field: 'gitUserEmail' });
+  if (!/^[^\s<>@]+@[^\s<>@]+$/.test(author.email)) {
+    throw new GitopsError(`gitUserEmail ${JSON.stringify(author.email)} is not an email address`, { field: 'gitUserEmail' });
   }
-  if (commit.messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(commit.messageTemplate)) {
+  if (messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(messageTemplate)) {
     throw new GitopsError('commitMessage contains control characters', { field: 'commitMessage' });
   }
 }
