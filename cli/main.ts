@@ -66,7 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       env,
       cwd: process.cwd(),
       logger: stderrLogger(env.BEDROCK_GITOPS_VERBOSE === '1'),
-      print: (line) => process.stdout.write(`${line}\n`),
+      print: (line) => process.stdout.write(`${displayUrl(line)}\n`),
     });
     return 0;
   } catch (error) {
