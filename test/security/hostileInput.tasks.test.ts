@@ -6,7 +6,7 @@
  * outside the task's folders, no injected command run, no token in any output or git argv.
  */
 import { strict as assert } from 'node:assert';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { git } from '../support/gitServer';
 import { runTask, type TaskRun } from '../support/runTask';
@@ -222,8 +222,14 @@ describe('hostile inputs against the bundled tasks', function () {
 
     it('UpdateImageTag takes an Azure-style URL with a user name and hldBranch=refs/heads/main, and never prints the user name', async () => {
       const url = f.urls.positive.replace('://', '://fabrikamorg@');
+      const argvFrom = readFileSync(f.argvLog, 'utf8').length;
       const result = await run('UpdateImageTag', { hldRepositoryUrl: url, hldBranch: 'refs/heads/main', imageTag: 'v3' });
       assert.equal(result.result, 'Succeeded', result.message);
+      // The git wrapper saw this run's git processes (so the suite's argv checks look at real calls), none with the token.
+      const argv = readFileSync(f.argvLog, 'utf8').slice(argvFrom);
+      assert.match(argv, /clone\0/);
+      assert.match(argv, /push\0/);
+      assert.ok(!argv.includes(f.server.token));
       const shown = Object.values(texts(result)).join('\n');
       assert.ok(!shown.includes('fabrikamorg@'), 'the user name of the URL was printed');
       assert.match(await git(['--git-dir', f.server.repoPath('positive'), 'show', 'main:config/prod.yaml']), /tag: v3/);
