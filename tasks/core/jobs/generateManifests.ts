@@ -11,6 +11,7 @@ import {
   type GitAuth,
   type GitAuthor,
 } from '../git';
+import { naming } from '../errors';
 import type { Logger } from '../logger';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { generate, type RenderedEnvironmentSet } from '../render';
@@ -22,7 +23,6 @@ import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironm
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 import { validatePushSettings } from './updateHld';
 import { isSupersededBy } from './superseded';
-import { naming } from '../errors';
 import { assertBranchName, assertSeparateOutput } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
@@ -104,18 +104,20 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
   const progress = options.progress ?? (() => {});
   const manifestPath = normaliseManifestPath(options.manifest?.path);
 
-  progress(5, 'Preparing the HLD');
-  const hld = await openHldSource({
-    location: options.hld,
-    cloneDir: join(options.workDir, 'hld'),
-    authFor: (url) => gitAuthFor(options.credential, url),
-    logger,
-  });
+  const hldCloneDir = join(options.workDir, 'hld');
   assertSeparateOutput(options.outputDir, 'outputPath', [
-    { path: hld.dir, what: 'HLD checkout', mayContain: true },
+    { path: 'dir' in options.hld ? options.hld.dir : hldCloneDir, what: 'HLD checkout', mayContain: true },
     { path: options.workDir, what: 'folder of the clones' },
     { path: options.cacheDir, what: 'cache folder', mayContain: true },
   ]);
+
+  progress(5, 'Preparing the HLD');
+  const hld = await openHldSource({
+    location: options.hld,
+    cloneDir: hldCloneDir,
+    authFor: (url) => gitAuthFor(options.credential, url),
+    logger,
+  });
   if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
 
   // The manifest repository is cloned while the HLD renders: the two do not depend on each other.
