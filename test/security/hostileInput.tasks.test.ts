@@ -230,6 +230,7 @@ describe('hostile inputs against the bundled tasks', function () {
       assert.match(argv, /clone\0/);
       assert.match(argv, /push\0/);
       assert.ok(!argv.includes(f.server.token));
+      assert.ok(!argv.includes('fabrikamorg'), 'the URL user name reached git although the job token authenticates');
       const shown = Object.values(texts(result)).join('\n');
       assert.ok(!shown.includes('fabrikamorg@'), 'the user name of the URL was printed');
       assert.match(await git(['--git-dir', f.server.repoPath('positive'), 'show', 'main:config/prod.yaml']), /tag: v3/);

@@ -36,6 +36,16 @@ export function assertNoCredentialsInUrl(url: string, field = 'repository URL'):
 export { displayUrl };
 
 /**
+ * The URL to hand to git. When our own auth header authenticates an http(s) remote, the URL's user
+ * info is useless to git and would only show in `ps` and `.git/config`, so it is left out (Azure
+ * Repos' `https://org@dev.azure.com/...` works the same without `org@`). Without our header the
+ * URL stays as given: its user info may be the only credential.
+ */
+export function remoteUrl(url: string, authenticated: boolean): string {
+  return authenticated && /^https?:\/\//i.test(url) ? displayUrl(url) : url;
+}
+
+/**
  * A repository URL (or local path) given as an input: one line, no password in it, and nothing
  * git could read as an option. Returns it trimmed; errors name `field`.
  */

@@ -4,7 +4,7 @@ import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { GitAuth } from './auth';
 import { parseTrailers } from './commitMessage';
-import { assertNoCredentialsInUrl, displayUrl, lastLines, runGit, runGitOrThrow, type RunGitOptions } from './git';
+import { assertNoCredentialsInUrl, displayUrl, lastLines, remoteUrl, runGit, runGitOrThrow, type RunGitOptions } from './git';
 import { classifyPushFailure } from './pushFailure';
 
 export interface GitAuthor {
@@ -71,7 +71,8 @@ export class GitWorkspace {
     options.logger.info(`Fetching ${options.branch} from ${workspace.remoteUrl}`);
     const args = ['clone', '--quiet', '--no-tags', '--single-branch', `--branch=${options.branch}`];
     if (depth > 0) args.push(`--depth=${depth}`);
-    const cloned = await workspace.runRemote([...args, '--', options.url, options.dir], { cwd: undefined });
+    const url = remoteUrl(options.url, !!options.auth);
+    const cloned = await workspace.runRemote([...args, '--', url, options.dir], { cwd: undefined });
     if (cloned.code === 0) return workspace;
     if (!missingRemoteRef.test(cloned.stderr)) {
       throw workspace.remoteError(`Cloning ${options.branch} of ${workspace.remoteUrl}`, classifyPushFailure(cloned.stderr), cloned.stderr);
@@ -85,7 +86,7 @@ export class GitWorkspace {
     options.logger.info(`Branch ${options.branch} does not exist in ${workspace.remoteUrl}: starting it`);
     const local = { logger: options.logger, env: options.env };
     await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, '--', options.dir], { ...local, what: 'git init' });
-    await runGitOrThrow(['remote', 'add', '--', 'origin', options.url], { ...local, cwd: options.dir, what: 'git remote add' });
+    await runGitOrThrow(['remote', 'add', '--', 'origin', url], { ...local, cwd: options.dir, what: 'git remote add' });
     return workspace;
   }
 

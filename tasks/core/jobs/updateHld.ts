@@ -344,7 +344,9 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuthFor(options.credential, origin), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
   // Pipeline checkouts are detached and may be behind: edit the branch's current tip.
   logger.info(`Resetting the checkout ${dir} to the tip of ${branch} of ${displayUrl(workspace.remoteUrl)}`);
-  await workspace.fetchAndReset(branch);
+  await workspace.fetchAndReset(branch).catch((error: unknown) => {
+    throw naming(error, 'hldPath', { branch: branch === target.branch ? 'hldBranch' : 'pullRequestTargetBranch' });
+  });
   return { workspace, cloned: false, repositoryUrl: (await runGit(['remote', 'get-url', 'origin'], local)).stdout.trim() };
 }
 

@@ -10,7 +10,7 @@ import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { assertBranchName, assertRefName, assertRelativePath } from '../names';
-import { assertGitUrl, gitAuthFor, displayUrl, lastLines, runGit, type GitAuth } from '../git';
+import { assertGitUrl, gitAuthFor, displayUrl, lastLines, remoteUrl, runGit, type GitAuth } from '../git';
 import { formatImageReference, parseImageReference, type ImageReference } from '../registry';
 
 export interface VerifyDeploymentOptions {
@@ -126,7 +126,7 @@ async function checkout(options: VerifyDeploymentOptions, where: string, checked
     return result.stdout;
   };
   await mustRun(['init', '--quiet', '--', dir], 'git init');
-  await mustRun(['remote', 'add', '--', 'origin', options.repositoryUrl], 'git remote add');
+  await mustRun(['remote', 'add', '--', 'origin', remoteUrl(options.repositoryUrl, !!auth)], 'git remote add');
   const source = options.syncTag ? `refs/tags/${options.syncTag}` : `refs/heads/${options.branch}`;
   options.logger.info(`checking pre-production manifests in ${where} at ${checked}`);
   const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+${source}:refs/gitops/verify`], {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GitopsError } from '../errors';
 import type { RunResult } from '../exec';
 import { basicAuth } from '../git/auth';
-import { displayUrl, runGit } from '../git/git';
+import { displayUrl, remoteUrl, runGit } from '../git/git';
 import { silentLogger } from '../logger';
 
 export interface GitFetchOptions {
@@ -27,7 +27,8 @@ function failure(what: string, url: string, result: RunResult, hint: string): Gi
 }
 
 /** The commit a branch (or the default branch when `branch` is empty) points at on the remote. */
-export async function resolveBranchTip(url: string, branch: string, options: GitFetchOptions): Promise<string> {
+export async function resolveBranchTip(sourceUrl: string, branch: string, options: GitFetchOptions): Promise<string> {
+  const url = remoteUrl(sourceUrl, !!options.token);
   const ref = branch ? `refs/heads/${branch}` : 'HEAD';
   const result = await git(['ls-remote', '--', url, ref], options);
   if (result.code !== 0) throw failure('ls-remote', url, result, 'check the source URL and its access token in access.yaml');
@@ -44,7 +45,8 @@ export async function resolveBranchTip(url: string, branch: string, options: Git
  * Puts the files of `url` at `ref` into `dir` (no .git left behind) and returns the commit.
  * `ref` is a branch, a tag or a commit; shallow where the server allows it.
  */
-export async function checkoutFiles(dir: string, url: string, ref: string, options: GitFetchOptions): Promise<string> {
+export async function checkoutFiles(dir: string, sourceUrl: string, ref: string, options: GitFetchOptions): Promise<string> {
+  const url = remoteUrl(sourceUrl, !!options.token);
   const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
   let ok = false;
   if (FULL_COMMIT.test(ref)) {
