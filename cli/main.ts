@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { redact } from '../tasks/core/exec';
+import { displayUrl, redact } from '../tasks/core/exec';
 import { networkSecrets, useNetwork } from '../tasks/core/network';
 import { cliNetworkSettings } from './network';
 import { Logger } from '../tasks/core/logger';
@@ -46,7 +46,8 @@ export function cliVersion(): string {
 
 /** Logs to stderr, with the proxy password (and its encodings) masked. */
 function stderrLogger(verbose: boolean, secrets: readonly string[]): Logger {
-  const write = (text: string) => process.stderr.write(`${redact(text, secrets)}\n`);
+  // No URL's user info in logs either: it may be a token (https://TOKEN@host/...).
+  const write = (text: string) => process.stderr.write(`${redact(displayUrl(text), secrets)}\n`);
   return {
     debug: (message) => { if (verbose) write(`debug: ${message}`); },
     info: (message) => write(message),
@@ -100,12 +101,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       env,
       cwd: process.cwd(),
       logger,
-      print: (line) => process.stdout.write(`${line}\n`),
+      print: (line) => process.stdout.write(`${displayUrl(line)}\n`),
     });
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = redact(describeForCli(error).split('\n')[0], secrets);
+    const message = redact(displayUrl(describeForCli(error, command.flags).split('\n')[0]), secrets);
     process.stderr.write(usage ? `error: ${message} (see bedrock-gitops ${name} --help)\n` : `error: ${message}\n`);
     return usage ? 2 : 1;
   }

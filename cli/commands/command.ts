@@ -16,6 +16,11 @@ export interface CliCommand {
   /** Full `--help` text. */
   help: string;
   run(context: CliContext): Promise<void>;
+  /**
+   * Task input name (as core errors name it in `field`) -> this command's flag, so that a refusal
+   * names the flag the user typed.
+   */
+  flags?: Readonly<Record<string, string>>;
 }
 
 /** A wrong invocation: reported with the command's usage line and exit code 2. */

@@ -1,3 +1,4 @@
+import { assertSeparateOutput } from '../../tasks/core/names';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
@@ -7,6 +8,7 @@ import { helmHelp, helmOptions, helmPathFrom } from './helm';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
+  flags: { outputPath: '--output', environments: '--environments', environment: '--environments' },
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N]
@@ -50,11 +52,16 @@ ${helmHelp}`,
     }
     const hldDir = resolve(context.cwd, values.hld ?? '.');
     const outputDir = values.output ? resolve(context.cwd, values.output) : join(hldDir, 'generated');
+    const cacheDir = values.cache && resolve(context.cwd, values.cache);
+    assertSeparateOutput(outputDir, 'outputPath', [
+      { path: hldDir, what: 'HLD', mayContain: true },
+      { path: cacheDir, what: 'cache folder', mayContain: true },
+    ]);
     const tree = await generate({
       hldDir,
       environmentSets: sets,
       outputDir,
-      cacheDir: values.cache && resolve(context.cwd, values.cache),
+      cacheDir,
       helmPath: await helmPathFrom(values, context),
       concurrency,
       env: context.env,

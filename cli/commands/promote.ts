@@ -7,12 +7,27 @@ import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
 import { CliCommand, UsageError } from './command';
 import { clusterSourceFrom } from './history-source';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hldTargetFlags, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
 
 const PIN_DIGEST: readonly PinDigest[] = ['none', 'digestKey', 'tagAtDigest'];
 
 export const promoteCommand: CliCommand = {
   name: 'promote',
+  flags: {
+    ...gitWriteFlags,
+    ...hldTargetFlags,
+    sourceImage: '--source',
+    targetRegistry: '--target-registry',
+    targetRepository: '--target-repository',
+    targetTag: '--target-tag',
+    platforms: '--platforms',
+    verifyManifestRepositoryUrl: '--verify-repo',
+    verifyManifestBranch: '--verify-branch',
+    verifyEnvironmentPath: '--verify-path',
+    verifySyncTag: '--verify-sync-tag',
+    pinDigest: '--pin-digest',
+    digestKey: '--digest-key',
+  },
   summary: 'verify an image runs in pre-production, copy it by digest to another registry, update the HLD',
   help: `Usage: bedrock-gitops promote --source REGISTRY/REPO:TAG --target-registry HOST[:PORT] [options]
 

@@ -5,11 +5,22 @@ import { parseArgs } from 'node:util';
 import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/generateManifests';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
 import { CliCommand, UsageError } from './command';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
   name: 'publish',
   summary: 'render the HLD and publish it to the manifest repository (GenerateManifests)',
+  flags: {
+    ...gitWriteFlags,
+    hldRepositoryUrl: '--hld-repo',
+    hldPath: '--hld',
+    hldBranch: '--hld-branch',
+    manifestRepositoryUrl: '--manifest-repo',
+    manifestBranch: '--branch',
+    manifestPath: '--path',
+    outputPath: '--output',
+    environments: '--environments',
+  },
   help: `Usage: bedrock-gitops publish [--manifest-repo URL] [--environments "prod-east prod,staging"]
                               [--hld DIR | --hld-repo URL] [options]
 

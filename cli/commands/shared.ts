@@ -16,6 +16,33 @@ const PUSH_MODES = ['direct', 'pullRequest'] as const;
 
 export const DEFAULT_AUTHOR = { name: 'bedrock-gitops', email: 'bedrock-gitops@noreply.invalid' };
 
+/** Task input -> flag of gitWriteOptions, for error messages (CliCommand.flags). */
+export const gitWriteFlags = {
+  pushMode: '--push-mode',
+  pullRequestTargetBranch: '--pr-target-branch',
+  pullRequestTitle: '--pr-title',
+  mergeStrategy: '--merge-strategy',
+  reviewers: '--reviewer',
+  workItems: '--work-item',
+  pullRequestApiUrl: '--pr-api-url',
+  commitMessage: '--commit-message',
+  gitUserName: '--author-name',
+  gitUserEmail: '--author-email',
+  maxPushAttempts: '--max-push-attempts',
+} as const;
+
+/** Task input -> flag of hldTargetOptions, for error messages. */
+export const hldTargetFlags = {
+  hldRepositoryUrl: '--hld-repo',
+  hldPath: '--hld',
+  hldBranch: '--hld-branch',
+  componentPath: '--component-path',
+  environment: '--environment',
+  subcomponent: '--subcomponent',
+  tagKey: '--tag-key',
+  repositoryKey: '--repository-key',
+} as const;
+
 /** parseArgs specs of the shared flags; spread them into a command's own options. */
 export const gitWriteOptions = {
   'push-mode': { type: 'string' },
@@ -319,13 +346,16 @@ export const cliFlagOfTaskInput: Readonly<Record<string, string>> = {
  * and hint become the CLI flag. (Single-word inputs such as `environment` are only mapped as the
  * field, since the same words are plain English in messages.)
  */
-export function describeForCli(error: unknown): string {
+export function describeForCli(error: unknown, commandFlags: Readonly<Record<string, string>> = {}): string {
+  // A command's own flags (CliCommand.flags) win over the shared table.
+  const flags: Readonly<Record<string, string>> = { ...cliFlagOfTaskInput, ...commandFlags };
+  const flagOf = (name: string) => (Object.hasOwn(flags, name) ? flags[name] : undefined);
   let described = error;
-  if (error instanceof GitopsError && error.field && cliFlagOfTaskInput[error.field]) {
-    described = new GitopsError(error.message, { file: error.file, line: error.line, field: cliFlagOfTaskInput[error.field], hint: error.hint });
+  if (error instanceof GitopsError && error.field && flagOf(error.field)) {
+    described = new GitopsError(error.message, { file: error.file, line: error.line, field: flagOf(error.field), hint: error.hint });
   }
   return describeError(described)
-    .replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (word) => cliFlagOfTaskInput[word] ?? word)
+    .replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (word) => flagOf(word) ?? word)
     // "with --helm / the helmPath input" reads "with --helm" once mapped.
     .replace(/(--[a-z-]+) \/ the \1 input/g, '$1');
 }

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { updateImageTag } from '../../tasks/core/jobs/updateImageTag';
 import { CliCommand, UsageError } from './command';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hldTargetFlags, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const updateImageTagCommand: CliCommand = {
   name: 'update-image-tag',
+  flags: { ...gitWriteFlags, ...hldTargetFlags, imageTag: '--tag', imageRepository: '--repository', additionalValues: '--set' },
   summary: 'write an image tag into an HLD environment config and push it (with retry) or open a PR',
   help: `Usage: bedrock-gitops update-image-tag --tag TAG --subcomponent a.b (--hld-repo URL | --hld DIR) [options]
 

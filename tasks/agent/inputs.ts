@@ -1,9 +1,21 @@
 /** Typed task inputs with errors that name the input and say what to do. */
 import * as tl from 'azure-pipelines-task-lib/task';
 import { GitopsError } from '../core/errors';
+import { displayUrl } from '../core/exec';
+import { quietly } from './runTask';
+
+/**
+ * The raw input. task-lib would debug-log `name=value` itself; a URL input may carry a token as
+ * its user name (https://TOKEN@host/...), so the value is logged here without any URL user info.
+ */
+function rawInput(name: string): string {
+  const value = quietly(() => tl.getInput(name, false)) ?? '';
+  tl.debug(`${name}=${displayUrl(value)}`);
+  return value;
+}
 
 export function stringInput(name: string, options: { required?: boolean; defaultValue?: string } = {}): string {
-  const value = (tl.getInput(name, false) ?? '').trim();
+  const value = rawInput(name).trim();
   if (!value && options.required) {
     throw new GitopsError(`input "${name}" is required`, { field: name, hint: `set ${name} in the task's inputs` });
   }
@@ -47,7 +59,7 @@ export function pickInput<T extends string>(name: string, allowed: readonly T[],
 
 /** A multi-line input: one item per line, also split on commas when `commas` is set; blanks dropped. */
 export function listInput(name: string, options: { commas?: boolean } = {}): string[] {
-  const raw = tl.getInput(name, false) ?? '';
+  const raw = rawInput(name);
   const parts = raw.split(/\r?\n/).flatMap((line) => (options.commas ? line.split(',') : [line]));
   return parts.map((p) => p.trim()).filter((p) => p.length > 0);
 }

@@ -8,7 +8,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, GitopsError } from '../core/errors';
 import { Logger } from '../core/logger';
-import { redact } from '../core/exec';
+import { displayUrl, redact } from '../core/exec';
 import { useNetwork } from '../core/network';
 import { agentNetworkSettings } from './network';
 
@@ -29,7 +29,8 @@ const external = { source: 'childProcess' as const };
 
 export function runTask(name: string, body: (ctx: TaskContext) => Promise<string>): void {
   const secrets: string[] = [];
-  const clean = (text: string) => redact(text, secrets);
+  // Every line the agent shows: secrets masked, and no URL's user info (it may be a token).
+  const clean = (text: string) => displayUrl(redact(text, secrets));
   const tempDirectory = tl.getVariable('Agent.TempDirectory') || require('node:os').tmpdir();
   const ctx: TaskContext = {
     logger: {

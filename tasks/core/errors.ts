@@ -1,3 +1,5 @@
+import { displayUrl } from './exec';
+
 /**
  * The one error type users see. It carries where the problem is (file, line, field or input)
  * and what to do about it, so every layer can add context without losing it.
@@ -33,13 +35,25 @@ export class GitopsError extends Error {
       .filter(Boolean)
       .join(': ');
     const text = place ? `${place}: ${this.message}` : this.message;
-    return this.hint ? `${text} (${this.hint})` : text;
+    // No URL's user info is ever shown: it may be a token (https://TOKEN@host/...).
+    return displayUrl(this.hint ? `${text} (${this.hint})` : text);
   }
+}
+
+/**
+ * The error naming the task input it is about: a GitopsError without a field gets `field`, one
+ * whose field is a generic name (`branch`, `url`) gets the input from `renames`. Other errors pass.
+ */
+export function naming(error: unknown, field: string, renames: Record<string, string> = {}): unknown {
+  if (!(error instanceof GitopsError)) return error;
+  const named = !error.field ? field : Object.hasOwn(renames, error.field) ? renames[error.field] : undefined;
+  if (!named) return error;
+  return new GitopsError(error.message, { file: error.file, line: error.line, field: named, hint: error.hint, cause: error.cause });
 }
 
 /** Human-readable text for any thrown value. */
 export function describeError(error: unknown): string {
   if (error instanceof GitopsError) return error.describe();
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (error instanceof Error) return displayUrl(error.message);
+  return displayUrl(String(error));
 }

@@ -18,6 +18,18 @@ export interface RunResult {
   stderr: string;
 }
 
+// scheme://userinfo@ anywhere in a text: a token often travels as the user name (https://TOKEN@host).
+const userInfoInUrl = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s@]*@/gi;
+
+/**
+ * A URL, or any text holding URLs, fit for logs, summaries, errors and commit messages: the user
+ * info of every URL is removed, user name included (Azure Repos' `https://org@dev.azure.com/...`
+ * prints as `https://dev.azure.com/...`). The one helper for every printed URL.
+ */
+export function displayUrl(text: string): string {
+  return text.replace(userInfoInUrl, '$1');
+}
+
 /** Replaces every occurrence of each secret (and of its base64 form) with ***. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
@@ -58,7 +70,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       resolve({
         code: code ?? (signal ? 128 : 1),
         stdout: redact(Buffer.concat(out).toString('utf8'), secrets),
-        stderr: redact(Buffer.concat(err).toString('utf8'), secrets),
+        // Programs echo their URLs in errors (git: "unable to access 'https://TOKEN@host/...'").
+        stderr: displayUrl(redact(Buffer.concat(err).toString('utf8'), secrets)),
       });
     });
     if (options.input !== undefined) {

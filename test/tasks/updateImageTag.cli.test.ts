@@ -47,7 +47,7 @@ describe('bedrock-gitops update-image-tag (bundled CLI, git over HTTP)', functio
     const before = await refsOf(bare);
     const result = await cli(['update-image-tag', '--hld-repo', url, '--environment', 'prod', '--subcomponent', 'api', '--tag', 'bad/tag'], { GITOPS_GIT_TOKEN: server.token });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /imageTag/);
+    assert.match(result.stderr, /--tag/);
     assert.equal(await refsOf(bare), before);
   });
 

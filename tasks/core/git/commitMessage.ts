@@ -1,3 +1,4 @@
+import { displayUrl } from '../exec';
 import { GitopsError } from '../errors';
 
 export interface CommitMessageParts {
@@ -30,7 +31,8 @@ export function formatCommitMessage(parts: CommitMessageParts): string {
     if (clean) trailers.push(`${key}: ${clean}`);
   }
   if (trailers.length) paragraphs.push(trailers.join('\n'));
-  return `${paragraphs.join('\n\n')}\n`;
+  // A commit message is public and permanent: no URL in it keeps its user info (it may be a token).
+  return displayUrl(`${paragraphs.join('\n\n')}\n`);
 }
 
 /**

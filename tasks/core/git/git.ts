@@ -1,5 +1,6 @@
 import { GitopsError } from '../errors';
-import { redact, runProcess, type RunResult } from '../exec';
+import { assertNotOption } from '../names';
+import { displayUrl, redact, runProcess, type RunResult } from '../exec';
 import type { Logger } from '../logger';
 import { secretsOf, type GitAuth } from './auth';
 
@@ -32,9 +33,29 @@ export function assertNoCredentialsInUrl(url: string, field = 'repository URL'):
   }
 }
 
-/** A URL fit for logs and outputs: any user info removed. */
-export function displayUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
+export { displayUrl };
+
+/**
+ * The URL to hand to git. When our own auth header authenticates an http(s) remote, the URL's user
+ * info is useless to git and would only show in `ps` and `.git/config`, so it is left out (Azure
+ * Repos' `https://org@dev.azure.com/...` works the same without `org@`). Without our header the
+ * URL stays as given: its user info may be the only credential.
+ */
+export function remoteUrl(url: string, authenticated: boolean): string {
+  return authenticated && /^https?:\/\//i.test(url) ? displayUrl(url) : url;
+}
+
+/**
+ * A repository URL (or local path) given as an input: one line, no password in it, and nothing
+ * git could read as an option. Returns it trimmed; errors name `field`.
+ */
+export function assertGitUrl(url: string, field: string): string {
+  const value = url.trim();
+  if (!value) throw new GitopsError(`${field} is empty`, { field, hint: `set ${field} to the repository's clone URL` });
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new GitopsError(`${field} contains a newline or control character`, { field });
+  assertNoCredentialsInUrl(value, field);
+  assertNotOption(value, field, { field });
+  return value;
 }
 
 /**
@@ -59,12 +80,13 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
   delete env[authHeaderVariable];
   // No `git maintenance run --auto` child after fetch and commit: our clones are short-lived and
   // every process costs milliseconds when many builds race for the same branch.
-  const fullArgs = ['-c', 'maintenance.auto=false', ...args];
+  // No `ext::` remote (it runs a command) whatever the machine's git config says.
+  const fullArgs = ['-c', 'maintenance.auto=false', '-c', 'protocol.ext.allow=never', ...args];
   if (options.auth) {
     env[authHeaderVariable] = options.auth.header;
     fullArgs.unshift(`--config-env=http.extraheader=${authHeaderVariable}`);
   }
-  options.logger.debug(redact(`git ${args.join(' ')}`, secrets));
+  options.logger.debug(displayUrl(redact(`git ${args.join(' ')}`, secrets)));
   const result = await runProcess('git', fullArgs, {
     cwd: options.cwd,
     env,

@@ -4,7 +4,7 @@ import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { GitAuth } from './auth';
 import { parseTrailers } from './commitMessage';
-import { assertNoCredentialsInUrl, displayUrl, lastLines, runGit, runGitOrThrow, type RunGitOptions } from './git';
+import { assertNoCredentialsInUrl, displayUrl, lastLines, remoteUrl, runGit, runGitOrThrow, type RunGitOptions } from './git';
 import { classifyPushFailure } from './pushFailure';
 
 export interface GitAuthor {
@@ -71,7 +71,8 @@ export class GitWorkspace {
     options.logger.info(`Fetching ${options.branch} from ${workspace.remoteUrl}`);
     const args = ['clone', '--quiet', '--no-tags', '--single-branch', `--branch=${options.branch}`];
     if (depth > 0) args.push(`--depth=${depth}`);
-    const cloned = await workspace.runRemote([...args, '--', options.url, options.dir], { cwd: undefined });
+    const url = remoteUrl(options.url, !!options.auth);
+    const cloned = await workspace.runRemote([...args, '--', url, options.dir], { cwd: undefined });
     if (cloned.code === 0) return workspace;
     if (!missingRemoteRef.test(cloned.stderr)) {
       throw workspace.remoteError(`Cloning ${options.branch} of ${workspace.remoteUrl}`, classifyPushFailure(cloned.stderr), cloned.stderr);
@@ -84,8 +85,8 @@ export class GitWorkspace {
     }
     options.logger.info(`Branch ${options.branch} does not exist in ${workspace.remoteUrl}: starting it`);
     const local = { logger: options.logger, env: options.env };
-    await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, options.dir], { ...local, what: 'git init' });
-    await runGitOrThrow(['remote', 'add', 'origin', options.url], { ...local, cwd: options.dir, what: 'git remote add' });
+    await runGitOrThrow(['init', '--quiet', `--initial-branch=${options.branch}`, '--', options.dir], { ...local, what: 'git init' });
+    await runGitOrThrow(['remote', 'add', '--', 'origin', url], { ...local, cwd: options.dir, what: 'git remote add' });
     return workspace;
   }
 
@@ -180,7 +181,7 @@ export class GitWorkspace {
    * authentication failures, rejections by the server and network errors throw.
    */
   async push(branch: string, options: { force?: boolean } = {}): Promise<PushResult> {
-    const args = ['push', '--porcelain', 'origin', `${options.force ? '+' : ''}HEAD:refs/heads/${branch}`];
+    const args = ['push', '--porcelain', '--', 'origin', `${options.force ? '+' : ''}HEAD:refs/heads/${branch}`];
     const result = await this.runRemote(args);
     if (result.code === 0) return 'pushed';
     const output = `${result.stdout}\n${result.stderr}`;
@@ -196,7 +197,7 @@ export class GitWorkspace {
   async fetchAndReset(branch: string, options: { clean?: boolean } = {}): Promise<void> {
     const fetched = await this.fetchBranch(branch, this.depth);
     if (!fetched) throw new GitopsError(`Branch "${branch}" does not exist in ${this.remoteUrl}`, { field: 'branch' });
-    await this.git(['reset', '--quiet', '--hard', this.trackingRef(branch)], 'git reset');
+    await this.git(['reset', '--quiet', '--hard', this.trackingRef(branch), '--'], 'git reset');
     if (options.clean ?? true) await this.git(['clean', '--quiet', '-ffd'], 'git clean');
   }
 
@@ -216,7 +217,7 @@ export class GitWorkspace {
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     for (let deepen = 16; ; deepen *= 4) {
       if ((await this.hasCommit(ancestor)) && (await this.hasCommit(descendant))) {
-        const result = await this.run(['merge-base', '--is-ancestor', ancestor, descendant]);
+        const result = await this.run(['merge-base', '--is-ancestor', '--end-of-options', ancestor, descendant]);
         if (result.code === 0) return true;
         if (result.code !== 1) throw new GitopsError(`git merge-base failed: ${lastLines(result.stderr)}`);
       }
@@ -228,7 +229,7 @@ export class GitWorkspace {
 
   /** The `Key: value` trailers of a commit's message. */
   async readTrailers(commit: string): Promise<Record<string, string>> {
-    const message = await this.git(['log', '-1', '--format=%B', commit, '--'], 'git log');
+    const message = await this.git(['log', '-1', '--format=%B', '--end-of-options', commit, '--'], 'git log');
     return parseTrailers(message);
   }
 
@@ -251,7 +252,7 @@ export class GitWorkspace {
   private async fetchBranch(branch: string, depth: number): Promise<boolean> {
     const args = ['fetch', '--quiet', '--no-tags', '--prune'];
     if (depth > 0) args.push(`--depth=${depth}`);
-    args.push('origin', `+refs/heads/${branch}:${this.trackingRef(branch)}`);
+    args.push('--', 'origin', `+refs/heads/${branch}:${this.trackingRef(branch)}`);
     const result = await this.runRemote(args);
     if (result.code === 0) return true;
     if (missingRemoteRef.test(result.stderr)) return false;
@@ -259,7 +260,7 @@ export class GitWorkspace {
   }
 
   private async deepen(commits: number): Promise<void> {
-    const args = ['fetch', '--quiet', '--no-tags', `--deepen=${commits}`, 'origin', `+refs/heads/${this.branch}:${this.trackingRef(this.branch)}`];
+    const args = ['fetch', '--quiet', '--no-tags', `--deepen=${commits}`, '--', 'origin', `+refs/heads/${this.branch}:${this.trackingRef(this.branch)}`];
     const result = await this.runRemote(args);
     if (result.code !== 0) {
       throw this.remoteError(`Fetching more history from ${this.remoteUrl}`, classifyPushFailure(result.stderr), result.stderr);
@@ -271,7 +272,7 @@ export class GitWorkspace {
   }
 
   private async hasCommit(commit: string): Promise<boolean> {
-    return (await this.run(['cat-file', '-e', `${commit}^{commit}`])).code === 0;
+    return (await this.run(['cat-file', '-e', '--end-of-options', `${commit}^{commit}`])).code === 0;
   }
 
   private trackingRef(branch: string): string {

@@ -87,6 +87,12 @@ function readDefinition(reader: FieldReader, node: Node | null, field: string, l
 }
 
 function checkCombination(reader: FieldReader, def: ComponentDefinition, nodeOf: (key: string) => Node, at: (key: string) => string): void {
+  // These reach git and helm as arguments: a leading "-" would be read as an option there.
+  for (const key of ['source', 'path', 'version', 'branch'] as const) {
+    if (def[key].trimStart().startsWith('-')) {
+      throw reader.error(`${key} ${JSON.stringify(def[key])} must not start with "-"`, nodeOf(key), at(key), 'a value starting with "-" would be read as an option by git or helm');
+    }
+  }
   if (def.method === 'http' && def.type !== 'static') {
     throw reader.error('method http can only download a static manifest', nodeOf('method'), at('method'), 'set type: static, or use another method');
   }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { isMap, isScalar, Node, YAMLMap } from 'yaml';
 import { Logger } from '../logger';
-import { assertPlainName } from '../names';
+import { assertPlainName, isPlainName, isReservedKey } from '../names';
 import { ComponentConfig, emptyConfig } from './model';
 import { FieldReader, describeNode, readYamlOrJson } from './source-file';
 
@@ -43,8 +43,8 @@ function readConfig(reader: FieldReader, node: Node | null, field: string, logge
         break;
       case 'subcomponents':
         for (const child of reader.entries(reader.map(entry.value, entry.field, entry.field), entry.field)) {
-          if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(child.key)) {
-            throw reader.error(`subcomponent name ${JSON.stringify(child.key)} is not a plain name`, child.pair.key as Node, child.field);
+          if (!isPlainName(child.key)) {
+            throw reader.error(`subcomponent name ${JSON.stringify(child.key)} is ${isReservedKey(child.key) ? 'a reserved name' : 'not a plain name'}`, child.pair.key as Node, child.field);
           }
           result.subcomponents[child.key] = readConfig(reader, child.value, child.field, logger);
         }

@@ -1,4 +1,5 @@
 import { GitopsError } from '../errors';
+import { isReservedKey } from '../names';
 
 /** One `key.path=value` assignment of `set`. */
 export interface SetValue {
@@ -52,6 +53,7 @@ export function parseKeyPath(text: string): string[] {
   segments.push(current);
   for (const segment of segments) {
     if (CONTROL_CHARACTERS.test(segment)) throw keyPathError(text, 'it contains control characters');
+    if (isReservedKey(segment)) throw keyPathError(text, `"${segment}" is a reserved key (__proto__, constructor and prototype cannot be set)`);
   }
   return segments;
 }

@@ -45,12 +45,18 @@ function mergeValues(higher: unknown, lower: unknown): unknown {
   if (lower === null || lower === undefined) return clone(higher);
   if (Array.isArray(higher) && Array.isArray(lower)) return [...clone(higher) as unknown[], ...clone(lower) as unknown[]];
   if (isPlainObject(higher) && isPlainObject(lower)) {
+    // Keys are plain data: `__proto__`, `constructor` or `toString` in a config are ordinary keys,
+    // never looked up on or written to a prototype.
     const merged: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(higher)) merged[key] = mergeValues(value, lower[key]);
-    for (const [key, value] of Object.entries(lower)) if (!(key in higher)) merged[key] = clone(value);
+    for (const [key, value] of Object.entries(higher)) setOwn(merged, key, mergeValues(value, Object.hasOwn(lower, key) ? lower[key] : undefined));
+    for (const [key, value] of Object.entries(lower)) if (!Object.hasOwn(higher, key)) setOwn(merged, key, clone(value));
     return merged;
   }
   return clone(higher);
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

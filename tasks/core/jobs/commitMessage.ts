@@ -12,7 +12,7 @@ const placeholderPattern = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
  */
 export function expandTemplate(template: string, placeholders: Record<string, string | undefined>, field = 'commitMessage'): string {
   return template.replace(placeholderPattern, (whole, name: string) => {
-    if (!(name in placeholders)) {
+    if (!Object.hasOwn(placeholders, name)) {
       throw new GitopsError(`unknown placeholder ${whole} in the commit message template`, {
         field,
         hint: `use ${Object.keys(placeholders).map((p) => `{${p}}`).join(', ')}`,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { PullRequestSettings } from '../azure-devops';
 import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
 import {
+  assertGitUrl,
   gitAuthFor,
   displayUrl,
   formatCommitMessage,
@@ -10,6 +11,7 @@ import {
   type GitAuth,
   type GitAuthor,
 } from '../git';
+import { naming } from '../errors';
 import type { Logger } from '../logger';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { generate, type RenderedEnvironmentSet } from '../render';
@@ -19,7 +21,9 @@ import { assertNoEnvironmentEmptied } from './deletionGuard';
 import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { validatePushSettings } from './updateHld';
 import { isSupersededBy } from './superseded';
+import { assertBranchName, assertSeparateOutput } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
 
@@ -94,15 +98,23 @@ export interface GenerateManifestsResult {
 const commentMarker = 'bedrock-gitops:generate-manifests';
 
 /** Renders the HLD and publishes it to the manifest repository: see the flow in the task's README. */
-export async function generateManifests(options: GenerateManifestsOptions): Promise<GenerateManifestsResult> {
+export async function generateManifests(input: GenerateManifestsOptions): Promise<GenerateManifestsResult> {
+  const options = validateGenerateManifests(input);
   const { logger } = options;
   const progress = options.progress ?? (() => {});
   const manifestPath = normaliseManifestPath(options.manifest?.path);
 
+  const hldCloneDir = join(options.workDir, 'hld');
+  assertSeparateOutput(options.outputDir, 'outputPath', [
+    { path: 'dir' in options.hld ? options.hld.dir : hldCloneDir, what: 'HLD checkout', mayContain: true },
+    { path: options.workDir, what: 'folder of the clones' },
+    { path: options.cacheDir, what: 'cache folder', mayContain: true },
+  ]);
+
   progress(5, 'Preparing the HLD');
   const hld = await openHldSource({
     location: options.hld,
-    cloneDir: join(options.workDir, 'hld'),
+    cloneDir: hldCloneDir,
     authFor: (url) => gitAuthFor(options.credential, url),
     logger,
   });
@@ -120,6 +132,9 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
         createBranchIfMissing: pushMode === 'direct',
         auth: gitAuthFor(options.credential, manifest.url),
         logger,
+      }).catch((error: unknown) => {
+        const branchInput = pushMode === 'pullRequest' && options.pullRequest?.targetBranch ? 'pullRequestTargetBranch' : 'manifestBranch';
+        throw naming(error, 'manifestRepositoryUrl', { branch: branchInput, url: 'manifestRepositoryUrl' });
       })
     : undefined;
   cloning?.catch(() => { /* reported where it is awaited */ });
@@ -268,6 +283,38 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
   }
 }
 
+/**
+ * Checks every input that reaches git before anything is cloned (errors name the task input) and
+ * returns the options with `refs/heads/` stripped from the branch names.
+ */
+export function validateGenerateManifests(options: GenerateManifestsOptions): GenerateManifestsOptions {
+  const hld: HldLocation = 'url' in options.hld
+    ? { url: assertGitUrl(options.hld.url, 'hldRepositoryUrl'), branch: assertBranchName(options.hld.branch, 'hldBranch') }
+    : options.hld;
+  const manifest = options.manifest && {
+    ...options.manifest,
+    url: assertGitUrl(options.manifest.url, 'manifestRepositoryUrl'),
+    branch: assertBranchName(options.manifest.branch, 'manifestBranch'),
+  };
+  normaliseManifestPath(options.manifest?.path);
+  const targetBranch = options.pullRequest?.targetBranch;
+  const pullRequest = options.pullRequest && {
+    ...options.pullRequest,
+    targetBranch: targetBranch ? assertBranchName(targetBranch, 'pullRequestTargetBranch') : targetBranch,
+  };
+  const validated = { ...options, hld, manifest, pullRequest };
+  if (manifest) {
+    validatePushSettings({
+      mode: options.pushMode ?? 'direct',
+      maxAttempts: options.maxPushAttempts ?? 10,
+      pullRequest: pullRequest && { ...pullRequest, azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl },
+    }, commitAuthor(validated), options.commitMessage);
+    // A typo in the template fails now, not after rendering.
+    if (options.commitMessage) expandTemplate(options.commitMessage, templatePlaceholders({}, []));
+  }
+  return validated;
+}
+
 /** The HLD commit recorded at the manifest tip, when it descends from this run's HLD commit. */
 async function newerRender(workspace: GitWorkspace, hld: HldSource, logger: Logger): Promise<string | undefined> {
   const tip = await workspace.head();
@@ -321,13 +368,7 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
 function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: readonly RenderedEnvironmentSet[]): string {
   const environments = sets.map((s) => s.name).join(', ');
   const template = options.commitMessage?.trim() || defaultManifestCommitMessage;
-  const expanded = expandTemplate(template, {
-    hldCommit: hld.commit ?? 'unknown',
-    hldShortCommit: shortCommit(hld.commit) ?? 'unknown',
-    hldSubject: hld.subject ?? '',
-    hldRepository: hld.repositoryUrl ?? '',
-    environments,
-  }).replace(/\r\n/g, '\n').trim();
+  const expanded = expandTemplate(template, templatePlaceholders(hld, sets)).replace(/\r\n/g, '\n').trim();
   const [subject, ...rest] = (expanded || `Generate manifests for ${environments}`).split('\n');
   const p = options.provenance;
   const record = [
@@ -345,6 +386,17 @@ function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: 
       ...provenanceTrailers(p),
     },
   });
+}
+
+/** The placeholders of the commitMessage template. */
+function templatePlaceholders(hld: Partial<HldSource>, sets: readonly RenderedEnvironmentSet[]): Record<string, string> {
+  return {
+    hldCommit: hld.commit ?? 'unknown',
+    hldShortCommit: shortCommit(hld.commit) ?? 'unknown',
+    hldSubject: hld.subject ?? '',
+    hldRepository: hld.repositoryUrl ?? '',
+    environments: sets.map((s) => s.name).join(', '),
+  };
 }
 
 function commitAuthor(options: GenerateManifestsOptions): GitAuthor {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { GitopsError } from '../errors';
-import { assertNoCredentialsInUrl, displayUrl, lastLines, runGit, runGitOrThrow, type GitAuth } from '../git';
+import { assertNoCredentialsInUrl, displayUrl, lastLines, remoteUrl, runGit, runGitOrThrow, type GitAuth } from '../git';
 import type { Logger } from '../logger';
 
 /** Where the HLD comes from: a checkout on disk, or a repository to clone (classic releases). */
@@ -40,10 +40,10 @@ export async function openHldSource(options: HldSourceOptions): Promise<HldSourc
     await mkdir(dir, { recursive: true });
     const local = { cwd: dir, logger };
     await runGitOrThrow(['init', '--quiet'], { ...local, what: 'git init' });
-    await runGitOrThrow(['remote', 'add', 'origin', location.url], { ...local, what: 'git remote add' });
-    logger.info(`Fetching ${location.branch} of the HLD repository ${displayUrl(location.url)}`);
     const auth = options.authFor(location.url);
-    const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', location.branch], { ...local, auth, timeoutMs: networkTimeoutMs });
+    await runGitOrThrow(['remote', 'add', '--', 'origin', remoteUrl(location.url, !!auth)], { ...local, what: 'git remote add' });
+    logger.info(`Fetching ${location.branch} of the HLD repository ${displayUrl(location.url)}`);
+    const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', location.branch], { ...local, auth, timeoutMs: networkTimeoutMs });
     if (fetched.code !== 0) {
       throw new GitopsError(`could not fetch "${location.branch}" of the HLD repository ${displayUrl(location.url)}: ${lastLines(fetched.stderr)}`, {
         field: 'hldRepositoryUrl',

@@ -9,11 +9,12 @@ import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { Provenance } from '../provenance';
 import { copyImage, formatImageReference, parseImageReference, type CopyResult, type ImageReference, type RegistryCredentials } from '../registry';
+import { isValidRegistry, isValidTag } from '../registry/reference';
 import { escapeMarkdown, renderChangeSummary, type ValueChange } from '../report';
 import { expandTemplate } from './commitMessage';
 import { validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
 import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateImageTag';
-import { verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
+import { validateVerification, verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
 import type { ClusterSource } from '../cluster';
 import { verifyInCluster } from '../cluster/verify';
 import { previousTagLine } from '../trace/previousTag';
@@ -128,13 +129,30 @@ export function planPromotion(options: Pick<PromoteContainerOptions, 'sourceImag
       field: 'targetRegistry', hint: 'e.g. prod.azurecr.io or localhost:5000; put the repository path into targetRepository',
     });
   }
-  const repository = options.targetRepository?.trim() || source.repository;
-  const tag = options.targetTag?.trim() || source.tag;
+  if (!isValidRegistry(registry)) {
+    throw new GitopsError(`targetRegistry ${JSON.stringify(registry)} is not a registry host[:port]`, {
+      field: 'targetRegistry', hint: 'a host name or address with an optional port from 1 to 65535, e.g. prod.azurecr.io or localhost:5000',
+    });
+  }
+  const targetTag = options.targetTag?.trim();
+  if (targetTag && !isValidTag(targetTag)) {
+    throw new GitopsError(`targetTag ${JSON.stringify(targetTag)} is not a valid image tag`, {
+      field: 'targetTag', hint: 'a tag is 1-128 letters, digits, "_", "." and "-", not starting with "." or "-"',
+    });
+  }
+  const targetRepository = options.targetRepository?.trim();
+  if (targetRepository && /[:@\s]/.test(targetRepository)) {
+    throw new GitopsError(`targetRepository ${JSON.stringify(targetRepository)} must be a repository path without tag or digest`, {
+      field: 'targetRepository', hint: 'e.g. team/api; put the tag into targetTag',
+    });
+  }
+  const repository = targetRepository || source.repository;
+  const tag = targetTag || source.tag;
   if (!tag) {
     throw new GitopsError(`the source ${options.sourceImage} is given by digest only, so the target needs a tag`, { field: 'targetTag', hint: 'set targetTag' });
   }
-  const target = withField(() => parseImageReference(`${registry}/${repository}:${tag}`), /[:@]/.test(options.targetTag ?? '') ? 'targetTag'
-    : options.targetRepository?.trim() ? 'targetRepository' : 'targetRegistry');
+  // Registry and tag are valid on their own: what is left to fail is the repository path.
+  const target = withField(() => parseImageReference(`${registry}/${repository}:${tag}`), targetRepository ? 'targetRepository' : 'sourceImage');
   const hubAliases = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
   if (target.registry !== registry && !hubAliases.includes(registry)) {
     throw new GitopsError(`targetRegistry ${JSON.stringify(registry)} is not a registry host`, {
@@ -191,6 +209,7 @@ function hldUpdateRequest(options: PromoteContainerOptions, hld: PromoteHldOptio
 export async function promoteContainer(options: PromoteContainerOptions): Promise<PromoteContainerResult> {
   const { logger } = options;
   const plan = planPromotion(options);
+  if (options.verification.mode === 'manifestRepo') validateVerification(options.verification);
   const sourceText = formatImageReference(plan.source);
   const targetText = formatImageReference(plan.target);
   const copyOptions = {

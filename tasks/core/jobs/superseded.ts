@@ -17,15 +17,15 @@ export async function isSupersededBy(hld: HldSource, recordedCommit: string, log
   if (!ours || recordedCommit === ours || !/^[0-9a-f]{40,64}$/i.test(recordedCommit)) return false;
   const local = { cwd: hld.dir, logger };
   const fetch = async (depthArgs: string[]): Promise<boolean> => {
-    const fetched = await runGit(['fetch', '--quiet', '--no-tags', ...depthArgs, 'origin', recordedCommit], { ...local, auth: hld.auth, timeoutMs: networkTimeoutMs });
+    const fetched = await runGit(['fetch', '--quiet', '--no-tags', ...depthArgs, '--', 'origin', recordedCommit], { ...local, auth: hld.auth, timeoutMs: networkTimeoutMs });
     if (fetched.code !== 0) logger.warn(`could not fetch HLD commit ${recordedCommit} recorded in the manifest repository; treating it as unrelated`);
     return fetched.code === 0;
   };
-  const isAncestor = async () => (await runGit(['merge-base', '--is-ancestor', ours, recordedCommit], local)).code === 0;
+  const isAncestor = async () => (await runGit(['merge-base', '--is-ancestor', '--end-of-options', ours, recordedCommit], local)).code === 0;
   const shallow = (await runGit(['rev-parse', '--is-shallow-repository'], local)).stdout.trim() === 'true';
   if (!shallow) {
     // A full checkout stays full: fetch the commit with all of its history, never a depth.
-    const present = (await runGit(['cat-file', '-e', `${recordedCommit}^{commit}`], local)).code === 0;
+    const present = (await runGit(['cat-file', '-e', '--end-of-options', `${recordedCommit}^{commit}`], local)).code === 0;
     if (!present && !(await fetch([]))) return false;
     return isAncestor();
   }
@@ -33,7 +33,7 @@ export async function isSupersededBy(hld: HldSource, recordedCommit: string, log
     if (!(await fetch([`--depth=${depth}`]))) return false;
     if (await isAncestor()) return true;
     // Fewer commits than asked for means the whole history is here: "not an ancestor" is final.
-    const count = await runGit(['rev-list', '--count', recordedCommit], local);
+    const count = await runGit(['rev-list', '--count', '--end-of-options', recordedCommit], local);
     if (count.code === 0 && Number(count.stdout.trim()) < depth) return false;
   }
   return false;

@@ -3,12 +3,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
-import { GitopsError } from '../errors';
+import { GitopsError, naming } from '../errors';
 import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
 import { formatKeyPath } from '../hld/keypath';
 import { setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
-import { assertPlainName, assertRelativePath } from '../names';
+import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath } from '../names';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
@@ -96,6 +96,7 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
     assertSingleLine(url, 'hldRepositoryUrl');
     if (/\s/.test(url)) throw new GitopsError(`hldRepositoryUrl ${JSON.stringify(url)} contains spaces`, { field: 'hldRepositoryUrl' });
     assertNoCredentialsInUrl(url, 'hldRepositoryUrl');
+    assertNotOption(url, 'hldRepositoryUrl', { field: 'hldRepositoryUrl' });
     if (!/^(https?|file|ssh|git):\/\//i.test(url) && !/^[^@/\s]+@[^:/\s]+:/.test(url)) {
       throw new GitopsError(`hldRepositoryUrl ${JSON.stringify(url)} is not a git URL`, {
         field: 'hldRepositoryUrl',
@@ -119,6 +120,14 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
       assertPlainName(name, 'subcomponent segment', { field: 'subcomponent' });
     }
   }
+  validatePushSettings(push, commit.author, commit.messageTemplate);
+}
+
+/**
+ * The push, pull-request and author settings every git-writing job shares (UpdateImageTag,
+ * PromoteContainer, GenerateManifests); errors name the task input.
+ */
+export function validatePushSettings(push: PushOptions, author: { name: string; email: string }, messageTemplate?: string): void {
   if (push.mode !== 'direct' && push.mode !== 'pullRequest') {
     throw new GitopsError(`pushMode must be direct or pullRequest, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
   }
@@ -140,15 +149,15 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
       throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
     }
   }
-  assertSingleLine(commit.author.name, 'gitUserName');
-  assertSingleLine(commit.author.email, 'gitUserEmail');
-  if (!commit.author.name.trim() || /[<>]/.test(commit.author.name)) {
-    throw new GitopsError(`gitUserName ${JSON.stringify(commit.author.name)} is empty or contains < >`, { field: 'gitUserName' });
+  assertSingleLine(author.name, 'gitUserName');
+  assertSingleLine(author.email, 'gitUserEmail');
+  if (!author.name.trim() || /[<>]/.test(author.name)) {
+    throw new GitopsError(`gitUserName ${JSON.stringify(author.name)} is empty or contains < >`, { field: 'gitUserName' });
   }
-  if (!/^[^\s<>@]+@[^\s<>@]+$/.test(commit.author.email)) {
-    throw new GitopsError(`gitUserEmail ${JSON.stringify(commit.author.email)} is not an email address`, { field: 'gitUserEmail' });
+  if (!/^[^\s<>@]+@[^\s<>@]+$/.test(author.email)) {
+    throw new GitopsError(`gitUserEmail ${JSON.stringify(author.email)} is not an email address`, { field: 'gitUserEmail' });
   }
-  if (commit.messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(commit.messageTemplate)) {
+  if (messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(messageTemplate)) {
     throw new GitopsError('commitMessage contains control characters', { field: 'commitMessage' });
   }
 }
@@ -158,8 +167,9 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
  * `set`, then push with retry (direct) or push a deterministic branch and keep one pull request
  * up to date. The one code path every job uses to write HLD config.
  */
-export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateResult> {
-  validateHldUpdate(options);
+export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResult> {
+  validateHldUpdate(input);
+  const options = withPlainBranchNames(input);
   if (options.values.length === 0) throw new GitopsError('no values to set', { field: 'imageTag' });
   const { target, push, logger } = options;
   const pullRequestMode = push.mode === 'pullRequest';
@@ -242,6 +252,18 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
   }
 }
 
+/** The options with `refs/heads/` stripped from the branch names (validated before). */
+function withPlainBranchNames(options: HldUpdateOptions): HldUpdateOptions {
+  const pullRequest = options.push.pullRequest;
+  return {
+    ...options,
+    target: { ...options.target, branch: assertBranchName(options.target.branch, 'hldBranch') },
+    push: pullRequest?.targetBranch
+      ? { ...options.push, pullRequest: { ...pullRequest, targetBranch: assertBranchName(pullRequest.targetBranch, 'pullRequestTargetBranch') } }
+      : options.push,
+  };
+}
+
 function commitMessage(options: HldUpdateOptions): string {
   const { target, commit } = options;
   return buildCommitMessage({
@@ -303,7 +325,11 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   if (url) {
     if (target.checkoutPath?.trim()) logger.info('hldRepositoryUrl is set: cloning it (hldPath is ignored)');
     const dir = await mkdtemp(join(options.workDir, 'hld-'));
-    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential, url), logger, networkTimeoutMs: 5 * 60_000 });
+    const workspace = await GitWorkspace.clone({ url, dir, branch, auth: gitAuthFor(options.credential, url), logger, networkTimeoutMs: 5 * 60_000 })
+      .catch((error: unknown) => {
+        const branchInput = branch === target.branch ? 'hldBranch' : 'pullRequestTargetBranch';
+        throw naming(error, 'hldRepositoryUrl', { branch: branchInput, url: 'hldRepositoryUrl' });
+      });
     return { workspace, cloned: true, repositoryUrl: url };
   }
   const dir = target.checkoutPath!.trim();
@@ -318,7 +344,9 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
   const workspace = await GitWorkspace.open(dir, { branch, auth: persisted ? undefined : gitAuthFor(options.credential, origin), logger, depth: shallow ? 1 : 0, networkTimeoutMs: 5 * 60_000 });
   // Pipeline checkouts are detached and may be behind: edit the branch's current tip.
   logger.info(`Resetting the checkout ${dir} to the tip of ${branch} of ${displayUrl(workspace.remoteUrl)}`);
-  await workspace.fetchAndReset(branch);
+  await workspace.fetchAndReset(branch).catch((error: unknown) => {
+    throw naming(error, 'hldPath', { branch: branch === target.branch ? 'hldBranch' : 'pullRequestTargetBranch' });
+  });
   return { workspace, cloned: false, repositoryUrl: (await runGit(['remote', 'get-url', 'origin'], local)).stdout.trim() };
 }
 
@@ -326,24 +354,4 @@ function assertSingleLine(value: string, field: string): void {
   if (controlCharacters.test(value)) {
     throw new GitopsError(`${field} contains a newline or control character`, { field, hint: 'use a single line of printable text' });
   }
-}
-
-/** git check-ref-format rules for a branch name, checked without running git. */
-export function assertBranchName(value: string, field: string): string {
-  const bad =
-    !value ||
-    controlCharacters.test(value) ||
-    /[\s~^:?*[\\]/.test(value) ||
-    value.includes('..') ||
-    value.includes('//') ||
-    value.includes('@{') ||
-    value === '@' ||
-    /^[-/.]|[/.]$|\.lock$|\/\.|\.lock\//.test(value);
-  if (bad) {
-    throw new GitopsError(`${field} ${JSON.stringify(value)} is not a valid branch name`, {
-      field,
-      hint: 'use a branch name such as main or release/1.2 (no spaces, "..", ":", "~", "^", "?", "*", "[" or "\\")',
-    });
-  }
-  return value.replace(/^refs\/heads\//, '');
 }

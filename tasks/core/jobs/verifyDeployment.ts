@@ -9,8 +9,8 @@ import { loadAll } from 'js-yaml';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
-import { assertRelativePath } from '../names';
-import { gitAuthFor, displayUrl, lastLines, runGit, assertNoCredentialsInUrl, type GitAuth } from '../git';
+import { assertBranchName, assertRefName, assertRelativePath } from '../names';
+import { assertGitUrl, gitAuthFor, displayUrl, lastLines, remoteUrl, runGit, type GitAuth } from '../git';
 import { formatImageReference, parseImageReference, type ImageReference } from '../registry';
 
 export interface VerifyDeploymentOptions {
@@ -56,17 +56,33 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 const MAX_LISTED = 20;
 
-/** Checks out the environment's manifests and refuses unless one of them references the image. */
-export async function verifyDeployment(options: VerifyDeploymentOptions): Promise<VerifyDeploymentResult> {
-  const { logger } = options;
-  if (!options.repositoryUrl) {
+export type VerificationTarget = Pick<VerifyDeploymentOptions, 'repositoryUrl' | 'branch' | 'environmentPath' | 'syncTag'>;
+
+/**
+ * Checks the verification inputs before anything is fetched or copied (errors name the task
+ * input) and returns them normalised: `refs/heads/` and `refs/tags/` stripped, the path cleaned.
+ */
+export function validateVerification<T extends VerificationTarget>(target: T): T {
+  if (!target.repositoryUrl?.trim()) {
     throw new GitopsError('manifestRepo verification needs the pre-production manifest repository', {
       field: 'verifyManifestRepositoryUrl',
       hint: 'set verifyManifestRepositoryUrl, or set verification to none to skip the check',
     });
   }
-  assertNoCredentialsInUrl(options.repositoryUrl, 'verifyManifestRepositoryUrl');
-  const environmentPath = assertRelativePath(options.environmentPath, 'verifyEnvironmentPath', { field: 'verifyEnvironmentPath' });
+  return {
+    ...target,
+    repositoryUrl: assertGitUrl(target.repositoryUrl, 'verifyManifestRepositoryUrl'),
+    branch: assertBranchName(target.branch, 'verifyManifestBranch'),
+    environmentPath: assertRelativePath(target.environmentPath, 'verifyEnvironmentPath', { field: 'verifyEnvironmentPath' }),
+    syncTag: target.syncTag?.trim() ? assertRefName(target.syncTag, 'verifySyncTag', 'tag') : undefined,
+  };
+}
+
+/** Checks out the environment's manifests and refuses unless one of them references the image. */
+export async function verifyDeployment(input: VerifyDeploymentOptions): Promise<VerifyDeploymentResult> {
+  const options = validateVerification(input);
+  const { logger } = options;
+  const environmentPath = options.environmentPath;
   const where = displayUrl(options.repositoryUrl);
   const checked = options.revision ? `${options.revisionLabel ?? 'revision'} ${options.revision.slice(0, 12)}`
     : options.syncTag ? `tag ${options.syncTag}` : `branch ${options.branch}`;
@@ -114,12 +130,12 @@ async function checkout(options: VerifyDeploymentOptions, where: string, checked
     if (result.code !== 0) throw new GitopsError(`${what} failed: ${lastLines(result.stderr)}`);
     return result.stdout;
   };
-  await mustRun(['init', '--quiet', dir], 'git init');
-  await mustRun(['remote', 'add', 'origin', options.repositoryUrl], 'git remote add');
+  await mustRun(['init', '--quiet', '--', dir], 'git init');
+  await mustRun(['remote', 'add', '--', 'origin', remoteUrl(options.repositoryUrl, !!auth)], 'git remote add');
   const source = options.syncTag ? `refs/tags/${options.syncTag}` : `refs/heads/${options.branch}`;
   options.logger.info(`checking pre-production manifests in ${where} at ${checked}`);
   if (options.revision) return checkoutRevision(options, options.revision, where, checked, local, auth, mustRun);
-  const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', `+${source}:refs/gitops/verify`], {
+  const fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+${source}:refs/gitops/verify`], {
     ...local, auth, timeoutMs: 10 * 60_000,
   });
   if (fetched.code !== 0) {
@@ -148,9 +164,9 @@ async function checkoutRevision(options: VerifyDeploymentOptions, revision: stri
     throw new GitopsError(`the applied revision ${JSON.stringify(revision)} is not a full commit id`, { field: 'verification' });
   }
   const network = { ...local, auth, timeoutMs: 10 * 60_000 };
-  let fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', revision], network);
+  let fetched = await runGit(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', revision], network);
   if (fetched.code !== 0) {
-    fetched = await runGit(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${options.branch}:refs/gitops/verify`], network);
+    fetched = await runGit(['fetch', '--quiet', '--no-tags', '--', 'origin', `+refs/heads/${options.branch}:refs/gitops/verify`], network);
     if (fetched.code !== 0) throw new GitopsError(`fetching ${where} failed: ${lastLines(fetched.stderr)}`, { field: 'verifyManifestRepositoryUrl' });
   }
   const present = await runGit(['cat-file', '-e', `${revision}^{commit}`], local);

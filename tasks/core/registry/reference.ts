@@ -28,12 +28,20 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 const PORT = /^\d{1,5}$/;
 
-function isValidRegistry(registry: string): boolean {
+const isPort = (port: string | undefined) => port === undefined || (PORT.test(port) && Number(port) >= 1 && Number(port) <= 65535);
+
+/** `host[:port]` (or `[ipv6][:port]`) with a port from 1 to 65535. */
+export function isValidRegistry(registry: string): boolean {
   const ipv6 = /^\[[0-9a-fA-F:.]+\](?::(\d{1,5}))?$/.exec(registry);
-  if (ipv6) return true;
+  if (ipv6) return isPort(ipv6[1]);
   const [host, port, ...extra] = registry.split(':');
-  if (extra.length > 0 || (port !== undefined && !PORT.test(port))) return false;
+  if (extra.length > 0 || !isPort(port)) return false;
   return host.split('.').every((label) => DOMAIN_LABEL.test(label));
+}
+
+/** A tag as the distribution grammar allows it. */
+export function isValidTag(tag: string): boolean {
+  return TAG.test(tag);
 }
 
 /** Docker's rule: the first path component is a registry when it looks like a host. */
@@ -78,7 +86,7 @@ export function parseImageReference(text: string): ImageReference {
   let registry = DOCKER_HUB;
   if (components.length > 1 && looksLikeRegistry(components[0])) {
     registry = components.shift()!;
-    if (!isValidRegistry(registry)) throw invalid(text, `"${registry}" is not a valid registry host[:port]`);
+    if (!isValidRegistry(registry)) throw invalid(text, `"${registry}" is not a valid registry host[:port] (port 1-65535)`);
   }
   if (registry === 'index.docker.io' || registry === DOCKER_HUB_ENDPOINT) registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && components.length === 1) components.unshift('library');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GitopsError } from '../errors';
 import type { RunResult } from '../exec';
 import { basicAuth } from '../git/auth';
-import { runGit } from '../git/git';
+import { displayUrl, remoteUrl, runGit } from '../git/git';
 import { silentLogger } from '../logger';
 
 export interface GitFetchOptions {
@@ -23,17 +23,18 @@ function git(args: string[], options: GitFetchOptions & { cwd?: string }): Promi
 
 function failure(what: string, url: string, result: RunResult, hint: string): GitopsError {
   const detail = result.stderr.trim().split('\n').slice(-2).join(' ');
-  return new GitopsError(`git ${what} of ${url} failed: ${detail}`, { hint });
+  return new GitopsError(`git ${what} of ${displayUrl(url)} failed: ${detail}`, { hint });
 }
 
 /** The commit a branch (or the default branch when `branch` is empty) points at on the remote. */
-export async function resolveBranchTip(url: string, branch: string, options: GitFetchOptions): Promise<string> {
+export async function resolveBranchTip(sourceUrl: string, branch: string, options: GitFetchOptions): Promise<string> {
+  const url = remoteUrl(sourceUrl, !!options.token);
   const ref = branch ? `refs/heads/${branch}` : 'HEAD';
-  const result = await git(['ls-remote', url, ref], options);
+  const result = await git(['ls-remote', '--', url, ref], options);
   if (result.code !== 0) throw failure('ls-remote', url, result, 'check the source URL and its access token in access.yaml');
   const line = result.stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
   if (!line) {
-    throw new GitopsError(`branch "${branch || 'HEAD'}" does not exist in ${url}`, {
+    throw new GitopsError(`branch "${branch || 'HEAD'}" does not exist in ${displayUrl(url)}`, {
       hint: 'check the component\'s branch field',
     });
   }
@@ -44,32 +45,33 @@ export async function resolveBranchTip(url: string, branch: string, options: Git
  * Puts the files of `url` at `ref` into `dir` (no .git left behind) and returns the commit.
  * `ref` is a branch, a tag or a commit; shallow where the server allows it.
  */
-export async function checkoutFiles(dir: string, url: string, ref: string, options: GitFetchOptions): Promise<string> {
+export async function checkoutFiles(dir: string, sourceUrl: string, ref: string, options: GitFetchOptions): Promise<string> {
+  const url = remoteUrl(sourceUrl, !!options.token);
   const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
   let ok = false;
   if (FULL_COMMIT.test(ref)) {
-    const init = await git(['init', '-q', dir], options);
+    const init = await git(['init', '-q', '--', dir], options);
     if (init.code !== 0) throw failure('init', url, init, hint);
-    const fetched = await git(['fetch', '-q', '--depth', '1', url, ref], { ...options, cwd: dir });
+    const fetched = await git(['fetch', '-q', '--depth', '1', '--', url, ref], { ...options, cwd: dir });
     if (fetched.code === 0) {
-      const checkout = await git(['checkout', '-q', 'FETCH_HEAD'], { ...options, cwd: dir });
+      const checkout = await git(['checkout', '-q', 'FETCH_HEAD', '--'], { ...options, cwd: dir });
       ok = checkout.code === 0;
     }
     if (!ok) await rm(dir, { recursive: true, force: true });
   } else if (ref) {
-    const cloned = await git(['clone', '-q', '--depth', '1', '--branch', ref, url, dir], options);
+    const cloned = await git(['clone', '-q', '--depth', '1', `--branch=${ref}`, '--', url, dir], options);
     ok = cloned.code === 0;
     if (!ok) await rm(dir, { recursive: true, force: true });
   } else {
-    const cloned = await git(['clone', '-q', '--depth', '1', url, dir], options);
+    const cloned = await git(['clone', '-q', '--depth', '1', '--', url, dir], options);
     if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
     ok = true;
   }
   if (!ok) {
     // Short commit ids and servers that refuse fetching by id need the full history.
-    const cloned = await git(['clone', '-q', '--no-checkout', url, dir], options);
+    const cloned = await git(['clone', '-q', '--no-checkout', '--', url, dir], options);
     if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
-    const checkout = await git(['checkout', '-q', ref], { ...options, cwd: dir });
+    const checkout = await git(['checkout', '-q', ref, '--'], { ...options, cwd: dir });
     if (checkout.code !== 0) throw failure(`checkout of "${ref}"`, url, checkout, hint);
   }
   const head = await git(['rev-parse', 'HEAD'], { ...options, cwd: dir });

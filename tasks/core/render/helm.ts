@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { GitopsError } from '../errors';
-import { runProcess, RunResult } from '../exec';
+import { displayUrl, runProcess, RunResult } from '../exec';
 import { Logger } from '../logger';
 import { isLoopbackHost } from '../net';
 
@@ -87,7 +87,8 @@ export class Helm {
   async template(options: TemplateOptions): Promise<string> {
     const home = await this.home('shared');
     const result = await this.run(
-      ['template', options.releaseName, options.chartDir, '--values', options.valuesFile, '--namespace', options.namespace],
+      // Flags as --name=value and `--` before the positionals: no HLD value is ever read as an option.
+      ['template', `--values=${options.valuesFile}`, `--namespace=${options.namespace}`, '--', options.releaseName, options.chartDir],
       { home },
     );
     if (result.code !== 0) throw this.failure('template', options.chartDir, result);
@@ -105,22 +106,22 @@ export class Helm {
   }): Promise<string> {
     // A private home per pull: `helm repo add` writes repositories.yaml, which concurrent pulls would share.
     const home = await this.home();
-    const versionArgs = options.version ? ['--version', options.version] : [];
+    const versionArgs = options.version ? [`--version=${options.version}`] : [];
     let chartRef: string[];
     const secrets: string[] = [];
     if (options.credentials) {
       secrets.push(options.credentials.password);
       // The password goes through stdin into the isolated repositories.yaml, never through argv.
       const added = await this.run(
-        ['repo', 'add', 'source', options.repositoryUrl, '--username', options.credentials.username, '--password-stdin'],
+        ['repo', 'add', `--username=${options.credentials.username}`, '--password-stdin', '--', 'source', options.repositoryUrl],
         { home, input: options.credentials.password, secrets },
       );
       if (added.code !== 0) throw this.failure('repo add', options.repositoryUrl, added);
-      chartRef = [`source/${options.chart}`];
+      chartRef = ['--', `source/${options.chart}`];
     } else {
-      chartRef = ['--repo', options.repositoryUrl, options.chart];
+      chartRef = [`--repo=${options.repositoryUrl}`, '--', options.chart];
     }
-    const pulled = await this.run(['pull', ...chartRef, ...versionArgs, '--untar', '--destination', options.destination], {
+    const pulled = await this.run(['pull', ...versionArgs, '--untar', `--destination=${options.destination}`, ...chartRef], {
       home,
       secrets,
     });
@@ -136,13 +137,13 @@ export class Helm {
     const secrets = options.credentials ? [options.credentials.password] : [];
     if (options.credentials) {
       const login = await this.run(
-        ['registry', 'login', host, '--username', options.credentials.username, '--password-stdin', ...plainHttp],
+        ['registry', 'login', `--username=${options.credentials.username}`, '--password-stdin', ...plainHttp, '--', host],
         { home, input: options.credentials.password, secrets },
       );
       if (login.code !== 0) throw this.failure('registry login', host, login);
     }
-    const versionArgs = options.version ? ['--version', options.version] : [];
-    const pulled = await this.run(['pull', options.reference, ...versionArgs, '--untar', '--destination', options.destination, ...plainHttp], {
+    const versionArgs = options.version ? [`--version=${options.version}`] : [];
+    const pulled = await this.run(['pull', ...versionArgs, '--untar', `--destination=${options.destination}`, ...plainHttp, '--', options.reference], {
       home,
       secrets,
     });
@@ -153,7 +154,7 @@ export class Helm {
   /** Fetches a chart's dependencies: `build` honours an existing Chart.lock, `update` resolves them. */
   async fetchDependencies(chartDir: string, useLock: boolean): Promise<void> {
     const home = await this.home();
-    const result = await this.run(['dependency', useLock ? 'build' : 'update', chartDir], { home });
+    const result = await this.run(['dependency', useLock ? 'build' : 'update', '--', chartDir], { home });
     if (result.code !== 0) throw this.failure(`dependency ${useLock ? 'build' : 'update'}`, chartDir, result);
   }
 
@@ -185,7 +186,7 @@ export class Helm {
 
   private failure(command: string, subject: string, result: RunResult): GitopsError {
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
-    return new GitopsError(`helm ${command} failed for ${subject}: ${detail}`);
+    return new GitopsError(`helm ${command} failed for ${displayUrl(subject)}: ${detail}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { cacheKey, ContentCache, exists } from './cache';
 import { checkoutFiles, FULL_COMMIT, resolveBranchTip } from './gitFetch';
 import { Helm, HelmCredentials } from './helm';
 import { isSecureOrLoopback } from '../net';
+import { displayUrl } from '../exec';
 
 /** How many times each kind of remote was actually contacted for content (cache misses). */
 export interface FetchCounts {
@@ -52,7 +53,7 @@ export class SourceFetcher {
     const key = cacheKey({ method: 'git', url, [pinnedBy]: ref });
     const entry = await this.options.cache.directory('git', key, async (temp) => {
       this.counts.gitClones++;
-      this.options.logger.info(`fetching ${url} at ${ref}`);
+      this.options.logger.info(`fetching ${displayUrl(url)} at ${ref}`);
       const commit = await checkoutFiles(join(temp, 'files'), source.url, ref, { env: this.options.env, token: source.token });
       await writeFile(join(temp, 'commit'), `${commit}\n`);
     });
@@ -68,7 +69,7 @@ export class SourceFetcher {
       const chartDir = join(temp, 'files', source.path);
       const chartYaml = join(chartDir, 'Chart.yaml');
       if (!(await exists(chartYaml))) {
-        throw new GitopsError(`no Chart.yaml at "${source.path}" in ${source.url}`, { field: 'path', hint: 'set path to the chart folder inside the repository' });
+        throw new GitopsError(`no Chart.yaml at "${source.path}" in ${displayUrl(source.url)}`, { field: 'path', hint: 'set path to the chart folder inside the repository' });
       }
       if (await hasDependencies(chartDir)) {
         const helm = await this.options.helm();
@@ -85,7 +86,7 @@ export class SourceFetcher {
     const key = cacheKey({ method: oci ? 'oci' : 'helm', url, chart: source.chart, version: source.version || `latest@${this.runId}` });
     const entry = await this.options.cache.directory('chart', key, async (temp) => {
       this.counts.chartPulls++;
-      this.options.logger.info(`pulling chart ${source.chart} ${source.version || '(latest)'} from ${url}`);
+      this.options.logger.info(`pulling chart ${source.chart} ${source.version || '(latest)'} from ${displayUrl(url)}`);
       const helm = await this.options.helm();
       const destination = join(temp, 'pull');
       await mkdir(destination);
@@ -104,7 +105,7 @@ export class SourceFetcher {
   async httpFile(url: string): Promise<string> {
     const parsed = new URL(url);
     if (!isSecureOrLoopback(parsed)) {
-      throw new GitopsError(`source ${url} must use https`, { field: 'source', hint: 'plain http is accepted only for 127.0.0.1/localhost' });
+      throw new GitopsError(`source ${displayUrl(url)} must use https`, { field: 'source', hint: 'plain http is accepted only for 127.0.0.1/localhost' });
     }
     const key = cacheKey({ method: 'http', url, run: this.runId });
     const entry = await this.options.cache.directory('http', key, async (temp) => {
@@ -117,14 +118,14 @@ export class SourceFetcher {
       try {
         response = await fetch(url, { headers, redirect: 'follow' });
       } catch (error) {
-        throw new GitopsError(`download of ${url} failed: ${(error as Error).message}`, { field: 'source' });
+        throw new GitopsError(`download of ${displayUrl(url)} failed: ${(error as Error).message}`, { field: 'source' });
       }
       if (response.status === 304 && (await exists(join(previous, 'file.yaml')))) {
         await cp(join(previous, 'file.yaml'), join(temp, 'file.yaml'));
         return;
       }
       if (!response.ok) {
-        throw new GitopsError(`download of ${url} answered HTTP ${response.status}`, { field: 'source', hint: 'check the URL' });
+        throw new GitopsError(`download of ${displayUrl(url)} answered HTTP ${response.status}`, { field: 'source', hint: 'check the URL' });
       }
       this.counts.httpDownloads++;
       const body = Buffer.from(await response.arrayBuffer());
