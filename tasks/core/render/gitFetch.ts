@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GitopsError } from '../errors';
 import type { RunResult } from '../exec';
 import { basicAuth } from '../git/auth';
-import { runGit } from '../git/git';
+import { displayUrl, runGit } from '../git/git';
 import { silentLogger } from '../logger';
 
 export interface GitFetchOptions {
@@ -11,29 +11,71 @@ export interface GitFetchOptions {
   env: NodeJS.ProcessEnv;
   /** Token for this source; sent as an http header, never in the URL, argv or .git/config. */
   token?: string;
+  /** Overall deadline of the whole operation, every git call and fallback included; default 5 minutes. */
+  deadlineMs?: number;
+}
+
+const defaultDeadlineMs = 5 * 60_000;
+
+/** One network operation against one server: the URL and when it must be done. */
+interface Operation {
+  url: string;
+  deadlineMs: number;
+  endsAt: number;
+}
+
+function begin(url: string, options: GitFetchOptions): Operation {
+  const deadlineMs = options.deadlineMs ?? defaultDeadlineMs;
+  return { url, deadlineMs, endsAt: Date.now() + deadlineMs };
+}
+
+function serverOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'file:' ? displayUrl(url) : `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return displayUrl(url);
+  }
 }
 
 export const FULL_COMMIT = /^[0-9a-f]{40}$/i;
 
-function git(args: string[], options: GitFetchOptions & { cwd?: string }): Promise<RunResult> {
+/**
+ * Runs git for `operation`, killed when its deadline passes. With a token, redirects are not
+ * followed: git would send the auth header to whatever host the server names.
+ */
+async function git(args: string[], options: GitFetchOptions & { cwd?: string }, operation?: Operation, what = args[0]): Promise<RunResult> {
   // Azure Repos, GitHub and most servers take a PAT as the password of basic auth.
   const auth = options.token ? basicAuth('', options.token) : undefined;
-  return runGit(args, { cwd: options.cwd, env: options.env, auth, logger: silentLogger });
+  const redirects = operation && auth ? ['-c', 'http.followRedirects=false'] : [];
+  const remaining = operation ? operation.endsAt - Date.now() : undefined;
+  if (operation && remaining! <= 0) throw stalled(what, operation);
+  const result = await runGit([...redirects, ...args], { cwd: options.cwd, env: options.env, auth, logger: silentLogger, timeoutMs: remaining });
+  if (operation && result.code !== 0 && Date.now() >= operation.endsAt) throw stalled(what, operation);
+  return result;
+}
+
+function stalled(what: string, operation: Operation): GitopsError {
+  const seconds = Math.round(operation.deadlineMs / 1000);
+  return new GitopsError(`git ${what} of ${displayUrl(operation.url)} did not finish within ${seconds} s: ${serverOf(operation.url)} stalled`, {
+    hint: 'check that the git server answers, or raise the network timeout',
+  });
 }
 
 function failure(what: string, url: string, result: RunResult, hint: string): GitopsError {
   const detail = result.stderr.trim().split('\n').slice(-2).join(' ');
-  return new GitopsError(`git ${what} of ${url} failed: ${detail}`, { hint });
+  return new GitopsError(`git ${what} of ${displayUrl(url)} failed: ${detail}`, { hint });
 }
 
 /** The commit a branch (or the default branch when `branch` is empty) points at on the remote. */
 export async function resolveBranchTip(url: string, branch: string, options: GitFetchOptions): Promise<string> {
   const ref = branch ? `refs/heads/${branch}` : 'HEAD';
-  const result = await git(['ls-remote', url, ref], options);
+  const operation = begin(url, options);
+  const result = await git(['ls-remote', '--', url, ref], options, operation, 'ls-remote');
   if (result.code !== 0) throw failure('ls-remote', url, result, 'check the source URL and its access token in access.yaml');
   const line = result.stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
   if (!line) {
-    throw new GitopsError(`branch "${branch || 'HEAD'}" does not exist in ${url}`, {
+    throw new GitopsError(`branch "${branch || 'HEAD'}" does not exist in ${displayUrl(url)}`, {
       hint: 'check the component\'s branch field',
     });
   }
@@ -46,28 +88,29 @@ export async function resolveBranchTip(url: string, branch: string, options: Git
  */
 export async function checkoutFiles(dir: string, url: string, ref: string, options: GitFetchOptions): Promise<string> {
   const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
+  const operation = begin(url, options);
   let ok = false;
   if (FULL_COMMIT.test(ref)) {
     const init = await git(['init', '-q', dir], options);
     if (init.code !== 0) throw failure('init', url, init, hint);
-    const fetched = await git(['fetch', '-q', '--depth', '1', url, ref], { ...options, cwd: dir });
+    const fetched = await git(['fetch', '-q', '--depth', '1', '--', url, ref], { ...options, cwd: dir }, operation, 'fetch');
     if (fetched.code === 0) {
       const checkout = await git(['checkout', '-q', 'FETCH_HEAD'], { ...options, cwd: dir });
       ok = checkout.code === 0;
     }
     if (!ok) await rm(dir, { recursive: true, force: true });
   } else if (ref) {
-    const cloned = await git(['clone', '-q', '--depth', '1', '--branch', ref, url, dir], options);
+    const cloned = await git(['clone', '-q', '--depth', '1', '--branch', ref, '--', url, dir], options, operation, 'clone');
     ok = cloned.code === 0;
     if (!ok) await rm(dir, { recursive: true, force: true });
   } else {
-    const cloned = await git(['clone', '-q', '--depth', '1', url, dir], options);
+    const cloned = await git(['clone', '-q', '--depth', '1', '--', url, dir], options, operation, 'clone');
     if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
     ok = true;
   }
   if (!ok) {
     // Short commit ids and servers that refuse fetching by id need the full history.
-    const cloned = await git(['clone', '-q', '--no-checkout', url, dir], options);
+    const cloned = await git(['clone', '-q', '--no-checkout', '--', url, dir], options, operation, 'clone');
     if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
     const checkout = await git(['checkout', '-q', ref], { ...options, cwd: dir });
     if (checkout.code !== 0) throw failure(`checkout of "${ref}"`, url, checkout, hint);
