@@ -75,7 +75,7 @@ export async function downloadToFile(request: DownloadRequest, file: string): Pr
   const stallMessage = (phase: string): string =>
     stalled === 'deadline'
       ? `${current.origin} did not finish ${phase} of ${current.href} within ${seconds(limits.deadlineMs)}`
-      : `${current.origin} sent no data for ${seconds(idleMs)} during ${phase} of ${current.href}`;
+      : `no data for ${seconds(idleMs)} from ${current.origin} (${phase} of ${current.href})`;
   try {
     let response: Response | undefined;
     for (let hop = 0; ; hop++) {

@@ -48,9 +48,11 @@ async function git(args: string[], options: GitFetchOptions & { cwd?: string }, 
   // Azure Repos, GitHub and most servers take a PAT as the password of basic auth.
   const auth = options.token ? basicAuth('', options.token) : undefined;
   const redirects = operation && auth ? ['-c', 'http.followRedirects=false'] : [];
+  // A server that stops sending makes git's remote helper give up by itself, not only be abandoned.
+  const lowSpeed = operation ? ['-c', 'http.lowSpeedLimit=1', '-c', `http.lowSpeedTime=${Math.max(1, Math.min(60, Math.round(operation.deadlineMs / 1000)))}`] : [];
   const remaining = operation ? operation.endsAt - Date.now() : undefined;
   if (operation && remaining! <= 0) throw stalled(what, operation);
-  const result = await runGit([...redirects, ...args], { cwd: options.cwd, env: options.env, auth, logger: silentLogger, timeoutMs: remaining });
+  const result = await runGit([...redirects, ...lowSpeed, ...args], { cwd: options.cwd, env: options.env, auth, logger: silentLogger, timeoutMs: remaining });
   if (operation && result.code !== 0 && Date.now() >= operation.endsAt) throw stalled(what, operation);
   return result;
 }
