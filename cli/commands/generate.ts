@@ -4,11 +4,19 @@ import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
 
+/** `--network-timeout SECONDS` as the render's network limits. */
+export function networkOption(text: string | undefined): { deadlineMs: number } | undefined {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new UsageError('--network-timeout must be a whole number of seconds from 1 to 3600');
+  return { deadlineMs: seconds * 1000 };
+}
+
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
-                               [--cache DIR] [--helm PATH] [--concurrency N]
+                               [--cache DIR] [--helm PATH] [--concurrency N] [--network-timeout SECONDS]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
@@ -23,6 +31,8 @@ Options:
   --cache DIR         keep fetched sources and renders here across runs
   --helm PATH         helm 3 or 4 binary (default: helm on PATH)
   --concurrency N     components rendered at once (default: number of cores)
+  --network-timeout SECONDS
+                      overall deadline of each fetch of a git or http source (default: 300)
   -h, --help          show this help`,
   async run(context) {
     const { values, positionals } = parseArgs({
@@ -33,6 +43,7 @@ Options:
         cache: { type: 'string' },
         helm: { type: 'string' },
         concurrency: { type: 'string' },
+        'network-timeout': { type: 'string' },
         environments: { type: 'string', multiple: true },
       },
       allowPositionals: true,
@@ -55,6 +66,7 @@ Options:
       cacheDir: values.cache && resolve(context.cwd, values.cache),
       helmPath: values.helm && resolve(context.cwd, values.helm),
       concurrency,
+      network: networkOption(values['network-timeout']),
       env: context.env,
       logger: context.logger,
     });

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/generateManifests';
 import { CliCommand, UsageError } from './command';
+import { networkOption } from './generate';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
@@ -27,6 +28,7 @@ Render:
   --allow-empty             allow leaving an environment folder without resources
   --helm PATH               helm 3 or 4 binary (default: helm on the PATH)
   --cache DIR               keep fetched sources and renders here across runs
+  --network-timeout SECONDS overall deadline of each fetch of a git or http source (default: 300)
 Manifest repository:
   --manifest-repo URL       manifest repository to publish to
   --branch NAME             its branch (default: main; created if missing in direct mode)
@@ -52,6 +54,7 @@ ${gitEnvironmentHelp}`,
         'allow-empty': { type: 'boolean' },
         helm: { type: 'string' },
         cache: { type: 'string' },
+        'network-timeout': { type: 'string' },
         ...gitWriteOptions,
       },
       allowPositionals: false,
@@ -78,6 +81,7 @@ ${gitEnvironmentHelp}`,
         maxPushAttempts: push.maxAttempts,
         helmPath: values.helm && resolve(context.cwd, values.helm),
         cacheDir: values.cache && resolve(context.cwd, values.cache),
+        network: networkOption(values['network-timeout']),
         workDir: join(workDir, 'work'),
         env: context.env,
         logger: context.logger,

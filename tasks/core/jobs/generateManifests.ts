@@ -19,6 +19,7 @@ import { assertNoEnvironmentEmptied } from './deletionGuard';
 import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import type { NetworkLimits } from '../render/sources';
 import { isSupersededBy } from './superseded';
 
 export { parseEnvironmentSets } from './manifestSync';
@@ -67,6 +68,8 @@ export interface GenerateManifestsOptions {
   maxPushAttempts?: number;
   helmPath?: string;
   cacheDir?: string;
+  /** Deadline and size cap of each fetch of a component source (git, http). */
+  network?: Partial<NetworkLimits>;
   /** Scratch space for the clones; the caller removes it. */
   workDir: string;
   /** Environment for helm, hooks and access.yaml token variables. */
@@ -131,6 +134,7 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
     outputDir: options.outputDir,
     cacheDir: options.cacheDir,
     helmPath: options.helmPath,
+    network: options.network,
     env: options.env,
     logger,
   }).catch(async (error: unknown) => {
