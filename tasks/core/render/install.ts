@@ -96,6 +96,7 @@ export async function chartDirectory(session: RenderSession, node: ComponentNode
     const chartDir = join(node.directory, definition.path);
     const where = { file: definition.origin.file, line: definition.origin.line, field: `${definition.origin.field ? `${definition.origin.field}.` : ''}path` };
     await realPathInside(boundary, chartDir, { what: `component ${definition.name}: chart folder`, rootLabel: label, ...where });
+    if (!(await exists(chartDir))) return chartDir;
     await session.once(`chart-confined:${chartDir}`, () => assertTreeInside(boundary, chartDir, label)).catch((error: unknown) => {
       throw componentError(definition, 'path', describeError(error), 'symlinks in a chart must stay inside the repository', error);
     });
