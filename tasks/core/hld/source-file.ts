@@ -31,7 +31,10 @@ export async function readYamlOrJson(dir: string, base: string, root: string | u
   const path = hasYaml ? yamlPath : jsonPath;
   const display = displayPath(path, root);
   if (hasYaml && hasJson) logger.warn(`${display}: ${base}.json is ignored because ${base}.yaml exists beside it`);
-  if (root) await realPathInside(root, path, { what: `${base} file`, rootLabel: 'the HLD repository', file: display });
+  if (root) {
+    const what = base === 'component' || base === 'access' ? `${base} file` : 'config file';
+    await realPathInside(root, path, { what, rootLabel: 'the HLD repository', file: display });
+  }
   const { document, lineOf } = parseSource(await readFile(path, 'utf8'), display);
   return { path, display, root: document.contents as Node | null, document, lineOf };
 }

@@ -98,7 +98,7 @@ export async function chartDirectory(session: RenderSession, node: ComponentNode
     await realPathInside(boundary, chartDir, { what: `component ${definition.name}: chart folder`, rootLabel: label, ...where });
     if (!(await exists(chartDir))) return chartDir;
     await session.once(`chart-confined:${chartDir}`, () => assertTreeInside(boundary, chartDir, label)).catch((error: unknown) => {
-      throw componentError(definition, 'path', describeError(error), 'symlinks in a chart must stay inside the repository', error);
+      throw componentError(definition, 'path', (error as Error).message, 'symlinks in a chart must stay inside the repository', error);
     });
     return chartDir;
   }
