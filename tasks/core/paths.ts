@@ -89,12 +89,11 @@ async function followLink(walk: Walk, link: string, ancestors: readonly string[]
   const shown = displayRelative(walk.root, link);
   if (!isWithin(walk.realRoot, real)) {
     throw new GitopsError(`symlink "${shown}" points outside ${walk.rootLabel} (to ${real}); refused`, {
-      file: shown,
       hint: 'symlinks must stay inside the repository they are committed in',
     });
   }
   if (ancestors.includes(real)) {
-    throw new GitopsError(`symlink "${shown}" loops back to a folder that contains it; refused`, { file: shown });
+    throw new GitopsError(`symlink "${shown}" loops back to a folder that contains it; refused`);
   }
   return real;
 }

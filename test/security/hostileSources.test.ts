@@ -130,6 +130,12 @@ describe('hostile servers (bundled GenerateManifests)', function () {
         res.writeHead(302, { location: `${elsewhere.origin}${req.url}` });
         res.end();
       },
+      // chart repositories (helm pulls, killed at the deadline)
+      '/charts-never': () => { /* index.yaml never answers */ },
+      '/charts-drip': (_req, res, server) => {
+        res.writeHead(200, { 'content-type': 'application/yaml' });
+        server.every(500, () => res.write('#'));
+      },
       // helm mirrors
       '/mirror': (req, res, server) => {
         const [, , name, file] = (req.url ?? '').split('/');
@@ -353,6 +359,17 @@ describe('hostile servers (bundled GenerateManifests)', function () {
         await strict.stop();
       }
     });
+  });
+
+  describe('chart repositories', () => {
+    for (const [label, path] of [['never answers index.yaml', '/charts-never'], ['drips index.yaml', '/charts-drip']]) {
+      it(`a chart repository that ${label} hits the deadline, naming the repository`, async () => {
+        const tip = await tipOf(manifestBare);
+        const run = await generate(`  - name: chart\n    type: helm\n    method: helm\n    source: ${hostile.url(path)}\n    path: mychart\n    version: 1.0.0\n`);
+        await refused(`chart repository ${label}`, run, new RegExp(`helm pull failed for ${hostile.url(path).replace(/\./g, '\\.')} chart mychart: .*did not finish within ${NETWORK_TIMEOUT_S} s`), tip);
+        assert.ok(run.elapsedMs < 20_000, `took ${run.elapsedMs} ms`);
+      });
+    }
   });
 
   describe('helm mirrors (helmVersion + helmDownloadUrl)', () => {

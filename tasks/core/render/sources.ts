@@ -98,7 +98,7 @@ export class SourceFetcher {
       }
       if (await hasDependencies(chartDir)) {
         const helm = await this.options.helm();
-        await helm.fetchDependencies(chartDir, await exists(join(chartDir, 'Chart.lock')));
+        await helm.fetchDependencies(chartDir, await exists(join(chartDir, 'Chart.lock')), this.network.deadlineMs);
       }
     });
     return join(entry, 'files');
@@ -116,8 +116,8 @@ export class SourceFetcher {
       const destination = join(temp, 'pull');
       await mkdir(destination);
       const chartDir = oci
-        ? await helm.pullFromOci({ reference: source.chart ? `${url}/${source.chart}` : url, version: source.version, destination, credentials: source.credentials })
-        : await helm.pullFromRepository({ repositoryUrl: url, chart: source.chart, version: source.version, destination, credentials: source.credentials });
+        ? await helm.pullFromOci({ reference: source.chart ? `${url}/${source.chart}` : url, version: source.version, destination, credentials: source.credentials, timeoutMs: this.network.deadlineMs })
+        : await helm.pullFromRepository({ repositoryUrl: url, chart: source.chart, version: source.version, destination, credentials: source.credentials, timeoutMs: this.network.deadlineMs });
       await copyConfined(chartDir, join(temp, 'files'), chartDir, `the chart pulled from ${displayUrl(url)}`);
     });
     return join(entry, 'files');
