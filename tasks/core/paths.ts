@@ -1,4 +1,4 @@
-import { copyFile, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
+import { access, copyFile, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ErrorLocation, GitopsError } from './errors';
 
@@ -12,6 +12,28 @@ import { ErrorLocation, GitopsError } from './errors';
 export function isWithin(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+const checkoutRoots = new Map<string, Promise<string>>();
+
+/**
+ * The checkout an HLD folder belongs to: the nearest folder at or above it holding `.git`, else
+ * the folder itself. Paths of the HLD may use anything in that checkout (a chart in `../charts`
+ * of the same repository), nothing outside it.
+ */
+export function checkoutRoot(dir: string): Promise<string> {
+  let root = checkoutRoots.get(dir);
+  if (!root) {
+    root = (async () => {
+      const real = await realpath(dir);
+      for (let current = real; ; current = dirname(current)) {
+        if (await access(join(current, '.git')).then(() => true, () => false)) return current;
+        if (dirname(current) === current) return real;
+      }
+    })();
+    checkoutRoots.set(dir, root);
+  }
+  return root;
 }
 
 export interface InsideOptions extends ErrorLocation {

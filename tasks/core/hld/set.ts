@@ -8,7 +8,7 @@ import { assertPlainName } from '../names';
 import { formatKeyPath, SetValue } from './keypath';
 import { parseSource } from './yaml-source';
 import { displayPath } from './source-file';
-import { realPathInside } from '../paths';
+import { checkoutRoot, realPathInside } from '../paths';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
 
@@ -72,8 +72,8 @@ export async function setValues(componentDir: string, request: SetRequest, logge
   const jsonFile = join(componentDir, 'config', `${request.environment}.json`);
   const file = existsSync(yamlFile) || !existsSync(jsonFile) ? yamlFile : jsonFile;
   // A committed symlink (the file or config/) must not make us read or rewrite a file outside the repository.
-  const root = options.root ?? componentDir;
-  await realPathInside(root, file, { what: 'config file', rootLabel: options.root ? 'the HLD repository' : 'the component folder', file: displayPath(file, root) });
+  const root = await checkoutRoot(options.root ?? componentDir);
+  await realPathInside(root, file, { what: 'config file', rootLabel: 'the HLD repository', file: displayPath(file, root) });
   const created = !existsSync(file);
   if (created && request.noNewKeys) {
     throw new GitopsError(`config file does not exist and new keys are not allowed`, {

@@ -8,11 +8,11 @@ import { loadConfig } from './config';
 import { mergeConfigs, resolveConfig } from './merge';
 import { ComponentConfig, ComponentDefinition, ComponentNode, emptyConfig, EnvironmentSet } from './model';
 import { displayPath } from './source-file';
-import { realPathInside } from '../paths';
+import { checkoutRoot, isWithin, realPathInside } from '../paths';
 
-/** How messages name the folder a component must stay in. */
+/** How messages name the folder a component must stay in: the HLD's checkout, or a fetched tree below it. */
 export function boundaryLabel(boundary: string, root: string): string {
-  return boundary === root ? 'the HLD repository' : `the fetched files of ${displayPath(boundary, root)}`;
+  return isWithin(boundary, root) ? 'the HLD repository' : `the fetched files of ${displayPath(boundary, root)}`;
 }
 
 export interface LoadTreeOptions {
@@ -37,7 +37,7 @@ export async function loadTree(rootDir: string, environments: EnvironmentSet, op
   const config = await resolveConfig(root, environments, undefined, { root, logger: options.logger });
   if (config.disabled) options.logger.warn(`${definition.origin.file}: disabled in the root component's own config has no effect`);
   config.disabled = false;
-  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, boundary: root, config, children: [] };
+  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, boundary: await checkoutRoot(root), config, children: [] };
   await loadChildren(node, [await realpath(root)], { ...options, root, environments });
   return node;
 }

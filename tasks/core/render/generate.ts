@@ -4,7 +4,7 @@ import { dump } from 'js-yaml';
 import { runBounded } from './bounded';
 import { ComponentNode, environmentSetName } from '../hld/model';
 import { boundaryLabel, loadTree } from '../hld/tree';
-import { realPathInside } from '../paths';
+import { checkoutRoot, realPathInside } from '../paths';
 import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
@@ -130,7 +130,7 @@ class NodeRenderer {
 
   private async static(node: ComponentNode): Promise<string> {
     const folder = await staticDirectory(this.session, node);
-    const boundary = node.boundary ?? this.session.hldDir;
+    const boundary = node.boundary ?? (await checkoutRoot(this.session.hldDir));
     const where = { rootLabel: boundaryLabel(boundary, this.session.hldDir), file: node.definition.origin.file, line: node.definition.origin.line, field: 'path' };
     await realPathInside(boundary, folder, { what: `static component ${node.definition.name}: manifests folder`, ...where });
     let entries;

@@ -5,7 +5,7 @@ import { runProcess } from '../exec';
 import { ComponentDefinition, ComponentNode, HookName } from '../hld/model';
 import { boundaryLabel } from '../hld/tree';
 import { assertPlainName } from '../names';
-import { assertTreeInside, realPathInside } from '../paths';
+import { assertTreeInside, checkoutRoot, realPathInside } from '../paths';
 import { exists } from './cache';
 import { RenderSession } from './session';
 
@@ -22,9 +22,10 @@ export function componentError(definition: ComponentDefinition, field: string, m
 }
 
 /** Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run. */
-export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string, boundary = session.hldDir): Promise<void> {
+export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string, boundary?: string): Promise<void> {
   const commands = (definition.hooks[hook] ?? []).filter((command) => command.trim());
   if (commands.length > 0) {
+    boundary ??= await checkoutRoot(session.hldDir);
     await realPathInside(boundary, directory, { what: `${hook} hook folder`, rootLabel: boundaryLabel(boundary, session.hldDir), file: definition.origin.file, field: `hooks.${hook}` });
   }
   for (const command of commands) {
@@ -45,7 +46,7 @@ export async function runHooks(session: RenderSession, definition: ComponentDefi
  */
 async function placeFromCache(session: RenderSession, destination: string, fetch: () => Promise<string>): Promise<void> {
   // components/ or helm_repos/ committed as a symlink out of the HLD must not make us delete or write there.
-  await realPathInside(session.hldDir, destination, { what: 'install folder', rootLabel: 'the HLD repository' });
+  await realPathInside(await checkoutRoot(session.hldDir), destination, { what: 'install folder', rootLabel: 'the HLD repository' });
   const marker = join(dirname(destination), `.${basename(destination)}.source`);
   const installedIdentity = (await readFile(marker, 'utf8').catch(() => undefined))?.trim();
   if (installedIdentity === undefined && (await exists(destination))) return;
@@ -91,7 +92,7 @@ export async function chartDirectory(session: RenderSession, node: ComponentNode
   const definition = node.definition;
   if (definition.method === 'local') {
     // helm reads every file of the chart (.Files.Get): none may lead out of the HLD or fetched tree.
-    const boundary = node.boundary ?? session.hldDir;
+    const boundary = node.boundary ?? (await checkoutRoot(session.hldDir));
     const label = boundaryLabel(boundary, session.hldDir);
     const chartDir = join(node.directory, definition.path);
     const where = { file: definition.origin.file, line: definition.origin.line, field: `${definition.origin.field ? `${definition.origin.field}.` : ''}path` };
@@ -140,7 +141,7 @@ export async function staticDirectory(session: RenderSession, node: ComponentNod
     throw componentError(definition, 'source', `an http static source must be a .yaml or .yml file, got "${definition.source}"`);
   }
   const folder = join(node.directory, 'components', definition.name);
-  await realPathInside(session.hldDir, folder, { what: 'download folder', rootLabel: 'the HLD repository', file: definition.origin.file });
+  await realPathInside(await checkoutRoot(session.hldDir), folder, { what: 'download folder', rootLabel: 'the HLD repository', file: definition.origin.file });
   await session.once(`http:${folder}`, async () => {
     const file = await session.fetcher.httpFile(definition.source).catch((error) => {
       throw componentError(definition, 'source', describeError(error), undefined, error);
