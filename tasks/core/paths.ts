@@ -83,8 +83,11 @@ function displayRelative(root: string, path: string): string {
   return rel === '' ? '.' : rel.split(sep).join('/');
 }
 
-/** Upper bound on the entries one confined walk visits, so symlinked folders cannot fan out without end. */
-const MAX_ENTRIES = 200_000;
+/**
+ * Upper bound on the entries one walk reaches through symlinked folders, so links cannot multiply
+ * a tree without end (the tree's own entries are bounded by what was fetched).
+ */
+const MAX_LINKED_ENTRIES = 20_000;
 
 interface Walk {
   realRoot: string;
@@ -120,9 +123,9 @@ async function followLink(walk: Walk, link: string, ancestors: readonly string[]
   return real;
 }
 
-function countEntry(walk: Walk): void {
-  if (++walk.entries > MAX_ENTRIES) {
-    throw new GitopsError(`more than ${MAX_ENTRIES} files and folders under ${walk.rootLabel}; refused`, {
+function countEntry(walk: Walk, viaLink: boolean): void {
+  if (viaLink && ++walk.entries > MAX_LINKED_ENTRIES) {
+    throw new GitopsError(`more than ${MAX_LINKED_ENTRIES} files and folders reached through symlinked folders under ${walk.rootLabel}; refused`, {
       hint: 'symlinked folders may multiply a tree; keep charts and manifests small',
     });
   }
@@ -134,19 +137,19 @@ function countEntry(walk: Walk): void {
  */
 export async function assertTreeInside(root: string, dir: string, rootLabel: string): Promise<void> {
   const walk = await beginWalk(root, rootLabel);
-  const visit = async (current: string, ancestors: string[]): Promise<void> => {
+  const visit = async (current: string, ancestors: string[], viaLink: boolean): Promise<void> => {
     for (const entry of await readdir(current, { withFileTypes: true })) {
-      countEntry(walk);
+      countEntry(walk, viaLink);
       const full = join(current, entry.name);
       if (entry.isSymbolicLink()) {
         const real = await followLink(walk, full, ancestors);
-        if (real && (await lstat(real)).isDirectory()) await visit(full, [...ancestors, real]);
+        if (real && (await lstat(real)).isDirectory()) await visit(full, [...ancestors, real], true);
       } else if (entry.isDirectory()) {
-        await visit(full, [...ancestors, await realpath(full)]);
+        await visit(full, [...ancestors, await realpath(full)], viaLink);
       }
     }
   };
-  await visit(dir, [await realpath(dir)]);
+  await visit(dir, [await realpath(dir)], false);
 }
 
 /**
@@ -157,24 +160,24 @@ export async function assertTreeInside(root: string, dir: string, rootLabel: str
  */
 export async function copyConfined(source: string, destination: string, root: string, rootLabel: string): Promise<void> {
   const walk = await beginWalk(root, rootLabel);
-  const copyDir = async (from: string, to: string, ancestors: string[]): Promise<void> => {
+  const copyDir = async (from: string, to: string, ancestors: string[], viaLink: boolean): Promise<void> => {
     await mkdir(to, { recursive: true });
     for (const entry of await readdir(from, { withFileTypes: true })) {
-      countEntry(walk);
+      countEntry(walk, viaLink);
       const full = join(from, entry.name);
       const target = join(to, entry.name);
       if (entry.isSymbolicLink()) {
         const real = await followLink(walk, full, ancestors);
         if (!real) continue;
         const info = await lstat(real);
-        if (info.isDirectory()) await copyDir(real, target, [...ancestors, real]);
+        if (info.isDirectory()) await copyDir(real, target, [...ancestors, real], true);
         else if (info.isFile()) await copyFile(real, target);
       } else if (entry.isDirectory()) {
-        await copyDir(full, target, [...ancestors, await realpath(full)]);
+        await copyDir(full, target, [...ancestors, await realpath(full)], viaLink);
       } else if (entry.isFile()) {
         await copyFile(full, target);
       }
     }
   };
-  await copyDir(source, destination, [await realpath(source)]);
+  await copyDir(source, destination, [await realpath(source)], false);
 }
