@@ -71,7 +71,8 @@ export class SourceFetcher {
     const url = normalizeUrl(source.url);
     const ref = source.version || (await this.branchTip(source.url, source.branch, source.token));
     const pinnedBy = source.version && !FULL_COMMIT.test(source.version) ? 'tag' : 'commit';
-    const key = cacheKey({ method: 'git', url, [pinnedBy]: ref });
+    // `files: 'regular'`: entries of older versions may hold symlinks; they are not reused.
+    const key = cacheKey({ method: 'git', url, [pinnedBy]: ref, files: 'regular' });
     const entry = await this.options.cache.directory('git', key, async (temp) => {
       this.counts.gitClones++;
       this.options.logger.info(`fetching ${displayUrl(url)} at ${ref}`);
@@ -108,7 +109,7 @@ export class SourceFetcher {
   async chart(source: { url: string; chart: string; version: string; credentials?: HelmCredentials }): Promise<string> {
     const url = normalizeUrl(source.url);
     const oci = url.startsWith('oci://');
-    const key = cacheKey({ method: oci ? 'oci' : 'helm', url, chart: source.chart, version: source.version || `latest@${this.runId}` });
+    const key = cacheKey({ method: oci ? 'oci' : 'helm', url, chart: source.chart, version: source.version || `latest@${this.runId}`, files: 'regular' });
     const entry = await this.options.cache.directory('chart', key, async (temp) => {
       this.counts.chartPulls++;
       this.options.logger.info(`pulling chart ${source.chart} ${source.version || '(latest)'} from ${url}`);
