@@ -5,15 +5,16 @@
  * any output, never changed) and that nothing was pushed.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { git as runGit, startGitServer, type GitServer } from '../support/gitServer';
 import { findLeaks } from '../support/runTask';
 import { tempDir } from '../support/tmp';
-import { helm4 } from '../support/tools';
+import { runProcess } from '../../tasks/core/exec';
+import { helm4, repoRoot } from '../support/tools';
 import { bundleOnce, componentYaml, refsOf } from '../tasks/updateImageTagHelpers';
 import { tipOf } from '../tasks/generateManifests.fixture';
-import { assertRefused, Canary, filesBelow, measuredTask, pushTree, writeTree, type MeasuredRun, type TreeSpec } from './support';
+import { assertRefused, Canary, filesBelow, HostileServer, measuredTask, pushTree, writeTree, type MeasuredRun, type TreeSpec } from './support';
 
 const prodConfig = 'subcomponents:\n  api:\n    config:\n      image:\n        tag: "1.0.0"\n';
 
@@ -193,6 +194,34 @@ describe('hostile paths (bundled UpdateImageTag and GenerateManifests)', functio
         hooked: { link: outside },
       }, /component folder "hooked" resolves outside the HLD repository/);
       assert.throws(() => readFileSync(marker), 'no hook ran');
+    });
+  });
+
+  describe('the CLI (dist/cli.js)', () => {
+    const bedrock = (args: string[]) => runProcess(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { env: { PATH: process.env.PATH }, timeoutMs: 60_000 });
+
+    it('set refuses a config file that is a symlink out of the HLD, naming it', async () => {
+      const hld = writeTree(tempDir('paths-cli-'), { 'component.yaml': componentYaml, 'config/prod.yaml': { link: canary.file } });
+      const result = await bedrock(['set', '--hld', hld, '--environment', 'prod', '--subcomponent', 'api', 'image.tag=9.9.9']);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /config file "config\/prod\.yaml" resolves outside the HLD repository/);
+      canary.assertNotIn({ stdout: result.stdout, stderr: result.stderr });
+      assert.equal(canary.snapshot(), canaryInitial);
+    });
+
+    it('generate --network-timeout ends a never-answering static source, naming the server', async () => {
+      const silent = await new HostileServer({ '/never.yaml': () => { /* never answers */ } }).start();
+      try {
+        const hld = writeTree(tempDir('paths-cli-'), { 'component.yaml': `name: root\nsubcomponents:\n  - name: remote\n    type: static\n    method: http\n    source: ${silent.url('/never.yaml')}\n` });
+        const started = Date.now();
+        const result = await bedrock(['generate', 'prod', '--hld', hld, '--helm', helm4, '--network-timeout', '2']);
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, new RegExp(`${silent.origin.replace(/\./g, '\\.')} did not finish the request of .*never\\.yaml within 2 s`));
+        assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+        assert.ok(!existsSync(join(hld, 'generated', 'prod')), 'nothing written');
+      } finally {
+        await silent.stop();
+      }
     });
   });
 });
