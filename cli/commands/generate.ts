@@ -6,12 +6,20 @@ import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
 
+/** `--network-timeout SECONDS` as the render's network limits. */
+export function networkOption(text: string | undefined): { deadlineMs: number } | undefined {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new UsageError('--network-timeout must be a whole number of seconds from 1 to 3600');
+  return { deadlineMs: seconds * 1000 };
+}
+
 export const generateCommand: CliCommand = {
   name: 'generate',
   flags: { outputPath: '--output', environments: '--environments', environment: '--environments' },
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
-                               [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N]
+                               [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N] [--network-timeout SECONDS]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
@@ -25,6 +33,8 @@ Options:
   --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
   --cache DIR         keep fetched sources and renders here across runs
   --concurrency N     components rendered at once (default: number of cores)
+  --network-timeout SECONDS
+                      overall deadline of each fetch of a git or http source (default: 300)
   -h, --help          show this help
 helm:
 ${helmHelp}`,
@@ -37,6 +47,7 @@ ${helmHelp}`,
         cache: { type: 'string' },
         ...helmOptions,
         concurrency: { type: 'string' },
+        'network-timeout': { type: 'string' },
         environments: { type: 'string', multiple: true },
       },
       allowPositionals: true,
@@ -64,6 +75,7 @@ ${helmHelp}`,
       cacheDir,
       helmPath: await helmPathFrom(values, context),
       concurrency,
+      network: networkOption(values['network-timeout']),
       env: context.env,
       logger: context.logger,
     });

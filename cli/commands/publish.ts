@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/generateManifests';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
 import { CliCommand, UsageError } from './command';
+import { networkOption } from './generate';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
@@ -39,6 +40,7 @@ Render:
   --allow-empty             allow leaving an environment folder without resources
 ${helmHelp}
   --cache DIR               keep fetched sources and renders here across runs
+  --network-timeout SECONDS overall deadline of each fetch of a git or http source (default: 300)
 Manifest repository:
   --manifest-repo URL       manifest repository to publish to
   --branch NAME             its branch (default: main; created if missing in direct mode)
@@ -64,6 +66,7 @@ ${gitEnvironmentHelp}`,
         'allow-empty': { type: 'boolean' },
         ...helmOptions,
         cache: { type: 'string' },
+        'network-timeout': { type: 'string' },
         ...gitWriteOptions,
       },
       allowPositionals: false,
@@ -90,6 +93,7 @@ ${gitEnvironmentHelp}`,
         maxPushAttempts: push.maxAttempts,
         helmPath: await helmPathFrom(values, context),
         cacheDir: values.cache && resolve(context.cwd, values.cache),
+        network: networkOption(values['network-timeout']),
         workDir: join(workDir, 'work'),
         env: context.env,
         logger: context.logger,

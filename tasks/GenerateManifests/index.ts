@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
 import { installHelm } from '../core/jobs/helmTool';
-import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
+import { boolInput, intInput, listInput, optionalInput, stringInput } from '../agent/inputs';
 import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
@@ -20,6 +20,7 @@ runTask('GenerateManifests', async (ctx) => {
   const outputDir = resolve(optionalInput('outputPath') ?? join(ctx.tempDirectory, 'bedrock-gitops-manifests'));
   ctx.output('renderedPath', outputDir);
 
+  const networkDeadlineMs = intInput('networkTimeoutSeconds', 300, { min: 1, max: 3600 }) * 1000;
   let helmPath = optionalInput('helmPath');
   const helmVersion = optionalInput('helmVersion');
   ctx.progress(2, 'Locating helm');
@@ -27,6 +28,7 @@ runTask('GenerateManifests', async (ctx) => {
     helmPath = await installHelm({
       version: helmVersion,
       downloadUrl: optionalInput('helmDownloadUrl'),
+      deadlineMs: networkDeadlineMs,
       toolsDirectory: tl.getVariable('Agent.ToolsDirectory') || join(ctx.tempDirectory, 'tools'),
       logger: ctx.logger,
     });
@@ -58,6 +60,7 @@ runTask('GenerateManifests', async (ctx) => {
       maxPushAttempts: push.maxAttempts,
       helmPath: helmPath && resolve(helmPath),
       cacheDir: resolve(optionalInput('cacheDirectory') ?? join(ctx.tempDirectory, 'bedrock-gitops-cache')),
+      network: { deadlineMs: networkDeadlineMs },
       workDir,
       env: process.env,
       logger: ctx.logger,

@@ -56,7 +56,12 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs) {
-      timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        // A grandchild (git's remote helper) may still hold the pipes: stop waiting for it.
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, options.timeoutMs);
     }
     child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));

@@ -7,6 +7,7 @@ import { Logger } from '../logger';
 import { isPlainName } from '../names';
 import { ComponentDefinition, ComponentMethod, ComponentType, HOOK_NAMES, HookName } from './model';
 import { FieldReader, describeNode, displayPath, readYamlOrJson } from './source-file';
+import { realPathInside } from '../paths';
 
 export interface LoadComponentOptions {
   /** HLD root, so messages show paths relative to it. */
@@ -139,9 +140,10 @@ function readSubcomponents(reader: FieldReader, node: Node | null, field: string
  * A local static component's manifests directory must exist and hold only files (Fabrikate
  * gave an unclear failure otherwise). Runs where the directory is on disk.
  */
-export async function validateStaticDirectory(dir: string, def: ComponentDefinition): Promise<string> {
+export async function validateStaticDirectory(dir: string, def: ComponentDefinition, boundary?: { root: string; label: string }): Promise<string> {
   const manifests = join(dir, def.path);
   const where = { file: def.origin.file, line: def.origin.line, field: def.origin.field ? `${def.origin.field}.path` : 'path' };
+  if (boundary) await realPathInside(boundary.root, manifests, { what: `static component ${def.name}: manifests folder`, rootLabel: boundary.label, ...where });
   let info;
   try {
     info = await stat(manifests);

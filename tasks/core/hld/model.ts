@@ -60,6 +60,11 @@ export interface ComponentNode {
   /** `./` for the root; `<parent logical>/<name>` for a non-inlined child; the parent's for inlined. */
   logicalPath: string;
   inlined: boolean;
+  /**
+   * Folder the component's files must stay in (symlinks and `..` included): the HLD root, or for
+   * a git component and everything below it, its fetched tree `components/<name>`.
+   */
+  boundary?: string;
   /** Merged configuration for the environment set of this tree. */
   config: ComponentConfig;
   children: ComponentNode[];

@@ -7,6 +7,8 @@ import { Logger } from '../logger';
 import { assertPlainName } from '../names';
 import { formatKeyPath, SetValue } from './keypath';
 import { parseSource } from './yaml-source';
+import { displayPath } from './source-file';
+import { checkoutRoot, realPathInside } from '../paths';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
 
@@ -64,11 +66,14 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
  * Edits `config/<environment>.yaml` (or `.json` when only that exists) of a component, creating
  * the file when it is missing. Writes nothing when no value changes.
  */
-export async function setValues(componentDir: string, request: SetRequest, logger: Logger): Promise<SetFileResult> {
+export async function setValues(componentDir: string, request: SetRequest, logger: Logger, options: { root?: string } = {}): Promise<SetFileResult> {
   assertPlainName(request.environment, 'environment', { field: 'environment' });
   const yamlFile = join(componentDir, 'config', `${request.environment}.yaml`);
   const jsonFile = join(componentDir, 'config', `${request.environment}.json`);
   const file = existsSync(yamlFile) || !existsSync(jsonFile) ? yamlFile : jsonFile;
+  // A committed symlink (the file or config/) must not make us read or rewrite a file outside the repository.
+  const root = await checkoutRoot(options.root ?? componentDir);
+  await realPathInside(root, file, { what: 'config file', rootLabel: 'the HLD repository', file: displayPath(file, root) });
   const created = !existsSync(file);
   if (created && request.noNewKeys) {
     throw new GitopsError(`config file does not exist and new keys are not allowed`, {

@@ -5,6 +5,7 @@ import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, YAMLMap } from 'y
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { parseSource } from './yaml-source';
+import { checkoutRoot, realPathInside } from '../paths';
 
 /**
  * Helpers shared by the component and config loaders: pick `<base>.yaml` over `<base>.json`,
@@ -30,6 +31,10 @@ export async function readYamlOrJson(dir: string, base: string, root: string | u
   const path = hasYaml ? yamlPath : jsonPath;
   const display = displayPath(path, root);
   if (hasYaml && hasJson) logger.warn(`${display}: ${base}.json is ignored because ${base}.yaml exists beside it`);
+  if (root) {
+    const what = base === 'component' || base === 'access' ? `${base} file` : 'config file';
+    await realPathInside(await checkoutRoot(root), path, { what, rootLabel: 'the HLD repository', file: display });
+  }
   const { document, lineOf } = parseSource(await readFile(path, 'utf8'), display);
   return { path, display, root: document.contents as Node | null, document, lineOf };
 }

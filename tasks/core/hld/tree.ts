@@ -8,6 +8,12 @@ import { loadConfig } from './config';
 import { mergeConfigs, resolveConfig } from './merge';
 import { ComponentConfig, ComponentDefinition, ComponentNode, emptyConfig, EnvironmentSet } from './model';
 import { displayPath } from './source-file';
+import { checkoutRoot, isWithin, realPathInside } from '../paths';
+
+/** How messages name the folder a component must stay in: the HLD's checkout, or a fetched tree below it. */
+export function boundaryLabel(boundary: string, root: string): string {
+  return isWithin(boundary, root) ? 'the HLD repository' : `the fetched files of ${displayPath(boundary, root)}`;
+}
 
 export interface LoadTreeOptions {
   logger: Logger;
@@ -31,7 +37,7 @@ export async function loadTree(rootDir: string, environments: EnvironmentSet, op
   const config = await resolveConfig(root, environments, undefined, { root, logger: options.logger });
   if (config.disabled) options.logger.warn(`${definition.origin.file}: disabled in the root component's own config has no effect`);
   config.disabled = false;
-  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, config, children: [] };
+  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, boundary: await checkoutRoot(root), config, children: [] };
   await loadChildren(node, [await realpath(root)], { ...options, root, environments });
   return node;
 }
@@ -45,19 +51,20 @@ async function loadChildren(parent: ComponentNode, ancestors: string[], context:
   for (const definition of parent.definition.subcomponents) {
     const override = parent.config.subcomponents[definition.name];
     if (definition.type === 'helm' || definition.type === 'static') {
-      parent.children.push(await inlinedChild(parent, definition, override));
+      parent.children.push(await inlinedChild(parent, definition, override, context.root));
       continue;
     }
     parent.children.push(await componentChild(parent, definition, override, ancestors, context));
   }
 }
 
-async function inlinedChild(parent: ComponentNode, definition: ComponentDefinition, override: ComponentConfig | undefined): Promise<ComponentNode> {
+async function inlinedChild(parent: ComponentNode, definition: ComponentDefinition, override: ComponentConfig | undefined, root: string): Promise<ComponentNode> {
   const config = override ? mergeConfigs([override]) : emptyConfig();
+  const boundary = parent.boundary ?? root;
   if (!config.disabled && definition.type === 'static' && definition.method === 'local') {
-    await validateStaticDirectory(parent.directory, definition);
+    await validateStaticDirectory(parent.directory, definition, { root: boundary, label: boundaryLabel(boundary, root) });
   }
-  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, config, children: [] };
+  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, boundary, config, children: [] };
 }
 
 async function componentChild(
@@ -80,6 +87,12 @@ async function componentChild(
       hint: 'set source to the component folder, relative to the parent component',
     });
   });
+  // A git component's files stay in its fetched tree; a local one's in its parent's.
+  const boundary = declared.method === 'git' ? join(parent.directory, 'components', declared.name) : parent.boundary ?? context.root;
+  await realPathInside(boundary, directory, {
+    what: 'component folder', rootLabel: boundaryLabel(boundary, context.root),
+    file: declared.origin.file, line: declared.origin.line, field: fieldOf(declared, declared.method === 'git' ? 'path' : 'source'),
+  });
   if (ancestors.includes(real)) {
     throw new GitopsError(`component ${declared.name} includes itself: ${displayPath(real, context.root)} is already an ancestor`, {
       file: declared.origin.file, line: declared.origin.line, field: fieldOf(declared, 'source'),
@@ -96,7 +109,7 @@ async function componentChild(
   config.disabled = false;
   if (own.disabled) context.logger.warn(`${displayPath(directory, context.root)}: disabled in a component's own config has no effect; set subcomponents.${declared.name}.disabled in the parent's config`);
   const definition: ComponentDefinition = { ...loaded, name: declared.name };
-  const node: ComponentNode = { definition, directory, logicalPath, inlined: false, config, children: [] };
+  const node: ComponentNode = { definition, directory, logicalPath, inlined: false, boundary, config, children: [] };
   await loadChildren(node, [...ancestors, real], context);
   return node;
 }

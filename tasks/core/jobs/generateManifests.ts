@@ -22,6 +22,7 @@ import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 import { validatePushSettings } from './updateHld';
+import type { NetworkLimits } from '../render/sources';
 import { isSupersededBy } from './superseded';
 import { assertBranchName, assertSeparateOutput } from '../names';
 
@@ -71,6 +72,8 @@ export interface GenerateManifestsOptions {
   maxPushAttempts?: number;
   helmPath?: string;
   cacheDir?: string;
+  /** Deadline and size cap of each fetch of a component source (git, http). */
+  network?: Partial<NetworkLimits>;
   /** Scratch space for the clones; the caller removes it. */
   workDir: string;
   /** Environment for helm, hooks and access.yaml token variables. */
@@ -146,6 +149,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
     outputDir: options.outputDir,
     cacheDir: options.cacheDir,
     helmPath: options.helmPath,
+    network: options.network,
     env: options.env,
     logger,
   }).catch(async (error: unknown) => {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { downloadToFile } from '../download';
 import { isSecureOrLoopback } from '../net';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { GitopsError } from '../errors';
 import { runProcess } from '../exec';
 import type { Logger } from '../logger';
@@ -23,11 +23,19 @@ export interface InstallHelmOptions {
   downloadUrl?: string;
   /** Give up when the server sends nothing for this long; default 60 s. */
   idleTimeoutMs?: number;
+  /** Overall deadline of each download (archive, checksum); default 10 minutes. */
+  deadlineMs?: number;
+  /** Largest archive accepted, counted after any transparent decompression; default 256 MB. */
+  maxDownloadBytes?: number;
   logger: Logger;
 }
 
 const architectures: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 const defaultIdleTimeoutMs = 60_000;
+const defaultDeadlineMs = 10 * 60_000;
+const defaultMaxDownloadBytes = 256 * 1024 * 1024;
+/** helm binaries are about 60 MB. */
+const maxBinaryBytes = 512 * 1024 * 1024;
 
 /**
  * The path of helm `version` from the tool cache, downloaded first when missing. The archive is
@@ -56,7 +64,13 @@ export async function installHelm(options: InstallHelmOptions): Promise<string> 
 
   const archiveName = `helm-v${version}-${os}-${cpu}.tar.gz`;
   const archiveUrl = `${source.base}/${archiveName}`;
-  const download: DownloadContext = { version, source, idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs };
+  const download: DownloadContext = {
+    version,
+    source,
+    idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs,
+    deadlineMs: options.deadlineMs ?? defaultDeadlineMs,
+    maxBytes: options.maxDownloadBytes ?? defaultMaxDownloadBytes,
+  };
   // The scratch folder sits next to the versions so the final rename stays on one file system.
   await mkdir(join(options.toolsDirectory, 'helm'), { recursive: true });
   const scratch = await mkdtemp(join(options.toolsDirectory, 'helm', '.download-'));
@@ -64,7 +78,7 @@ export async function installHelm(options: InstallHelmOptions): Promise<string> 
     const archive = join(scratch, archiveName);
     options.logger.info(`Downloading helm ${version} from ${archiveUrl}`);
     const actual = await downloadHashed(archiveUrl, archive, download);
-    const expected = await publishedChecksum(`${archiveUrl}.sha256sum`, archiveName, download);
+    const expected = await publishedChecksum(`${archiveUrl}.sha256sum`, archiveName, join(scratch, 'sha256sum'), download);
     if (actual !== expected) {
       throw new GitopsError(
         `the helm ${version} download from ${source.label} does not match its published checksum: sha256 of ${archiveUrl} is ${actual}, ${archiveUrl}.sha256sum says ${expected}`,
@@ -74,15 +88,20 @@ export async function installHelm(options: InstallHelmOptions): Promise<string> 
     options.logger.info(`helm ${version} archive sha256 ${actual} matches ${archiveName}.sha256sum`);
 
     const member = `${os}-${cpu}/helm`;
-    const untar = await runProcess('tar', ['-xzf', archive, '-C', scratch, '--no-same-owner', member]);
-    if (untar.code !== 0) {
-      throw new GitopsError(`could not unpack ${member} from ${archiveUrl}: ${untar.stderr.trim()}`, { field: 'helmVersion', hint: source.isMirror ? 'check that the mirror in helmDownloadUrl serves the archives of get.helm.sh unchanged' : undefined });
-    }
-    const unpacked = join(scratch, member);
+    const unpacked = await unpackBinary(archive, member, scratch, archiveUrl, source);
     await chmod(unpacked, 0o755);
     await mkdir(folder, { recursive: true });
     // rename() replaces atomically: a concurrent install of the same verified bytes may win, either copy is good.
     await rename(unpacked, binary);
+    // The marker says "this binary works": written only after it ran.
+    const run = await runProcess(binary, ['version', '--short'], { timeoutMs: 60_000, env: { PATH: process.env.PATH, HOME: scratch } });
+    if (run.code !== 0 || !/^v\d+\.\d+\.\d+/.test(run.stdout.trim())) {
+      await rm(binary, { force: true });
+      throw new GitopsError(`the helm ${version} installed from ${source.label} does not run (helm version --short): ${(run.stdout.trim() || run.stderr.trim()).slice(0, 200)}`, {
+        field: source.isMirror ? 'helmDownloadUrl' : 'helmVersion',
+        hint: 'nothing was kept; check the mirror or install helm on the agent and set helmPath',
+      });
+    }
     await writeFile(marker, '');
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -102,6 +121,8 @@ interface DownloadContext {
   version: string;
   source: HelmSource;
   idleTimeoutMs: number;
+  deadlineMs: number;
+  maxBytes: number;
 }
 
 function helmSource(downloadUrl: string | undefined): HelmSource {
@@ -125,97 +146,45 @@ function helmSource(downloadUrl: string | undefined): HelmSource {
   return { base, isMirror: true, label: `the mirror in helmDownloadUrl (${base})` };
 }
 
-/** Aborts a request when no data arrives for `ms`; `touch()` on every chunk. */
-function idleAbort(ms: number): { signal: AbortSignal; touch(): void; stop(): void; readonly fired: boolean } {
-  const controller = new AbortController();
-  let fired = false;
-  const arm = () => setTimeout(() => { fired = true; controller.abort(); }, ms);
-  let timer = arm();
-  return {
-    signal: controller.signal,
-    touch() { clearTimeout(timer); timer = arm(); },
-    stop() { clearTimeout(timer); },
-    get fired() { return fired; },
-  };
-}
-
-async function fetchOk(url: string, context: DownloadContext, idle: ReturnType<typeof idleAbort>, missing: (status: number) => GitopsError): Promise<Response> {
-  let response: Response;
+/** Downloads `url` to `file` within the install's limits; a non-2xx answer becomes `missing(status)`. */
+async function downloadChecked(url: string, file: string, context: DownloadContext, missing: (status: number) => GitopsError, onChunk?: (chunk: Uint8Array) => void): Promise<void> {
+  let result;
   try {
-    response = await fetch(url, { signal: idle.signal });
+    result = await downloadToFile({
+      url,
+      limits: { deadlineMs: context.deadlineMs, idleTimeoutMs: context.idleTimeoutMs, maxBytes: context.maxBytes },
+      what: `could not download helm ${context.version} from ${url}`,
+      field: 'helmVersion',
+      onChunk,
+    }, file);
   } catch (error) {
-    throw networkError(url, error, context, idle.fired);
+    const where = context.source.isMirror ? 'the mirror in helmDownloadUrl' : 'get.helm.sh, or set helmDownloadUrl to a reachable mirror,';
+    throw new GitopsError((error as Error).message, {
+      field: (error as GitopsError).field,
+      hint: `check that the agent can reach ${where} or install helm on the agent and set helmPath`,
+      cause: error,
+    });
   }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw missing(response.status);
-  }
-  // A redirect must not downgrade the transport the download URL promised.
-  const final = new URL(response.url || url);
-  if (!isSecureOrLoopback(final)) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new GitopsError(`${url} redirected to the insecure ${final.origin}`, { field: context.source.isMirror ? 'helmDownloadUrl' : 'helmVersion' });
-  }
-  return response;
-}
-
-function networkError(url: string, error: unknown, context: DownloadContext, timedOut: boolean): GitopsError {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const reason = timedOut
-    ? `no data for ${context.idleTimeoutMs >= 1000 ? `${Math.round(context.idleTimeoutMs / 1000)} s` : `${context.idleTimeoutMs} ms`}`
-    : cause?.message ?? cause?.code ?? (error instanceof Error ? error.message : String(error));
-  const where = context.source.isMirror ? 'the mirror in helmDownloadUrl' : `get.helm.sh, or set helmDownloadUrl to a reachable mirror,`;
-  return new GitopsError(`could not download helm ${context.version} from ${url}: ${reason}`, {
-    field: 'helmVersion',
-    hint: `check that the agent can reach ${where} or install helm on the agent and set helmPath`,
-    cause: error,
-  });
+  if (result.status < 200 || result.status >= 300) throw missing(result.status);
 }
 
 /** Streams `url` to `file`, hashing as it goes; returns the hex sha256. */
 async function downloadHashed(url: string, file: string, context: DownloadContext): Promise<string> {
-  const idle = idleAbort(context.idleTimeoutMs);
-  try {
-    const response = await fetchOk(url, context, idle, (status) => new GitopsError(
-      `helm ${context.version} is not on ${context.source.label}: HTTP ${status} from ${url}`,
-      { field: 'helmVersion', hint: status === 404 ? `check that helmVersion names a released helm version${context.source.isMirror ? ' that the mirror holds' : ''}` : undefined },
-    ));
-    if (!response.body) throw new GitopsError(`empty response from ${url}`, { field: 'helmVersion' });
-    const hash = createHash('sha256');
-    try {
-      await pipeline(
-        response.body,
-        async function* (chunks: AsyncIterable<Uint8Array>) {
-          for await (const chunk of chunks) {
-            idle.touch();
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(file),
-      );
-    } catch (error) {
-      throw networkError(url, error, context, idle.fired);
-    }
-    return hash.digest('hex');
-  } finally {
-    idle.stop();
-  }
+  const hash = createHash('sha256');
+  await downloadChecked(url, file, context, (status) => new GitopsError(
+    `helm ${context.version} is not on ${context.source.label}: HTTP ${status} from ${url}`,
+    { field: 'helmVersion', hint: status === 404 ? `check that helmVersion names a released helm version${context.source.isMirror ? ' that the mirror holds' : ''}` : undefined },
+  ), (chunk) => hash.update(chunk));
+  return hash.digest('hex');
 }
 
 /** The sha256 that `<archive>.sha256sum` publishes: `<hex>  <archive name>` (the name is optional). */
-async function publishedChecksum(url: string, archiveName: string, context: DownloadContext): Promise<string> {
-  const idle = idleAbort(context.idleTimeoutMs);
-  let text: string;
-  try {
-    const response = await fetchOk(url, context, idle, (status) => new GitopsError(
-      `no checksum for helm ${context.version} on ${context.source.label}: HTTP ${status} from ${url}`,
-      { field: 'helmVersion', hint: context.source.isMirror ? `the mirror in helmDownloadUrl must serve ${archiveName}.sha256sum next to the archive, as get.helm.sh does` : 'helm archives are only installed when their checksum can be checked; retry later' },
-    ));
-    text = await response.text().catch((error: unknown) => { throw networkError(url, error, context, idle.fired); });
-  } finally {
-    idle.stop();
-  }
+async function publishedChecksum(url: string, archiveName: string, file: string, context: DownloadContext): Promise<string> {
+  await downloadChecked(url, file, { ...context, maxBytes: 64 * 1024 }, (status) => new GitopsError(
+    `no checksum for helm ${context.version} on ${context.source.label}: HTTP ${status} from ${url}`,
+    { field: 'helmVersion', hint: context.source.isMirror ? `the mirror in helmDownloadUrl must serve ${archiveName}.sha256sum next to the archive, as get.helm.sh does` : 'helm archives are only installed when their checksum can be checked; retry later' },
+  ));
+  const text = await readFile(file, 'utf8');
   for (const line of text.split(/\r?\n/).slice(0, 100)) {
     const match = /^([0-9a-fA-F]{64})(?:\s+\*?(\S+))?\s*$/.exec(line.trim());
     if (match && (!match[2] || match[2] === archiveName)) return match[1].toLowerCase();
@@ -224,4 +193,42 @@ async function publishedChecksum(url: string, archiveName: string, context: Down
     field: 'helmVersion',
     hint: context.source.isMirror ? 'the mirror in helmDownloadUrl must serve the .sha256sum files of get.helm.sh unchanged' : undefined,
   });
+}
+
+/**
+ * Unpacks the one member `member` of the archive, only when the archive holds exactly one entry
+ * of that name and it is a regular file of a sane size: a symlink or hard link member (pointing
+ * at an agent file) or a duplicate that would overwrite it is refused, and so is anything but a
+ * regular file on disk afterwards.
+ */
+async function unpackBinary(archive: string, member: string, scratch: string, archiveUrl: string, source: HelmSource): Promise<string> {
+  const field = source.isMirror ? 'helmDownloadUrl' : 'helmVersion';
+  const hint = source.isMirror ? 'check that the mirror in helmDownloadUrl serves the archives of get.helm.sh unchanged' : undefined;
+  const listing = await runProcess('tar', ['-tvzf', archive], { timeoutMs: 120_000 });
+  if (listing.code !== 0) throw new GitopsError(`could not read the helm archive from ${archiveUrl}: ${listing.stderr.trim()}`, { field, hint });
+  const entries = listing.stdout.split('\n').filter((line) => {
+    const name = line.trim().split(/\s+/).slice(5).join(' ');
+    return name === member || name.startsWith(`${member} `) || name === `./${member}` || name.startsWith(`./${member} `);
+  });
+  if (entries.length !== 1) {
+    throw new GitopsError(`the helm archive from ${archiveUrl} holds ${entries.length} entries named ${member}; expected one regular file`, { field, hint });
+  }
+  const fields = entries[0].trim().split(/\s+/);
+  const size = Number(fields[2]);
+  if (!entries[0].startsWith('-')) {
+    throw new GitopsError(`${member} in the helm archive from ${archiveUrl} is not a regular file (${entries[0].trim()}); refused`, { field, hint });
+  }
+  if (!Number.isFinite(size) || size > maxBinaryBytes) {
+    throw new GitopsError(`${member} in the helm archive from ${archiveUrl} is ${fields[2]} bytes, more than the limit of ${maxBinaryBytes}; refused`, { field, hint });
+  }
+  const untar = await runProcess('tar', ['-xzf', archive, '-C', scratch, '--no-same-owner', '--no-same-permissions', '--', member], { timeoutMs: 120_000 });
+  if (untar.code !== 0) {
+    throw new GitopsError(`could not unpack ${member} from ${archiveUrl}: ${untar.stderr.trim()}`, { field, hint });
+  }
+  const unpacked = join(scratch, member);
+  const info = await lstat(unpacked);
+  if (!info.isFile() || info.nlink !== 1) {
+    throw new GitopsError(`${member} from ${archiveUrl} did not unpack as a regular file; refused`, { field, hint });
+  }
+  return unpacked;
 }

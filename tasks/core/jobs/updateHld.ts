@@ -183,7 +183,7 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
         subcomponent: target.subcomponent,
         values: options.values,
         noNewKeys: options.noNewKeys,
-      }, logger);
+      }, logger, { root: dir });
       const file = relative(dir, result.file).split(sep).join('/');
       last = { file, changes: result.changes };
       return { changed: result.changed, newFiles: result.created ? [file] : [] };

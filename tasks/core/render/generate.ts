@@ -1,9 +1,10 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
 import { dump } from 'js-yaml';
 import { runBounded } from './bounded';
 import { ComponentNode, environmentSetName } from '../hld/model';
-import { loadTree } from '../hld/tree';
+import { boundaryLabel, loadTree } from '../hld/tree';
+import { checkoutRoot, realPathInside } from '../paths';
 import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
@@ -119,26 +120,33 @@ class NodeRenderer {
 
   async render(node: ComponentNode): Promise<string> {
     const definition = node.definition;
-    await runHooks(this.session, definition, 'before-generate', node.directory);
+    await runHooks(this.session, definition, 'before-generate', node.directory, node.boundary);
     let manifest = '';
     if (definition.type === 'helm') manifest = await this.helm(node);
     else if (definition.type === 'static') manifest = await this.static(node);
-    await runHooks(this.session, definition, 'after-generate', node.directory);
+    await runHooks(this.session, definition, 'after-generate', node.directory, node.boundary);
     return manifest;
   }
 
   private async static(node: ComponentNode): Promise<string> {
     const folder = await staticDirectory(this.session, node);
+    const boundary = node.boundary ?? (await checkoutRoot(this.session.hldDir));
+    const where = { rootLabel: boundaryLabel(boundary, this.session.hldDir), file: node.definition.origin.file, line: node.definition.origin.line, field: 'path' };
+    await realPathInside(boundary, folder, { what: `static component ${node.definition.name}: manifests folder`, ...where });
     let entries;
     try {
       entries = await readdir(folder, { withFileTypes: true });
     } catch {
       throw componentError(node.definition, 'path', `static manifests folder "${relative(this.session.hldDir, folder) || '.'}" does not exist`, 'set path to the folder that holds the YAML files');
     }
-    const files = entries
-      .filter((entry) => entry.isFile())
-      .map((entry) => entry.name)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Symlinked files are followed when they stay inside; one that leaves is refused, naming it.
+    const files: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+      const real = await realPathInside(boundary, join(folder, entry.name), { what: `static component ${node.definition.name}: manifest`, ...where });
+      if ((await stat(real).catch(() => undefined))?.isFile()) files.push(entry.name);
+    }
+    files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const contents = await Promise.all(files.map((name) => readFile(join(folder, name), 'utf8')));
     return joinStaticFiles(contents);
   }

@@ -11,14 +11,57 @@ export interface GitFetchOptions {
   env: NodeJS.ProcessEnv;
   /** Token for this source; sent as an http header, never in the URL, argv or .git/config. */
   token?: string;
+  /** Overall deadline of the whole operation, every git call and fallback included; default 5 minutes. */
+  deadlineMs?: number;
+}
+
+const defaultDeadlineMs = 5 * 60_000;
+
+/** One network operation against one server: the URL and when it must be done. */
+interface Operation {
+  url: string;
+  deadlineMs: number;
+  endsAt: number;
+}
+
+function begin(url: string, options: GitFetchOptions): Operation {
+  const deadlineMs = options.deadlineMs ?? defaultDeadlineMs;
+  return { url, deadlineMs, endsAt: Date.now() + deadlineMs };
+}
+
+function serverOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'file:' ? displayUrl(url) : `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return displayUrl(url);
+  }
 }
 
 export const FULL_COMMIT = /^[0-9a-f]{40}$/i;
 
-function git(args: string[], options: GitFetchOptions & { cwd?: string }): Promise<RunResult> {
+/**
+ * Runs git for `operation`, killed when its deadline passes. With a token, redirects are not
+ * followed: git would send the auth header to whatever host the server names.
+ */
+async function git(args: string[], options: GitFetchOptions & { cwd?: string }, operation?: Operation, what = args[0]): Promise<RunResult> {
   // Azure Repos, GitHub and most servers take a PAT as the password of basic auth.
   const auth = options.token ? basicAuth('', options.token) : undefined;
-  return runGit(args, { cwd: options.cwd, env: options.env, auth, logger: silentLogger });
+  const redirects = operation && auth ? ['-c', 'http.followRedirects=false'] : [];
+  // A server that stops sending makes git's remote helper give up by itself, not only be abandoned.
+  const lowSpeed = operation ? ['-c', 'http.lowSpeedLimit=1', '-c', `http.lowSpeedTime=${Math.max(1, Math.min(60, Math.round(operation.deadlineMs / 1000)))}`] : [];
+  const remaining = operation ? operation.endsAt - Date.now() : undefined;
+  if (operation && remaining! <= 0) throw stalled(what, operation);
+  const result = await runGit([...redirects, ...lowSpeed, ...args], { cwd: options.cwd, env: options.env, auth, logger: silentLogger, timeoutMs: remaining });
+  if (operation && result.code !== 0 && Date.now() >= operation.endsAt) throw stalled(what, operation);
+  return result;
+}
+
+function stalled(what: string, operation: Operation): GitopsError {
+  const seconds = Math.round(operation.deadlineMs / 1000);
+  return new GitopsError(`git ${what} of ${displayUrl(operation.url)} did not finish within ${seconds} s: ${serverOf(operation.url)} stalled`, {
+    hint: 'check that the git server answers, or raise the network timeout',
+  });
 }
 
 function failure(what: string, url: string, result: RunResult, hint: string): GitopsError {
@@ -30,7 +73,8 @@ function failure(what: string, url: string, result: RunResult, hint: string): Gi
 export async function resolveBranchTip(sourceUrl: string, branch: string, options: GitFetchOptions): Promise<string> {
   const url = remoteUrl(sourceUrl, !!options.token);
   const ref = branch ? `refs/heads/${branch}` : 'HEAD';
-  const result = await git(['ls-remote', '--', url, ref], options);
+  const operation = begin(url, options);
+  const result = await git(['ls-remote', '--', url, ref], options, operation, 'ls-remote');
   if (result.code !== 0) throw failure('ls-remote', url, result, 'check the source URL and its access token in access.yaml');
   const line = result.stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
   if (!line) {
@@ -48,28 +92,29 @@ export async function resolveBranchTip(sourceUrl: string, branch: string, option
 export async function checkoutFiles(dir: string, sourceUrl: string, ref: string, options: GitFetchOptions): Promise<string> {
   const url = remoteUrl(sourceUrl, !!options.token);
   const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
+  const operation = begin(url, options);
   let ok = false;
   if (FULL_COMMIT.test(ref)) {
     const init = await git(['init', '-q', '--', dir], options);
     if (init.code !== 0) throw failure('init', url, init, hint);
-    const fetched = await git(['fetch', '-q', '--depth', '1', '--', url, ref], { ...options, cwd: dir });
+    const fetched = await git(['fetch', '-q', '--depth', '1', '--', url, ref], { ...options, cwd: dir }, operation, 'fetch');
     if (fetched.code === 0) {
       const checkout = await git(['checkout', '-q', 'FETCH_HEAD', '--'], { ...options, cwd: dir });
       ok = checkout.code === 0;
     }
     if (!ok) await rm(dir, { recursive: true, force: true });
   } else if (ref) {
-    const cloned = await git(['clone', '-q', '--depth', '1', `--branch=${ref}`, '--', url, dir], options);
+    const cloned = await git(['clone', '-q', '--depth', '1', `--branch=${ref}`, '--', url, dir], options, operation, 'clone');
     ok = cloned.code === 0;
     if (!ok) await rm(dir, { recursive: true, force: true });
   } else {
-    const cloned = await git(['clone', '-q', '--depth', '1', '--', url, dir], options);
+    const cloned = await git(['clone', '-q', '--depth', '1', '--', url, dir], options, operation, 'clone');
     if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
     ok = true;
   }
   if (!ok) {
     // Short commit ids and servers that refuse fetching by id need the full history.
-    const cloned = await git(['clone', '-q', '--no-checkout', '--', url, dir], options);
+    const cloned = await git(['clone', '-q', '--no-checkout', '--', url, dir], options, operation, 'clone');
     if (cloned.code !== 0) throw failure('clone', url, cloned, hint);
     const checkout = await git(['checkout', '-q', ref, '--'], { ...options, cwd: dir });
     if (checkout.code !== 0) throw failure(`checkout of "${ref}"`, url, checkout, hint);

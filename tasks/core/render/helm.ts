@@ -103,6 +103,8 @@ export class Helm {
     version: string;
     destination: string;
     credentials?: HelmCredentials;
+    /** Kill helm after this long (the whole pull); the error says what stalled. */
+    timeoutMs?: number;
   }): Promise<string> {
     // A private home per pull: `helm repo add` writes repositories.yaml, which concurrent pulls would share.
     const home = await this.home();
@@ -114,7 +116,7 @@ export class Helm {
       // The password goes through stdin into the isolated repositories.yaml, never through argv.
       const added = await this.run(
         ['repo', 'add', `--username=${options.credentials.username}`, '--password-stdin', '--', 'source', options.repositoryUrl],
-        { home, input: options.credentials.password, secrets },
+        { home, input: options.credentials.password, secrets, timeoutMs: options.timeoutMs },
       );
       if (added.code !== 0) throw this.failure('repo add', options.repositoryUrl, added);
       chartRef = ['--', `source/${options.chart}`];
@@ -124,13 +126,14 @@ export class Helm {
     const pulled = await this.run(['pull', ...versionArgs, '--untar', `--destination=${options.destination}`, ...chartRef], {
       home,
       secrets,
+      timeoutMs: options.timeoutMs,
     });
     if (pulled.code !== 0) throw this.failure('pull', `${options.repositoryUrl} chart ${options.chart}`, pulled);
     return singleFolder(options.destination);
   }
 
   /** `helm pull oci://...`; logs in first (password on stdin) when credentials are given. */
-  async pullFromOci(options: { reference: string; version: string; destination: string; credentials?: HelmCredentials }): Promise<string> {
+  async pullFromOci(options: { reference: string; version: string; destination: string; credentials?: HelmCredentials; timeoutMs?: number }): Promise<string> {
     const home = await this.home();
     const host = new URL(options.reference.replace(/^oci:/, 'http:')).host;
     const plainHttp = isLoopbackHost(host) ? ['--plain-http'] : [];
@@ -138,7 +141,7 @@ export class Helm {
     if (options.credentials) {
       const login = await this.run(
         ['registry', 'login', `--username=${options.credentials.username}`, '--password-stdin', ...plainHttp, '--', host],
-        { home, input: options.credentials.password, secrets },
+        { home, input: options.credentials.password, secrets, timeoutMs: options.timeoutMs },
       );
       if (login.code !== 0) throw this.failure('registry login', host, login);
     }
@@ -146,22 +149,24 @@ export class Helm {
     const pulled = await this.run(['pull', ...versionArgs, '--untar', `--destination=${options.destination}`, ...plainHttp, '--', options.reference], {
       home,
       secrets,
+      timeoutMs: options.timeoutMs,
     });
     if (pulled.code !== 0) throw this.failure('pull', options.reference, pulled);
     return singleFolder(options.destination);
   }
 
   /** Fetches a chart's dependencies: `build` honours an existing Chart.lock, `update` resolves them. */
-  async fetchDependencies(chartDir: string, useLock: boolean): Promise<void> {
+  async fetchDependencies(chartDir: string, useLock: boolean, timeoutMs?: number): Promise<void> {
     const home = await this.home();
-    const result = await this.run(['dependency', useLock ? 'build' : 'update', '--', chartDir], { home });
+    const result = await this.run(['dependency', useLock ? 'build' : 'update', '--', chartDir], { home, timeoutMs });
     if (result.code !== 0) throw this.failure(`dependency ${useLock ? 'build' : 'update'}`, chartDir, result);
   }
 
   /** Any other helm command (packaging, pushing) with the same isolation. */
-  async run(args: string[], options: { home?: string; input?: string; secrets?: string[] } = {}): Promise<RunResult> {
+  async run(args: string[], options: { home?: string; input?: string; secrets?: string[]; timeoutMs?: number } = {}): Promise<RunResult> {
     const home = options.home ?? (await this.home('shared'));
-    return runProcess(this.path, args, {
+    const started = Date.now();
+    const result = await runProcess(this.path, args, {
       cwd: join(this.workDir, 'cwd'),
       env: {
         ...goRuntimeTuning,
@@ -172,7 +177,12 @@ export class Helm {
       },
       input: options.input,
       secrets: options.secrets,
+      timeoutMs: options.timeoutMs,
     });
+    if (options.timeoutMs && result.code !== 0 && Date.now() - started >= options.timeoutMs) {
+      return { ...result, stderr: `${result.stderr}\ndid not finish within ${Math.round(options.timeoutMs / 1000)} s (the server stalled)` };
+    }
+    return result;
   }
 
   private async home(name?: string): Promise<string> {

@@ -3,7 +3,9 @@ import { basename, dirname, join } from 'node:path';
 import { GitopsError, describeError } from '../errors';
 import { runProcess } from '../exec';
 import { ComponentDefinition, ComponentNode, HookName } from '../hld/model';
+import { boundaryLabel } from '../hld/tree';
 import { assertPlainName } from '../names';
+import { assertTreeInside, checkoutRoot, realPathInside } from '../paths';
 import { exists } from './cache';
 import { RenderSession } from './session';
 
@@ -20,9 +22,13 @@ export function componentError(definition: ComponentDefinition, field: string, m
 }
 
 /** Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run. */
-export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string): Promise<void> {
-  for (const command of definition.hooks[hook] ?? []) {
-    if (!command.trim()) continue;
+export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string, boundary?: string): Promise<void> {
+  const commands = (definition.hooks[hook] ?? []).filter((command) => command.trim());
+  if (commands.length > 0) {
+    boundary ??= await checkoutRoot(session.hldDir);
+    await realPathInside(boundary, directory, { what: `${hook} hook folder`, rootLabel: boundaryLabel(boundary, session.hldDir), file: definition.origin.file, field: `hooks.${hook}` });
+  }
+  for (const command of commands) {
     session.logger.info(`${definition.name}: ${hook}: ${command}`);
     const result = await runProcess('sh', ['-c', command], { cwd: directory, env: session.env });
     if (result.code !== 0) {
@@ -38,7 +44,9 @@ export async function runHooks(session: RenderSession, definition: ComponentDefi
  * put there by someone else (vendored, as in Fabrikate's test data) and is used as it is; one
  * with a marker for another identity is replaced.
  */
-async function placeFromCache(destination: string, fetch: () => Promise<string>): Promise<void> {
+async function placeFromCache(session: RenderSession, destination: string, fetch: () => Promise<string>): Promise<void> {
+  // components/ or helm_repos/ committed as a symlink out of the HLD must not make us delete or write there.
+  await realPathInside(await checkoutRoot(session.hldDir), destination, { what: 'install folder', rootLabel: 'the HLD repository' });
   const marker = join(dirname(destination), `.${basename(destination)}.source`);
   const installedIdentity = (await readFile(marker, 'utf8').catch(() => undefined))?.trim();
   if (installedIdentity === undefined && (await exists(destination))) return;
@@ -62,7 +70,7 @@ export async function materializeGitComponent(session: RenderSession, definition
   if (!definition.source) throw componentError(definition, 'source', 'method git needs a source URL', 'set source to the repository URL');
   const destination = join(parentDir, 'components', definition.name);
   await session.once(`component:${destination}`, () =>
-    placeFromCache(destination, () =>
+    placeFromCache(session, destination, () =>
       session.fetcher
         .git({ url: definition.source, branch: definition.branch, version: definition.version, token: session.access.tokenFor(definition.source) })
         .catch((error) => {
@@ -70,14 +78,30 @@ export async function materializeGitComponent(session: RenderSession, definition
         }),
     ),
   );
-  return definition.path ? join(destination, definition.path) : destination;
+  if (!definition.path) return destination;
+  const directory = join(destination, definition.path);
+  await realPathInside(destination, directory, {
+    what: `component ${definition.name}: path`, rootLabel: `the files fetched from its source`,
+    file: definition.origin.file, line: definition.origin.line, field: `${definition.origin.field ? `${definition.origin.field}.` : ''}path`,
+  });
+  return directory;
 }
 
 /** The chart folder of a `type: helm` node, fetched and placed in `helm_repos/<name>` when remote. */
 export async function chartDirectory(session: RenderSession, node: ComponentNode): Promise<string> {
   const definition = node.definition;
   if (definition.method === 'local') {
-    return join(node.directory, definition.path);
+    // helm reads every file of the chart (.Files.Get): none may lead out of the HLD or fetched tree.
+    const boundary = node.boundary ?? (await checkoutRoot(session.hldDir));
+    const label = boundaryLabel(boundary, session.hldDir);
+    const chartDir = join(node.directory, definition.path);
+    const where = { file: definition.origin.file, line: definition.origin.line, field: `${definition.origin.field ? `${definition.origin.field}.` : ''}path` };
+    await realPathInside(boundary, chartDir, { what: `component ${definition.name}: chart folder`, rootLabel: label, ...where });
+    if (!(await exists(chartDir))) return chartDir;
+    await session.once(`chart-confined:${chartDir}`, () => assertTreeInside(boundary, chartDir, label)).catch((error: unknown) => {
+      throw componentError(definition, 'path', (error as Error).message, 'symlinks in a chart must stay inside the repository', error);
+    });
+    return chartDir;
   }
   const destination = join(node.directory, 'helm_repos', definition.name);
   const wrap = (error: unknown): never => {
@@ -87,7 +111,7 @@ export async function chartDirectory(session: RenderSession, node: ComponentNode
     if (!definition.source) throw componentError(definition, 'source', 'method helm needs a chart repository URL (https:// or oci://)');
     if (!definition.path && !definition.source.startsWith('oci://')) throw componentError(definition, 'path', 'method helm needs the chart name in path');
     await session.once(`chart:${destination}`, () =>
-      placeFromCache(destination, () =>
+      placeFromCache(session, destination, () =>
         session.fetcher
           .chart({ url: definition.source, chart: definition.path, version: definition.version, credentials: session.access.credentialsFor(definition.source) })
           .catch(wrap),
@@ -98,7 +122,7 @@ export async function chartDirectory(session: RenderSession, node: ComponentNode
   if (definition.method === 'git') {
     if (!definition.source) throw componentError(definition, 'source', 'method git needs a repository URL');
     await session.once(`chart:${destination}`, () =>
-      placeFromCache(destination, () =>
+      placeFromCache(session, destination, () =>
         session.fetcher
           .gitChart({ url: definition.source, branch: definition.branch, version: definition.version, path: definition.path, token: session.access.tokenFor(definition.source) })
           .catch(wrap),
@@ -117,6 +141,7 @@ export async function staticDirectory(session: RenderSession, node: ComponentNod
     throw componentError(definition, 'source', `an http static source must be a .yaml or .yml file, got "${definition.source}"`);
   }
   const folder = join(node.directory, 'components', definition.name);
+  await realPathInside(await checkoutRoot(session.hldDir), folder, { what: 'download folder', rootLabel: 'the HLD repository', file: definition.origin.file });
   await session.once(`http:${folder}`, async () => {
     const file = await session.fetcher.httpFile(definition.source).catch((error) => {
       throw componentError(definition, 'source', describeError(error), undefined, error);
@@ -132,10 +157,10 @@ export function installNode(session: RenderSession, node: ComponentNode): Promis
   return session.once(`install:${node.directory}:${node.definition.name}:${node.logicalPath}`, async () => {
     const definition = node.definition;
     if (!node.inlined) await session.access.load(node.directory, session.hldDir);
-    await runHooks(session, definition, 'before-install', node.directory);
+    await runHooks(session, definition, 'before-install', node.directory, node.boundary);
     if (definition.type === 'helm' && definition.method !== 'local') await chartDirectory(session, node);
     if (definition.type === 'static' && definition.method === 'http') await staticDirectory(session, node);
-    await runHooks(session, definition, 'after-install', node.directory);
+    await runHooks(session, definition, 'after-install', node.directory, node.boundary);
   });
 }
 

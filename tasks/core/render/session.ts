@@ -5,7 +5,7 @@ import { Logger } from '../logger';
 import { AccessTokens } from './access';
 import { ContentCache } from './cache';
 import { Helm } from './helm';
-import { SourceFetcher } from './sources';
+import { NetworkLimits, SourceFetcher } from './sources';
 
 export interface RenderOptions {
   /** Root folder of the HLD (holds the root component.yaml). */
@@ -18,6 +18,8 @@ export interface RenderOptions {
   concurrency?: number;
   /** Environment for child processes and for the variables named in access.yaml. Default: none but PATH-less. */
   env?: NodeJS.ProcessEnv;
+  /** Deadline and size cap of each fetch of a remote source; defaults: 5 minutes, 64 MB. */
+  network?: Partial<NetworkLimits>;
   logger: Logger;
 }
 
@@ -40,7 +42,7 @@ export class RenderSession {
     this.logger = options.logger;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
-    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger });
+    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
   }
 
   static async open(options: RenderOptions): Promise<RenderSession> {

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile, mkdir, cp } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, cp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { downloadToFile, defaultDownloadLimits } from '../download';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
+import { assertRelativePath } from '../names';
+import { copyConfined } from '../paths';
 import { cacheKey, ContentCache, exists } from './cache';
 import { checkoutFiles, FULL_COMMIT, resolveBranchTip } from './gitFetch';
 import { Helm, HelmCredentials } from './helm';
@@ -25,11 +28,25 @@ export interface GitSource {
   token?: string;
 }
 
+/** Bounds of every fetch of a remote source. */
+export interface NetworkLimits {
+  /** Overall deadline of one fetch (git clone/fetch/ls-remote with its retries, one http download). */
+  deadlineMs: number;
+  /** Most bytes of one http download, counted after decompression. */
+  maxDownloadBytes: number;
+}
+
+export const defaultNetworkLimits: NetworkLimits = {
+  deadlineMs: defaultDownloadLimits.deadlineMs,
+  maxDownloadBytes: defaultDownloadLimits.maxBytes,
+};
+
 export interface SourceFetcherOptions {
   cache: ContentCache;
   helm: () => Promise<Helm>;
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  network?: Partial<NetworkLimits>;
 }
 
 /**
@@ -43,18 +60,27 @@ export class SourceFetcher {
   /** Makes identities that cannot be pinned (latest chart version) unique to this run. */
   private readonly runId = randomBytes(8).toString('hex');
 
-  constructor(private readonly options: SourceFetcherOptions) {}
+  private readonly network: NetworkLimits;
+
+  constructor(private readonly options: SourceFetcherOptions) {
+    this.network = { ...defaultNetworkLimits, ...options.network };
+  }
 
   /** The files of a git source (no .git folder). */
   async git(source: GitSource): Promise<string> {
     const url = normalizeUrl(source.url);
-    const ref = source.version || (await this.branchTip(url, source.branch, source.token));
+    const ref = source.version || (await this.branchTip(source.url, source.branch, source.token));
     const pinnedBy = source.version && !FULL_COMMIT.test(source.version) ? 'tag' : 'commit';
-    const key = cacheKey({ method: 'git', url, [pinnedBy]: ref });
+    // `files: 'regular'`: entries of older versions may hold symlinks; they are not reused.
+    const key = cacheKey({ method: 'git', url, [pinnedBy]: ref, files: 'regular' });
     const entry = await this.options.cache.directory('git', key, async (temp) => {
       this.counts.gitClones++;
       this.options.logger.info(`fetching ${displayUrl(url)} at ${ref}`);
-      const commit = await checkoutFiles(join(temp, 'files'), source.url, ref, { env: this.options.env, token: source.token });
+      const checkout = join(temp, 'checkout');
+      const commit = await checkoutFiles(checkout, source.url, ref, { env: this.options.env, token: source.token, deadlineMs: this.network.deadlineMs });
+      // Only regular files leave the checkout: symlinks out of it are refused, inner ones copied.
+      await copyConfined(checkout, join(temp, 'files'), checkout, `the files fetched from ${displayUrl(source.url)}`);
+      await rm(checkout, { recursive: true, force: true });
       await writeFile(join(temp, 'commit'), `${commit}\n`);
     });
     return join(entry, 'files');
@@ -66,14 +92,14 @@ export class SourceFetcher {
     const key = cacheKey({ method: 'git-chart', files, path: source.path });
     const entry = await this.options.cache.directory('git-chart', key, async (temp) => {
       await cp(files, join(temp, 'files'), { recursive: true });
-      const chartDir = join(temp, 'files', source.path);
+      const chartDir = join(temp, 'files', assertRelativePath(source.path, 'chart path', { field: 'path' }));
       const chartYaml = join(chartDir, 'Chart.yaml');
       if (!(await exists(chartYaml))) {
         throw new GitopsError(`no Chart.yaml at "${source.path}" in ${displayUrl(source.url)}`, { field: 'path', hint: 'set path to the chart folder inside the repository' });
       }
       if (await hasDependencies(chartDir)) {
         const helm = await this.options.helm();
-        await helm.fetchDependencies(chartDir, await exists(join(chartDir, 'Chart.lock')));
+        await helm.fetchDependencies(chartDir, await exists(join(chartDir, 'Chart.lock')), this.network.deadlineMs);
       }
     });
     return join(entry, 'files');
@@ -83,7 +109,7 @@ export class SourceFetcher {
   async chart(source: { url: string; chart: string; version: string; credentials?: HelmCredentials }): Promise<string> {
     const url = normalizeUrl(source.url);
     const oci = url.startsWith('oci://');
-    const key = cacheKey({ method: oci ? 'oci' : 'helm', url, chart: source.chart, version: source.version || `latest@${this.runId}` });
+    const key = cacheKey({ method: oci ? 'oci' : 'helm', url, chart: source.chart, version: source.version || `latest@${this.runId}`, files: 'regular' });
     const entry = await this.options.cache.directory('chart', key, async (temp) => {
       this.counts.chartPulls++;
       this.options.logger.info(`pulling chart ${source.chart} ${source.version || '(latest)'} from ${displayUrl(url)}`);
@@ -91,9 +117,9 @@ export class SourceFetcher {
       const destination = join(temp, 'pull');
       await mkdir(destination);
       const chartDir = oci
-        ? await helm.pullFromOci({ reference: source.chart ? `${url}/${source.chart}` : url, version: source.version, destination, credentials: source.credentials })
-        : await helm.pullFromRepository({ repositoryUrl: url, chart: source.chart, version: source.version, destination, credentials: source.credentials });
-      await cp(chartDir, join(temp, 'files'), { recursive: true });
+        ? await helm.pullFromOci({ reference: source.chart ? `${url}/${source.chart}` : url, version: source.version, destination, credentials: source.credentials, timeoutMs: this.network.deadlineMs })
+        : await helm.pullFromRepository({ repositoryUrl: url, chart: source.chart, version: source.version, destination, credentials: source.credentials, timeoutMs: this.network.deadlineMs });
+      await copyConfined(chartDir, join(temp, 'files'), chartDir, `the chart pulled from ${displayUrl(url)}`);
     });
     return join(entry, 'files');
   }
@@ -114,39 +140,41 @@ export class SourceFetcher {
       const headers: Record<string, string> = {};
       if (validators?.etag) headers['if-none-match'] = validators.etag;
       if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
-      let response: Response;
-      try {
-        response = await fetch(url, { headers, redirect: 'follow' });
-      } catch (error) {
-        throw new GitopsError(`download of ${displayUrl(url)} failed: ${(error as Error).message}`, { field: 'source' });
-      }
+      const download = join(temp, 'download');
+      const response = await downloadToFile({
+        url,
+        headers,
+        limits: { deadlineMs: this.network.deadlineMs, idleTimeoutMs: Math.min(60_000, this.network.deadlineMs), maxBytes: this.network.maxDownloadBytes },
+        what: `static source ${displayUrl(url)}`,
+        field: 'source',
+      }, download);
       if (response.status === 304 && (await exists(join(previous, 'file.yaml')))) {
         await cp(join(previous, 'file.yaml'), join(temp, 'file.yaml'));
         return;
       }
-      if (!response.ok) {
+      if (response.status < 200 || response.status >= 300) {
         throw new GitopsError(`download of ${displayUrl(url)} answered HTTP ${response.status}`, { field: 'source', hint: 'check the URL' });
       }
       this.counts.httpDownloads++;
-      const body = Buffer.from(await response.arrayBuffer());
-      await writeFile(join(temp, 'file.yaml'), body);
+      await rename(download, join(temp, 'file.yaml'));
       const etag = response.headers.get('etag') ?? undefined;
       const lastModified = response.headers.get('last-modified') ?? undefined;
       if (etag || lastModified) {
         await mkdir(previous, { recursive: true });
-        await writeFile(join(previous, 'file.yaml'), body);
+        await cp(join(temp, 'file.yaml'), join(previous, 'file.yaml'));
         await writeFile(join(previous, 'validators.json'), JSON.stringify({ etag, lastModified }));
       }
     });
     return join(entry, 'file.yaml');
   }
 
+  /** `url` as written (ls-remote must reach the same URL as clone); identified without `.git`. */
   private branchTip(url: string, branch: string, token?: string): Promise<string> {
-    const id = `${url}#${branch}`;
+    const id = `${normalizeUrl(url)}#${branch}`;
     let tip = this.branchTips.get(id);
     if (!tip) {
       this.counts.gitBranchLookups++;
-      tip = resolveBranchTip(url, branch, { env: this.options.env, token });
+      tip = resolveBranchTip(url, branch, { env: this.options.env, token, deadlineMs: this.network.deadlineMs });
       this.branchTips.set(id, tip);
     }
     return tip;
