@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parse, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName } from '../names';
 import { formatKeyPath, SetValue } from './keypath';
+import { parseYamlValue, readYamlText } from '../yaml/parse';
 import { parseSource } from './yaml-source';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
@@ -76,7 +77,7 @@ export async function setValues(componentDir: string, request: SetRequest, logge
       hint: 'create the environment config first, or allow new keys',
     });
   }
-  const before = created ? '' : await readFile(file, 'utf8');
+  const before = created ? '' : await readYamlText(file, file);
   const result = setValuesInText(before, request, file);
   for (const change of result.changes) {
     const place = request.subcomponent ? `${request.subcomponent}: ` : '';
@@ -364,7 +365,7 @@ function parseTyped(value: SetValue, context: EditContext): unknown {
   const field = formatKeyPath(value.path);
   let parsed: unknown;
   try {
-    parsed = parse(value.value.trim() === '' ? 'null' : value.value);
+    parsed = parseYamlValue(value.value.trim() === '' ? 'null' : value.value, `${context.file}: value of ${field}`);
   } catch (error) {
     throw new GitopsError(`the typed value ${JSON.stringify(value.value)} is not a valid YAML value`, {
       file: context.file, field, cause: error,
@@ -412,7 +413,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /** Re-reads the edited text: it must equal the original with exactly the requested values set. */
 function verifyEdit(before: string, after: string, applied: { path: string[]; value: unknown }[], file: string): void {
-  const expected = structuredClone(parse(before) ?? {}) as Record<string, unknown>;
+  const expected = structuredClone(parseYamlValue(before, file) ?? {}) as Record<string, unknown>;
   for (const { path, value } of applied) {
     let node = expected;
     for (const key of path.slice(0, -1)) {
@@ -423,7 +424,7 @@ function verifyEdit(before: string, after: string, applied: { path: string[]; va
   }
   let actual: unknown;
   try {
-    actual = parse(after);
+    actual = parseYamlValue(after, file);
     if (file.toLowerCase().endsWith('.json') && isJson(before)) actual = JSON.parse(after);
   } catch (error) {
     throw new GitopsError('internal error: the edited config no longer parses; nothing was written', { file, cause: error });

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
+import { readYamlText } from '../yaml/parse';
 import { parseSource } from './yaml-source';
 
 /**
@@ -30,7 +30,7 @@ export async function readYamlOrJson(dir: string, base: string, root: string | u
   const path = hasYaml ? yamlPath : jsonPath;
   const display = displayPath(path, root);
   if (hasYaml && hasJson) logger.warn(`${display}: ${base}.json is ignored because ${base}.yaml exists beside it`);
-  const { document, lineOf } = parseSource(await readFile(path, 'utf8'), display);
+  const { document, lineOf } = parseSource(await readYamlText(path, display), display);
   return { path, display, root: document.contents as Node | null, document, lineOf };
 }
 

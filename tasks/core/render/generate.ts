@@ -8,6 +8,7 @@ import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
 import { injectNamespace, joinStaticFiles, normalizeHelmOutput } from './manifests';
+import { isYamlSyntaxError, loadYamlDocuments, readYamlText } from '../yaml/parse';
 import { RenderOptions, RenderSession, withSession } from './session';
 import { FetchCounts } from './sources';
 
@@ -139,7 +140,17 @@ class NodeRenderer {
       .filter((entry) => entry.isFile())
       .map((entry) => entry.name)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const contents = await Promise.all(files.map((name) => readFile(join(folder, name), 'utf8')));
+    const contents = await Promise.all(files.map(async (name) => {
+      const display = relative(this.session.hldDir, join(folder, name)) || name;
+      const text = await readYamlText(join(folder, name), display);
+      // Refused here (alias bombs, cycles) so the error names the HLD file; syntax is not judged (Fabrikate copied the bytes).
+      try {
+        loadYamlDocuments(text, display);
+      } catch (error) {
+        if (!isYamlSyntaxError(error)) throw error;
+      }
+      return text;
+    }));
     return joinStaticFiles(contents);
   }
 
@@ -177,6 +188,6 @@ class NodeRenderer {
       return normalized;
     });
     if (!first) this.stats.sharedRenders++;
-    return config.injectNamespace && config.namespace ? injectNamespace(output, config.namespace) : output;
+    return config.injectNamespace && config.namespace ? injectNamespace(output, config.namespace, `helm output of component ${definition.name} (${definition.origin.file})`) : output;
   }
 }
