@@ -117,6 +117,7 @@ export function parseYamlDocument(text: string, file: string, options: YamlDocum
   }
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
   const problem: YAMLError | undefined = document.errors[0];
+  if (problem && /call stack/i.test(problem.message)) throw parserCrash(new RangeError(problem.message), file, kind);
   if (problem) {
     throw new GitopsError(`malformed ${kind}: ${problem.message.split('\n')[0]}`, { file, line: lineOf(problem.pos[0]), hint: `fix the ${kind} syntax` });
   }
