@@ -3,6 +3,7 @@ import { join, posix } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { readYamlTextSync } from '../yaml/parse';
 import { parseResources, type ParsedResource, type ResourceIdentity } from './resources';
+import { redactSecretsForDiff } from './secrets';
 
 export type ChangeKind = 'added' | 'changed' | 'removed';
 
@@ -95,7 +96,9 @@ function diffFolder(folder: string, before: Map<string, string>, after: Map<stri
   return { folder, files, resources, unchangedFiles };
 }
 
-function unifiedDiff(path: string, oldText: string | undefined, newText: string | undefined): string | undefined {
+/** The diff shown to people: Secret values are redacted on both sides (see secrets.ts). */
+function unifiedDiff(path: string, oldSource: string | undefined, newSource: string | undefined): string | undefined {
+  const { oldText, newText } = redactSecretsForDiff(path, oldSource, newSource);
   const patch = createTwoFilesPatch(
     oldText === undefined ? '/dev/null' : `a/${path}`,
     newText === undefined ? '/dev/null' : `b/${path}`,
