@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
+import { hookHelp, hookOptions, hooksFrom } from './shared';
 
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
-                               [--cache DIR] [--helm PATH] [--concurrency N]
+                               [--cache DIR] [--helm PATH] [--concurrency N] [--no-hooks] [--allow-remote-hooks]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
@@ -23,6 +24,7 @@ Options:
   --cache DIR         keep fetched sources and renders here across runs
   --helm PATH         helm 3 or 4 binary (default: helm on PATH)
   --concurrency N     components rendered at once (default: number of cores)
+${hookHelp}
   -h, --help          show this help`,
   async run(context) {
     const { values, positionals } = parseArgs({
@@ -34,6 +36,7 @@ Options:
         helm: { type: 'string' },
         concurrency: { type: 'string' },
         environments: { type: 'string', multiple: true },
+        ...hookOptions,
       },
       allowPositionals: true,
     });
@@ -56,6 +59,7 @@ Options:
       helmPath: values.helm && resolve(context.cwd, values.helm),
       concurrency,
       env: context.env,
+      ...hooksFrom(values),
       logger: context.logger,
     });
     for (const set of tree.environmentSets) {

@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { install } from '../../tasks/core/render/installTree';
 import { CliCommand } from './command';
+import { hookHelp, hookOptions, hooksFrom } from './shared';
 
 export const installCommand: CliCommand = {
   name: 'install',
   summary: 'fetch git components, remote charts and http statics of an HLD (cached)',
-  help: `Usage: bedrock-gitops install [--hld DIR] [--cache DIR] [--helm PATH]
+  help: `Usage: bedrock-gitops install [--hld DIR] [--cache DIR] [--helm PATH] [--no-hooks] [--allow-remote-hooks]
 
 Fetches every remote source of the HLD into its Fabrikate place (components/<name>,
 helm_repos/<name>) and runs the install hooks.
@@ -15,11 +16,12 @@ Options:
   --hld DIR     HLD root (default: current directory)
   --cache DIR   keep fetched sources here across runs (unchanged sources are not fetched again)
   --helm PATH   helm 3 or 4 binary (default: helm on PATH)
+${hookHelp}
   -h, --help    show this help`,
   async run(context) {
     const { values } = parseArgs({
       args: context.args,
-      options: { hld: { type: 'string' }, cache: { type: 'string' }, helm: { type: 'string' } },
+      options: { hld: { type: 'string' }, cache: { type: 'string' }, helm: { type: 'string' }, ...hookOptions },
       allowPositionals: false,
     });
     const result = await install({
@@ -27,6 +29,7 @@ Options:
       cacheDir: values.cache && resolve(context.cwd, values.cache),
       helmPath: values.helm && resolve(context.cwd, values.helm),
       env: context.env,
+      ...hooksFrom(values),
       logger: context.logger,
     });
     const f = result.fetches;

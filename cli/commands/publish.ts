@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/generateManifests';
 import { CliCommand, UsageError } from './command';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hookHelp, hookOptions, hooksFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
   name: 'publish',
@@ -27,6 +27,7 @@ Render:
   --allow-empty             allow leaving an environment folder without resources
   --helm PATH               helm 3 or 4 binary (default: helm on the PATH)
   --cache DIR               keep fetched sources and renders here across runs
+${hookHelp}
 Manifest repository:
   --manifest-repo URL       manifest repository to publish to
   --branch NAME             its branch (default: main; created if missing in direct mode)
@@ -52,6 +53,7 @@ ${gitEnvironmentHelp}`,
         'allow-empty': { type: 'boolean' },
         helm: { type: 'string' },
         cache: { type: 'string' },
+        ...hookOptions,
         ...gitWriteOptions,
       },
       allowPositionals: false,
@@ -80,6 +82,7 @@ ${gitEnvironmentHelp}`,
         cacheDir: values.cache && resolve(context.cwd, values.cache),
         workDir: join(workDir, 'work'),
         env: context.env,
+        ...hooksFrom(values),
         logger: context.logger,
       });
       if (values['dry-run'] || result.status === 'rendered') context.print(result.summary);

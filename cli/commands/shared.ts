@@ -253,3 +253,16 @@ function withoutUserInfo(url: string | undefined): string | undefined {
     return url;
   }
 }
+
+/** `--no-hooks` and `--allow-remote-hooks` of the commands that render or install (install, generate, publish). */
+export const hookOptions = {
+  'no-hooks': { type: 'boolean' },
+  'allow-remote-hooks': { type: 'boolean' },
+} as const;
+
+export const hookHelp = `  --no-hooks          run no component hooks (they run as shell commands with this process's environment)
+  --allow-remote-hooks  also run hooks of components fetched from remote git sources (skipped by default)`;
+
+export function hooksFrom(values: { 'no-hooks'?: boolean; 'allow-remote-hooks'?: boolean }): { runHooks: boolean; allowRemoteHooks: boolean } {
+  return { runHooks: values['no-hooks'] !== true, allowRemoteHooks: values['allow-remote-hooks'] === true };
+}

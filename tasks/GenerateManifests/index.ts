@@ -60,6 +60,8 @@ runTask('GenerateManifests', async (ctx) => {
       cacheDir: resolve(optionalInput('cacheDirectory') ?? join(ctx.tempDirectory, 'bedrock-gitops-cache')),
       workDir,
       env: process.env,
+      runHooks: boolInput('runHooks', true),
+      allowRemoteHooks: boolInput('allowRemoteHooks'),
       logger: ctx.logger,
       progress: (percent, text) => ctx.progress(percent, text),
     });

@@ -60,6 +60,11 @@ export interface ComponentNode {
   /** `./` for the root; `<parent logical>/<name>` for a non-inlined child; the parent's for inlined. */
   logicalPath: string;
   inlined: boolean;
+  /**
+   * The git source URL its component file came from, when that file was fetched (the component
+   * itself or an ancestor is `method: git`); undefined for files of the HLD repository itself.
+   */
+  remoteSource?: string;
   /** Merged configuration for the environment set of this tree. */
   config: ComponentConfig;
   children: ComponentNode[];

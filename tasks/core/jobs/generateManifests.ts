@@ -71,6 +71,10 @@ export interface GenerateManifestsOptions {
   workDir: string;
   /** Environment for helm, hooks and access.yaml token variables. */
   env: NodeJS.ProcessEnv;
+  /** Run component hooks (default true). */
+  runHooks?: boolean;
+  /** Also run hooks of components fetched from remote git sources (default false). */
+  allowRemoteHooks?: boolean;
   logger: Logger;
   progress?: (percent: number, text: string) => void;
 }
@@ -132,6 +136,8 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
     cacheDir: options.cacheDir,
     helmPath: options.helmPath,
     env: options.env,
+    runHooks: options.runHooks,
+    allowRemoteHooks: options.allowRemoteHooks,
     logger,
   }).catch(async (error: unknown) => {
     // Nothing is pushed after a failed render; let the clone finish and remove it.

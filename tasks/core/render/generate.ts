@@ -120,11 +120,11 @@ class NodeRenderer {
 
   async render(node: ComponentNode): Promise<string> {
     const definition = node.definition;
-    await runHooks(this.session, definition, 'before-generate', node.directory);
+    await runHooks(this.session, definition, 'before-generate', node.directory, node.remoteSource);
     let manifest = '';
     if (definition.type === 'helm') manifest = await this.helm(node);
     else if (definition.type === 'static') manifest = await this.static(node);
-    await runHooks(this.session, definition, 'after-generate', node.directory);
+    await runHooks(this.session, definition, 'after-generate', node.directory, node.remoteSource);
     return manifest;
   }
 

@@ -5,6 +5,7 @@ import { runProcess } from '../exec';
 import { ComponentDefinition, ComponentNode, HookName } from '../hld/model';
 import { assertPlainName } from '../names';
 import { exists } from './cache';
+import { displayUrl } from '../git/git';
 import { RenderSession } from './session';
 
 /** Where a component's problem is, for error messages: its file and the field at fault. */
@@ -19,10 +20,25 @@ export function componentError(definition: ComponentDefinition, field: string, m
   });
 }
 
-/** Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run. */
-export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string): Promise<void> {
-  for (const command of definition.hooks[hook] ?? []) {
-    if (!command.trim()) continue;
+/**
+ * Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run.
+ * Hooks are skipped when the session says not to run hooks, and hooks of a component file fetched
+ * from a remote git source (`remoteSource`) unless the session allows remote hooks.
+ */
+export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string, remoteSource?: string): Promise<void> {
+  const commands = (definition.hooks[hook] ?? []).filter((command) => command.trim());
+  if (commands.length === 0) return;
+  if (!session.runHooks) {
+    session.logger.info(`${definition.name}: ${hook}: ${commands.length} hook command(s) not run (hooks are turned off: runHooks is false / --no-hooks)`);
+    return;
+  }
+  if (remoteSource && !session.allowRemoteHooks) {
+    session.logger.warn(`${definition.origin.file}: component "${definition.name}" comes from the remote git source ${displayUrl(remoteSource)}; `
+      + `its ${hook} hook (${commands.length} command(s)) was skipped. Hooks of remote components run only when allowed: `
+      + 'task input allowRemoteHooks: true, or CLI flag --allow-remote-hooks');
+    return;
+  }
+  for (const command of commands) {
     session.logger.info(`${definition.name}: ${hook}: ${command}`);
     const result = await runProcess('sh', ['-c', command], { cwd: directory, env: session.env });
     if (result.code !== 0) {
@@ -132,10 +148,10 @@ export function installNode(session: RenderSession, node: ComponentNode): Promis
   return session.once(`install:${node.directory}:${node.definition.name}:${node.logicalPath}`, async () => {
     const definition = node.definition;
     if (!node.inlined) await session.access.load(node.directory, session.hldDir);
-    await runHooks(session, definition, 'before-install', node.directory);
+    await runHooks(session, definition, 'before-install', node.directory, node.remoteSource);
     if (definition.type === 'helm' && definition.method !== 'local') await chartDirectory(session, node);
     if (definition.type === 'static' && definition.method === 'http') await staticDirectory(session, node);
-    await runHooks(session, definition, 'after-install', node.directory);
+    await runHooks(session, definition, 'after-install', node.directory, node.remoteSource);
   });
 }
 
