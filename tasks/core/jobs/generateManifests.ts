@@ -202,7 +202,7 @@ export async function generateManifests(options: GenerateManifestsOptions): Prom
       progress(100, 'No changes');
       const summary = renderSummaryMarkdown({ diff: first.diff });
       const closedText = closed ? `; closed the stale pull request #${closed.id} (${closed.url})` : '';
-      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}` };
+      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}${skippedNote(first)}` };
     }
 
     const author = commitAuthor(options);
