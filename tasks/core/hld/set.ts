@@ -6,8 +6,8 @@ import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName } from '../names';
 import { formatKeyPath, SetValue } from './keypath';
-import { parseYamlValue, readYamlText } from '../yaml/parse';
-import { parseSource } from './yaml-source';
+import { parseYamlValue, readYamlText, yamlDocumentValue } from '../yaml/parse';
+import { parseSource, type SourceDocument } from './yaml-source';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
 
@@ -49,15 +49,18 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
   let current = text;
   const changes: SetChange[] = [];
   const applied: { path: string[]; value: unknown }[] = [];
+  // The original text is parsed once, for the first edit and for the check of the result.
+  const original = parseSource(text, file);
+  const parse = (source: string) => (source === text ? original : parseSource(source, file));
   for (const value of request.values) {
     const path = [...prefix, 'config', ...value.path];
-    const edit = editOnce(current, path, value, { file, json, noNewKeys: request.noNewKeys === true });
+    const edit = editOnce(current, parse(current), path, value, { file, json, noNewKeys: request.noNewKeys === true });
     applied.push({ path, value: edit.newValue });
     if (edit.text === undefined) continue;
     current = edit.text;
     changes.push({ key: formatKeyPath(value.path), ...(edit.existed ? { oldValue: edit.oldValue } : {}), newValue: edit.newValue });
   }
-  if (current !== text) verifyEdit(text, current, applied, file);
+  if (current !== text) verifyEdit(text, yamlDocumentValue(original.document), current, applied, file);
   return { text: current, changed: current !== text, changes };
 }
 
@@ -115,8 +118,8 @@ function subcomponentPrefix(subcomponent: string, file: string): string[] {
   ]);
 }
 
-function editOnce(text: string, path: string[], value: SetValue, context: EditContext): EditResult {
-  const { document } = parseSource(text, context.file);
+function editOnce(text: string, parsed: SourceDocument, path: string[], value: SetValue, context: EditContext): EditResult {
+  const { document } = parsed;
   const source = new SourceText(text, context, document.contents ? detectIndentStep(document.contents, text) : 2);
   const root = document.contents as Node | null;
   if (root === null || (isScalar(root) && root.value === null)) {
@@ -412,8 +415,8 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** Re-reads the edited text: it must equal the original with exactly the requested values set. */
-function verifyEdit(before: string, after: string, applied: { path: string[]; value: unknown }[], file: string): void {
-  const expected = structuredClone(parseYamlValue(before, file) ?? {}) as Record<string, unknown>;
+function verifyEdit(before: string, beforeValue: unknown, after: string, applied: { path: string[]; value: unknown }[], file: string): void {
+  const expected = (beforeValue ?? {}) as Record<string, unknown>;
   for (const { path, value } of applied) {
     let node = expected;
     for (const key of path.slice(0, -1)) {

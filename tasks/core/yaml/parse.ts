@@ -121,7 +121,7 @@ export function parseYamlDocument(text: string, file: string, options: YamlDocum
   if (problem) {
     throw new GitopsError(`malformed ${kind}: ${problem.message.split('\n')[0]}`, { file, line: lineOf(problem.pos[0]), hint: `fix the ${kind} syntax` });
   }
-  checkDocumentTree(document, file, lineOf, bounds);
+  checkDocumentTree(document, file, lineOf, bounds, text);
   return { document, lineOf };
 }
 
@@ -188,88 +188,86 @@ function tooDeep(file: string, depth: number, line?: number): GitopsError {
   return new GitopsError(`YAML is nested more than ${depth} levels deep`, { file, line, hint: 'flatten the document' });
 }
 
+/** Nodes a text of this length can hold at most (every node takes at least two characters), times the ratio. */
+function expansionBudget(text: string, limits: YamlLimits): number {
+  return Math.ceil(text.length / 2) * limits.maxAliasExpansion + limits.aliasAllowance;
+}
+
 /**
- * Walks a parsed `yaml` tree once (iteratively, so depth cannot overflow the stack): counts the
- * written nodes, finds duplicate keys with a set per map, and computes the size each node expands
- * to, memoised per node so shared anchors are measured once. A node met again while it is still
- * open is an alias cycle.
+ * Walks a parsed `yaml` tree once, iteratively (depth cannot overflow the stack): finds duplicate
+ * keys with one Map per map node, and sums the size the document expands to with aliases followed.
+ * Only anchored nodes can be reached twice (through aliases), so only they are memoised and
+ * tracked as open; meeting an open anchored node again is an alias cycle.
  */
-function checkDocumentTree(document: Document.Parsed, file: string, lineOf: (offset: number | undefined) => number | undefined, limits: YamlLimits): void {
+function checkDocumentTree(document: Document.Parsed, file: string, lineOf: (offset: number | undefined) => number | undefined, limits: YamlLimits, text: string): void {
   const root = document.contents as Node | null;
   if (!root) return;
   const line = (node: unknown) => lineOf((node as Node | undefined)?.range?.[0]);
+  const limit = expansionBudget(text, limits);
   const expanded = new Map<Node, number>();
   const open = new Set<Node>();
-  let written = 0;
-  type Frame = { node: Node; children: Node[]; index: number; sum: number };
+  type Frame = { node: Node; children: Node[]; index: number; sum: number; anchored: boolean };
+  const stack: Frame[] = [];
+
   const childrenOf = (node: Node): Node[] => {
+    if (isSeq(node)) return node.items.filter((item): item is Node => item !== null && typeof item === 'object');
+    if (!isMap(node)) return [];
     const children: Node[] = [];
-    if (isMap(node)) {
-      const seen = new Map<string, Node>();
-      for (const pair of node.items) {
-        if (!isPair(pair)) continue;
-        const key = pair.key as Node | null;
-        if (isScalar(key) && key.value !== '<<') {
-          const id = `${typeof key.value}:${String(key.value)}`;
-          const first = seen.get(id);
-          if (first) {
-            throw new GitopsError(`duplicate key ${JSON.stringify(String(key.value))}${line(first) ? ` (first on line ${line(first)})` : ''}`, {
-              file, line: line(key), hint: 'a key may appear only once in a map',
-            });
-          }
-          seen.set(id, key);
+    const seen = new Map<unknown, Node>();
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = pair.key as Node | null;
+      if (isScalar(key) && key.value !== '<<') {
+        const first = seen.get(key.value);
+        if (first) {
+          throw new GitopsError(`duplicate key ${JSON.stringify(String(key.value))}${line(first) ? ` (first on line ${line(first)})` : ''}`, {
+            file, line: line(key), hint: 'a key may appear only once in a map',
+          });
         }
-        if (key && typeof key === 'object') children.push(key);
-        if (pair.value && typeof pair.value === 'object') children.push(pair.value as Node);
+        seen.set(key.value, key);
       }
-    } else if (isSeq(node)) {
-      for (const item of node.items) if (item && typeof item === 'object') children.push(item as Node);
+      if (key && typeof key === 'object' && !isScalar(key)) children.push(key);
+      if (pair.value && typeof pair.value === 'object') children.push(pair.value as Node);
     }
     return children;
   };
-  const target = (node: Node): Node => {
-    if (!isAlias(node)) return node;
-    const resolved = node.resolve(document) as Node | undefined;
-    if (!resolved) throw new GitopsError(`unknown alias *${node.source}`, { file, line: line(node), hint: 'define the anchor before using it' });
-    return resolved;
-  };
-  const budget = () => written * limits.maxAliasExpansion + limits.aliasAllowance;
 
-  // First pass: count written nodes (aliases count as one), so the budget is known.
-  {
-    const stack: Node[] = [root];
-    while (stack.length) {
-      const node = stack.pop()!;
-      written++;
-      if (!isAlias(node)) for (const child of childrenOf(node)) stack.push(child);
+  /** The expanded size when already known (scalars: 1), else pushes a frame and returns undefined. */
+  const enter = (written: Node): number | undefined => {
+    let node = written;
+    if (isAlias(written)) {
+      node = written.resolve(document) as Node;
+      if (!node) throw new GitopsError(`unknown alias *${written.source}`, { file, line: line(written), hint: 'define the anchor before using it' });
     }
-  }
-  // Second pass: expanded sizes, following aliases.
-  const stack: Frame[] = [];
-  const enter = (node: Node): number | undefined => {
-    const real = target(node);
-    const known = expanded.get(real);
-    if (known !== undefined) return known;
-    if (open.has(real)) throw aliasCycle(file, line(node));
+    if (isScalar(node)) return 1;
+    const anchored = Boolean((node as { anchor?: string }).anchor);
+    if (anchored) {
+      const known = expanded.get(node);
+      if (known !== undefined) return known;
+      if (open.has(node)) throw aliasCycle(file, line(written));
+      open.add(node);
+    }
     if (stack.length >= limits.maxDepth) throw tooDeep(file, limits.maxDepth, line(node));
-    open.add(real);
-    stack.push({ node: real, children: childrenOf(real), index: 0, sum: 1 });
+    stack.push({ node, children: childrenOf(node), index: 0, sum: 1, anchored });
     return undefined;
   };
-  const limit = budget();
-  const first = enter(root);
-  if (first !== undefined) return;
+
+  if (enter(root) !== undefined) return;
   while (stack.length) {
     const frame = stack[stack.length - 1];
     if (frame.index < frame.children.length) {
       const size = enter(frame.children[frame.index++]);
-      if (size !== undefined) frame.sum += size;
-      if (frame.sum > limit) throw aliasBomb(file, limit, line(frame.node));
+      if (size !== undefined) {
+        frame.sum += size;
+        if (frame.sum > limit) throw aliasBomb(file, limit, line(frame.node));
+      }
       continue;
     }
     stack.pop();
-    open.delete(frame.node);
-    expanded.set(frame.node, frame.sum);
+    if (frame.anchored) {
+      open.delete(frame.node);
+      expanded.set(frame.node, frame.sum);
+    }
     if (stack.length) {
       const parent = stack[stack.length - 1];
       parent.sum += frame.sum;
@@ -284,7 +282,7 @@ function checkDocumentTree(document: Document.Parsed, file: string, lineOf: (off
  * (every written node takes at least two characters, so text length / 2 bounds the written nodes).
  */
 function checkValueGraph(documents: unknown[], file: string, text: string, limits: YamlLimits): void {
-  const limit = Math.ceil(text.length / 2) * limits.maxAliasExpansion + limits.aliasAllowance;
+  const limit = expansionBudget(text, limits);
   const expanded = new Map<object, number>();
   const open = new Set<object>();
   type Frame = { value: object; children: unknown[]; index: number; sum: number };
