@@ -95,6 +95,7 @@ const cases: Case[] = [
   { what: 'invalid UTF-8 in config/prod.json', hld: { 'config/prod.yaml': null as unknown as string, 'config/prod.json': { [binary]: '{"subcomponents": {"web": {"config": {"name": "caf\xe9"}}}}' } }, file: /config\/prod\.json/, says: /UTF-8/ },
   { what: 'a duplicate key in config/prod.yaml', hld: { 'config/prod.yaml': 'subcomponents:\n  web:\n    config:\n      replicas: 3\n      replicas: 300\n' }, file: /config\/prod\.yaml:5/, says: /duplicate key "replicas" \(first on line 4\)/ },
   { what: 'nesting 5000 levels deep in config/prod.yaml', hld: { 'config/prod.yaml': `subcomponents:\n  web:\n    config:\n      deep: ${'['.repeat(5000)}${']'.repeat(5000)}\n` }, file: /config\/prod\.yaml/, says: /nest/ },
+  { what: 'a 33 MB static manifest', hld: { 'manifests/huge.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\ndata:\n  blob: ${'a'.repeat(33 * 1024 * 1024)}\n` }, file: /manifests\/huge\.yaml/, says: /over the 32\.0 MB limit/ },
   { what: 'an alias bomb already in the manifest repository', manifests: { 'prod/bomb.yaml': manifestBomb }, file: /prod\/bomb\.yaml \(in the manifest repository\)/, says: /alias bomb/ },
   { what: 'an alias cycle already in the manifest repository', manifests: { 'prod/cycle.yaml': manifestCycle }, file: /prod\/cycle\.yaml \(in the manifest repository\)/, says: /cycle/ },
   { what: 'an alias bomb in the manifest repository during a dry run', manifests: { 'prod/bomb.yaml': manifestBomb }, dryRun: true, file: /prod\/bomb\.yaml/, says: /alias bomb/ },

@@ -31,9 +31,12 @@ export interface YamlLimits {
   maxDepth: number;
 }
 
-/** 64 MiB: far above any real manifest or config, far below what exhausts an agent. */
+/**
+ * 32 MiB: above any real manifest or config (a 30 MB flat config renders and `set`s in seconds),
+ * below what exhausts an agent (the source-preserving parser needs ~50 bytes of heap per byte).
+ */
 export const defaultYamlLimits: Readonly<YamlLimits> = Object.freeze({
-  maxBytes: 64 * 1024 * 1024,
+  maxBytes: 32 * 1024 * 1024,
   maxAliasExpansion: 10,
   aliasAllowance: 10_000,
   maxDepth: 1_000,
