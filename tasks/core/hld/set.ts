@@ -50,8 +50,8 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
   const changes: SetChange[] = [];
   const applied: { path: string[]; value: unknown }[] = [];
   // The original text is parsed once, for the first edit and for the check of the result.
-  const original = parseSource(text, file);
-  const parse = (source: string) => (source === text ? original : parseSource(source, file));
+  let original: SourceDocument | undefined = parseSource(text, file);
+  const parse = (source: string) => (source === text && original ? original : parseSource(source, file));
   for (const value of request.values) {
     const path = [...prefix, 'config', ...value.path];
     const edit = editOnce(current, parse(current), path, value, { file, json, noNewKeys: request.noNewKeys === true });
@@ -60,7 +60,11 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
     current = edit.text;
     changes.push({ key: formatKeyPath(value.path), ...(edit.existed ? { oldValue: edit.oldValue } : {}), newValue: edit.newValue });
   }
-  if (current !== text) verifyEdit(text, yamlDocumentValue(original.document), current, applied, file);
+  if (current !== text) {
+    const beforeValue = yamlDocumentValue(original.document);
+    original = undefined; // the source tree is not needed for the check: let it go before the re-parse
+    verifyEdit(text, beforeValue, current, applied, file);
+  }
   return { text: current, changed: current !== text, changes };
 }
 
@@ -427,7 +431,7 @@ function verifyEdit(before: string, beforeValue: unknown, after: string, applied
   }
   let actual: unknown;
   try {
-    actual = parseYamlValue(after, file);
+    actual = parseYamlValue(after, file, { keepSourceTokens: false });
     if (file.toLowerCase().endsWith('.json') && isJson(before)) actual = JSON.parse(after);
   } catch (error) {
     throw new GitopsError('internal error: the edited config no longer parses; nothing was written', { file, cause: error });
