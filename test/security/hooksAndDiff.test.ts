@@ -62,10 +62,13 @@ describe('hooks, secrets in diffs, token-less dry runs, per-environment supersed
 
     it('hooks of a component fetched from a remote git source are skipped unless allowRemoteHooks', async () => {
       const marker = join(tempDir('remote-hook-'), 'pwned');
+      // A local component inside the fetched one: its component.yaml came from the remote source too.
+      const nested = join(tempDir('remote-hook-'), 'nested');
       const componentUrl = await server.createRepo(`remote-${Date.now()}`, {
         files: {
-          'component.yaml': `name: shared\nhooks:\n  before-install:\n    - touch '${marker}'\n  after-generate:\n    - touch '${marker}'\nsubcomponents:\n  - name: cm\n    type: static\n    path: ./manifests\n`,
+          'component.yaml': `name: shared\nhooks:\n  before-install:\n    - touch '${marker}'\n  after-generate:\n    - touch '${marker}'\nsubcomponents:\n  - name: cm\n    type: static\n    path: ./manifests\n  - name: inner\n    source: ./inner\n`,
           'manifests/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n',
+          'inner/component.yaml': `name: inner\nhooks:\n  before-generate:\n    - touch '${nested}'\n`,
         },
       });
       const hld = await createFileRepo({
@@ -78,6 +81,7 @@ describe('hooks, secrets in diffs, token-less dry runs, per-environment supersed
       const skipped = await run();
       succeeded(skipped);
       assert.equal(existsSync(marker), false, 'a remote hook ran without allowRemoteHooks');
+      assert.equal(existsSync(nested), false, 'the hook of a local component inside a remote one ran without allowRemoteHooks');
       assert.ok(skipped.warnings.some((w) => /comes from the remote git source .*before-install hook .*skipped.*allowRemoteHooks: true.*--allow-remote-hooks/.test(w)), skipped.warnings.join('\n'));
       assert.ok(skipped.warnings.some((w) => /after-generate hook/.test(w)));
       assert.deepEqual(findLeaks(skipped, [server.token]), []);
@@ -85,6 +89,7 @@ describe('hooks, secrets in diffs, token-less dry runs, per-environment supersed
       const allowed = await run({ allowRemoteHooks: 'true' });
       succeeded(allowed);
       assert.equal(existsSync(marker), true, 'allowRemoteHooks=true did not run the remote hook');
+      assert.equal(existsSync(nested), true);
     });
 
     it('CLI: generate --no-hooks runs none; without it the HLD\'s own hooks run', async () => {
