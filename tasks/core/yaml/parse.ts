@@ -158,7 +158,7 @@ export function loadYamlDocuments(text: string, file: string, limits?: Partial<Y
     const reason = (error as { reason?: string }).reason ?? (error as Error).message.split('\n')[0];
     throw new YamlSyntaxError(`malformed YAML: ${reason}`, { file, line: typeof mark?.line === 'number' ? mark.line + 1 : undefined, hint: 'fix the YAML syntax' });
   }
-  checkValueGraph(documents, file, text, bounds);
+  if (mayHoldAliases(text)) checkValueGraph(documents, file, text, bounds);
   return documents;
 }
 
@@ -167,6 +167,16 @@ export class YamlSyntaxError extends GitopsError {}
 
 export function isYamlSyntaxError(error: unknown): error is YamlSyntaxError {
   return error instanceof YamlSyntaxError;
+}
+
+/**
+ * False only when the text cannot hold an alias: an alias token is `*` followed by an anchor name,
+ * at the start of a line or after whitespace, `[`, `{`, `,` or `:`. Without aliases js-yaml shares
+ * no object, so the value is a tree as large as the text (and js-yaml bounds its depth itself).
+ * `*` inside quoted strings may give a false "maybe", which only costs the full check.
+ */
+function mayHoldAliases(text: string): boolean {
+  return /(?:^|[\s[{,:])\*[^\s[\]{},]/.test(text);
 }
 
 function parserCrash(error: unknown, file: string, kind: string): GitopsError {

@@ -51,6 +51,16 @@ describe('yaml: bounded parse', () => {
     assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
   });
 
+  it('finds aliases in compact flow syntax too (no spaces around them)', () => {
+    const names = 'abcdefgh'.split('');
+    const compact = `{"a":&a ["l","l","l","l","l","l","l","l","l"],${names.slice(1).map((n, i) => `"${n}":&${n} [${Array(9).fill(`*${names[i]}`).join(',')}]`).join(',')}}`;
+    assert.ok(!compact.includes(' *'));
+    refused(() => loadYamlDocuments(compact, 'compact.json'), /alias bomb/, 'compact.json');
+    refused(() => loadYamlDocuments('{"a":&a {"b":*a}}', 'c.json'), /cycle/, 'c.json');
+    // `b:*a` in block context and `self:*k` in flow context are plain text, not aliases.
+    assert.deepEqual(loadYamlDocuments('- &a [x]\n- b:*a\n- {self:*k, d: [*a]}\n', 'm.yaml'), [[['x'], 'b:*a', { 'self:*k': null, d: [['x']] }]]);
+  });
+
   it('allows anchors reused a reasonable number of times', () => {
     const text = 'base: &base {image: nginx, replicas: 2}\na: *base\nb: *base\nc: [*base, *base, *base]\n';
     assert.deepEqual((parseYamlValue(text, 'f.yaml') as { c: unknown[] }).c.length, 3);
