@@ -14,8 +14,9 @@ export const publishCommand: CliCommand = {
 
 Does what the GenerateManifests task does: renders each environment set, replaces exactly those
 environment folders under --path in the manifest repository, commits with a traceable message and
-pushes with retry (or opens one pull request). Skips (success) when the manifest repository already
-holds a render of a newer HLD commit. Without --manifest-repo it only renders into --output.
+pushes with retry (or opens one pull request). An environment folder that already holds the render
+of a newer HLD commit is skipped (success; all skipped: "superseded"). Without --manifest-repo it
+only renders into --output.
 
 Render:
   --environments LIST       sets separated by commas or newlines (repeatable); names inside a set

@@ -142,9 +142,9 @@ export function parseYamlValue(text: string, file: string, options: YamlDocument
 
 /**
  * All documents of a (multi-document) YAML or JSON text through js-yaml, the fast loader, then
- * checked for alias expansion, cycles and depth. Syntax errors throw a GitopsError with
- * `syntax: true` set in its `field`-less form; callers that treat unparsable files as opaque text
- * can tell them apart with isYamlSyntaxError.
+ * checked for alias expansion, cycles and depth. Syntax errors throw a YamlSyntaxError (a
+ * GitopsError naming the file and line): callers that treat unparsable files as opaque text tell
+ * them from refusals with isYamlSyntaxError.
  */
 export function loadYamlDocuments(text: string, file: string, limits?: Partial<YamlLimits>): unknown[] {
   const bounds = limitsOf(limits);
