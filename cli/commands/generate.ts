@@ -5,6 +5,7 @@ import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
+import { hookHelp, hookOptions, hooksFrom } from './shared';
 
 /** `--network-timeout SECONDS` as the render's network limits. */
 export function networkOption(text: string | undefined): { deadlineMs: number } | undefined {
@@ -20,6 +21,7 @@ export const generateCommand: CliCommand = {
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N] [--network-timeout SECONDS]
+                               [--no-hooks] [--allow-remote-hooks]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
@@ -35,6 +37,7 @@ Options:
   --concurrency N     components rendered at once (default: number of cores)
   --network-timeout SECONDS
                       overall deadline of each fetch of a git or http source (default: 300)
+${hookHelp}
   -h, --help          show this help
 helm:
 ${helmHelp}`,
@@ -49,6 +52,7 @@ ${helmHelp}`,
         concurrency: { type: 'string' },
         'network-timeout': { type: 'string' },
         environments: { type: 'string', multiple: true },
+        ...hookOptions,
       },
       allowPositionals: true,
     });
@@ -77,6 +81,7 @@ ${helmHelp}`,
       concurrency,
       network: networkOption(values['network-timeout']),
       env: context.env,
+      ...hooksFrom(values),
       logger: context.logger,
     });
     for (const set of tree.environmentSets) {

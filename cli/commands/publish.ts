@@ -6,7 +6,7 @@ import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/g
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
 import { CliCommand, UsageError } from './command';
 import { networkOption } from './generate';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hookHelp, hookOptions, hooksFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
   name: 'publish',
@@ -27,8 +27,9 @@ export const publishCommand: CliCommand = {
 
 Does what the GenerateManifests task does: renders each environment set, replaces exactly those
 environment folders under --path in the manifest repository, commits with a traceable message and
-pushes with retry (or opens one pull request). Skips (success) when the manifest repository already
-holds a render of a newer HLD commit. Without --manifest-repo it only renders into --output.
+pushes with retry (or opens one pull request). An environment folder that already holds the render
+of a newer HLD commit is skipped (success; all skipped: "superseded"). Without --manifest-repo it
+only renders into --output.
 
 Render:
   --environments LIST       sets separated by commas or newlines (repeatable); names inside a set
@@ -41,6 +42,7 @@ Render:
 ${helmHelp}
   --cache DIR               keep fetched sources and renders here across runs
   --network-timeout SECONDS overall deadline of each fetch of a git or http source (default: 300)
+${hookHelp}
 Manifest repository:
   --manifest-repo URL       manifest repository to publish to
   --branch NAME             its branch (default: main; created if missing in direct mode)
@@ -67,6 +69,7 @@ ${gitEnvironmentHelp}`,
         ...helmOptions,
         cache: { type: 'string' },
         'network-timeout': { type: 'string' },
+        ...hookOptions,
         ...gitWriteOptions,
       },
       allowPositionals: false,
@@ -96,6 +99,7 @@ ${gitEnvironmentHelp}`,
         network: networkOption(values['network-timeout']),
         workDir: join(workDir, 'work'),
         env: context.env,
+        ...hooksFrom(values),
         logger: context.logger,
       });
       if (values['dry-run'] || result.status === 'rendered') context.print(result.summary);

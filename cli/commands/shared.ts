@@ -359,3 +359,16 @@ export function describeForCli(error: unknown, commandFlags: Readonly<Record<str
     // "with --helm / the helmPath input" reads "with --helm" once mapped.
     .replace(/(--[a-z-]+) \/ the \1 input/g, '$1');
 }
+
+/** `--no-hooks` and `--allow-remote-hooks` of the commands that render or install (install, generate, publish). */
+export const hookOptions = {
+  'no-hooks': { type: 'boolean' },
+  'allow-remote-hooks': { type: 'boolean' },
+} as const;
+
+export const hookHelp = `  --no-hooks          run no component hooks (they run as shell commands with this process's environment)
+  --allow-remote-hooks  also run hooks of components fetched from remote git sources (skipped by default)`;
+
+export function hooksFrom(values: { 'no-hooks'?: boolean; 'allow-remote-hooks'?: boolean }): { runHooks: boolean; allowRemoteHooks: boolean } {
+  return { runHooks: values['no-hooks'] !== true, allowRemoteHooks: values['allow-remote-hooks'] === true };
+}

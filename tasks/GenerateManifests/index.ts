@@ -63,6 +63,8 @@ runTask('GenerateManifests', async (ctx) => {
       network: { deadlineMs: networkDeadlineMs },
       workDir,
       env: process.env,
+      runHooks: boolInput('runHooks', true),
+      allowRemoteHooks: boolInput('allowRemoteHooks'),
       logger: ctx.logger,
       progress: (percent, text) => ctx.progress(percent, text),
     });

@@ -227,6 +227,29 @@ export class GitWorkspace {
     }
   }
 
+  /**
+   * The trailers of the newest commits of the checked-out branch, newest first, following first
+   * parents, at most `limit` of them; a shallow clone is deepened as far as needed (and no further).
+   * `complete` is true when the branch has no older commits than those returned.
+   */
+  async recentTrailers(limit: number): Promise<{ commits: { commit: string; trailers: Record<string, string> }[]; complete: boolean }> {
+    const head = await this.head();
+    if (!head) return { commits: [], complete: true };
+    const count = async () => Number((await this.git(['rev-list', '--count', '--first-parent', `--max-count=${limit}`, head, '--'], 'git rev-list')).trim());
+    let have = await count();
+    while (have < limit && (await this.isShallow())) {
+      await this.deepen(limit - have);
+      const now = await count();
+      if (now === have) break;
+      have = now;
+    }
+    const log = await this.git(['log', '--first-parent', `--max-count=${limit}`, '--format=%H%x00%B%x00', head, '--'], 'git log');
+    const parts = log.split('\0');
+    const commits: { commit: string; trailers: Record<string, string> }[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) commits.push({ commit: parts[i].trim(), trailers: parseTrailers(parts[i + 1]) });
+    return { commits, complete: commits.length < limit && !(await this.isShallow()) };
+  }
+
   /** The `Key: value` trailers of a commit's message. */
   async readTrailers(commit: string): Promise<Record<string, string>> {
     const message = await this.git(['log', '-1', '--format=%B', '--end-of-options', commit, '--'], 'git log');

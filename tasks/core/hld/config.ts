@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isMap, isScalar, Node, YAMLMap } from 'yaml';
 import { Logger } from '../logger';
+import { yamlDocumentValue } from '../yaml/parse';
 import { assertPlainName, isPlainName, isReservedKey } from '../names';
 import { ComponentConfig, emptyConfig } from './model';
 import { FieldReader, describeNode, readYamlOrJson } from './source-file';
@@ -60,7 +61,7 @@ function readConfig(reader: FieldReader, node: Node | null, field: string, logge
 function plainMap(reader: FieldReader, node: Node | null, field: string): Record<string, unknown> {
   if (node === null || (isScalar(node) && node.value === null)) return {};
   if (!isMap(node)) throw reader.error(`must be a map of values, not ${describeNode(node)}`, node, field);
-  return (node as YAMLMap).toJS(reader.source.document) as Record<string, unknown>;
+  return yamlDocumentValue(reader.source.document, node as YAMLMap) as Record<string, unknown>;
 }
 
 /**

@@ -65,6 +65,11 @@ export interface ComponentNode {
    * a git component and everything below it, its fetched tree `components/<name>`.
    */
   boundary?: string;
+  /**
+   * The git source URL its component file came from, when that file was fetched (the component
+   * itself or an ancestor is `method: git`); undefined for files of the HLD repository itself.
+   */
+  remoteSource?: string;
   /** Merged configuration for the environment set of this tree. */
   config: ComponentConfig;
   children: ComponentNode[];

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parse, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName } from '../names';
 import { formatKeyPath, SetValue } from './keypath';
-import { parseSource } from './yaml-source';
+import { parseYamlValue, readYamlText, yamlDocumentValue } from '../yaml/parse';
+import { parseSource, type SourceDocument } from './yaml-source';
 import { displayPath } from './source-file';
 import { checkoutRoot, realPathInside } from '../paths';
 
@@ -50,15 +51,22 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
   let current = text;
   const changes: SetChange[] = [];
   const applied: { path: string[]; value: unknown }[] = [];
+  // The original text is parsed once, for the first edit and for the check of the result.
+  let original: SourceDocument | undefined = parseSource(text, file);
+  const parse = (source: string) => (source === text && original ? original : parseSource(source, file));
   for (const value of request.values) {
     const path = [...prefix, 'config', ...value.path];
-    const edit = editOnce(current, path, value, { file, json, noNewKeys: request.noNewKeys === true });
+    const edit = editOnce(current, parse(current), path, value, { file, json, noNewKeys: request.noNewKeys === true });
     applied.push({ path, value: edit.newValue });
     if (edit.text === undefined) continue;
     current = edit.text;
     changes.push({ key: formatKeyPath(value.path), ...(edit.existed ? { oldValue: edit.oldValue } : {}), newValue: edit.newValue });
   }
-  if (current !== text) verifyEdit(text, current, applied, file);
+  if (current !== text) {
+    const beforeValue = yamlDocumentValue(original.document);
+    original = undefined; // the source tree is not needed for the check: let it go before the re-parse
+    verifyEdit(text, beforeValue, current, applied, file);
+  }
   return { text: current, changed: current !== text, changes };
 }
 
@@ -81,7 +89,7 @@ export async function setValues(componentDir: string, request: SetRequest, logge
       hint: 'create the environment config first, or allow new keys',
     });
   }
-  const before = created ? '' : await readFile(file, 'utf8');
+  const before = created ? '' : await readYamlText(file, file);
   const result = setValuesInText(before, request, file);
   for (const change of result.changes) {
     const place = request.subcomponent ? `${request.subcomponent}: ` : '';
@@ -119,8 +127,8 @@ function subcomponentPrefix(subcomponent: string, file: string): string[] {
   ]);
 }
 
-function editOnce(text: string, path: string[], value: SetValue, context: EditContext): EditResult {
-  const { document } = parseSource(text, context.file);
+function editOnce(text: string, parsed: SourceDocument, path: string[], value: SetValue, context: EditContext): EditResult {
+  const { document } = parsed;
   const source = new SourceText(text, context, document.contents ? detectIndentStep(document.contents, text) : 2);
   const root = document.contents as Node | null;
   if (root === null || (isScalar(root) && root.value === null)) {
@@ -369,7 +377,7 @@ function parseTyped(value: SetValue, context: EditContext): unknown {
   const field = formatKeyPath(value.path);
   let parsed: unknown;
   try {
-    parsed = parse(value.value.trim() === '' ? 'null' : value.value);
+    parsed = parseYamlValue(value.value.trim() === '' ? 'null' : value.value, `${context.file}: value of ${field}`);
   } catch (error) {
     throw new GitopsError(`the typed value ${JSON.stringify(value.value)} is not a valid YAML value`, {
       file: context.file, field, cause: error,
@@ -416,8 +424,8 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** Re-reads the edited text: it must equal the original with exactly the requested values set. */
-function verifyEdit(before: string, after: string, applied: { path: string[]; value: unknown }[], file: string): void {
-  const expected = structuredClone(parse(before) ?? {}) as Record<string, unknown>;
+function verifyEdit(before: string, beforeValue: unknown, after: string, applied: { path: string[]; value: unknown }[], file: string): void {
+  const expected = (beforeValue ?? {}) as Record<string, unknown>;
   for (const { path, value } of applied) {
     let node = expected;
     for (const key of path.slice(0, -1)) {
@@ -428,7 +436,7 @@ function verifyEdit(before: string, after: string, applied: { path: string[]; va
   }
   let actual: unknown;
   try {
-    actual = parse(after);
+    actual = parseYamlValue(after, file, { keepSourceTokens: false });
     if (file.toLowerCase().endsWith('.json') && isJson(before)) actual = JSON.parse(after);
   } catch (error) {
     throw new GitopsError('internal error: the edited config no longer parses; nothing was written', { file, cause: error });

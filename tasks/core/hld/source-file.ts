@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
+import { readYamlText } from '../yaml/parse';
 import { parseSource } from './yaml-source';
 import { checkoutRoot, realPathInside } from '../paths';
 
@@ -35,7 +35,7 @@ export async function readYamlOrJson(dir: string, base: string, root: string | u
     const what = base === 'component' || base === 'access' ? `${base} file` : 'config file';
     await realPathInside(await checkoutRoot(root), path, { what, rootLabel: 'the HLD repository', file: display });
   }
-  const { document, lineOf } = parseSource(await readFile(path, 'utf8'), display);
+  const { document, lineOf } = parseSource(await readYamlText(path, display), display);
   return { path, display, root: document.contents as Node | null, document, lineOf };
 }
 

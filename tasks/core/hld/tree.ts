@@ -64,7 +64,7 @@ async function inlinedChild(parent: ComponentNode, definition: ComponentDefiniti
   if (!config.disabled && definition.type === 'static' && definition.method === 'local') {
     await validateStaticDirectory(parent.directory, definition, { root: boundary, label: boundaryLabel(boundary, root) });
   }
-  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, boundary, config, children: [] };
+  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, boundary, remoteSource: parent.remoteSource, config, children: [] };
 }
 
 async function componentChild(
@@ -109,7 +109,8 @@ async function componentChild(
   config.disabled = false;
   if (own.disabled) context.logger.warn(`${displayPath(directory, context.root)}: disabled in a component's own config has no effect; set subcomponents.${declared.name}.disabled in the parent's config`);
   const definition: ComponentDefinition = { ...loaded, name: declared.name };
-  const node: ComponentNode = { definition, directory, logicalPath, inlined: false, boundary, config, children: [] };
+  const remoteSource = declared.method === 'git' ? declared.source : parent.remoteSource;
+  const node: ComponentNode = { definition, directory, logicalPath, inlined: false, boundary, remoteSource, config, children: [] };
   await loadChildren(node, [...ancestors, real], context);
   return node;
 }

@@ -23,7 +23,7 @@ import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironm
 import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 import { validatePushSettings } from './updateHld';
 import type { NetworkLimits } from '../render/sources';
-import { isSupersededBy } from './superseded';
+import { isSupersededBy, recordedRenderPerFolder } from './superseded';
 import { assertBranchName, assertSeparateOutput } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
@@ -78,6 +78,10 @@ export interface GenerateManifestsOptions {
   workDir: string;
   /** Environment for helm, hooks and access.yaml token variables. */
   env: NodeJS.ProcessEnv;
+  /** Run component hooks (default true). */
+  runHooks?: boolean;
+  /** Also run hooks of components fetched from remote git sources (default false). */
+  allowRemoteHooks?: boolean;
   logger: Logger;
   progress?: (percent: number, text: string) => void;
 }
@@ -151,6 +155,8 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
     helmPath: options.helmPath,
     network: options.network,
     env: options.env,
+    runHooks: options.runHooks,
+    allowRemoteHooks: options.allowRemoteHooks,
     logger,
   }).catch(async (error: unknown) => {
     // Nothing is pushed after a failed render; let the clone finish and remove it.
@@ -171,14 +177,21 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
   progress(55, 'Comparing with the manifest repository');
   const workspace = await cloning!;
   try {
-    const check = async (): Promise<{ diff: TreeDiff; supersededBy?: string }> => {
-      const supersededBy = options.dryRun ? undefined : await newerRender(workspace, hld, logger);
-      const diff = diffTrees(workspace.dir, files, folders);
-      if (!options.allowEmptyOutput && !supersededBy) assertNoEnvironmentEmptied(diff, sets, folders);
-      return { diff, supersededBy };
+    // Superseded is per environment folder: a folder whose current render comes from a newer HLD
+    // commit is left alone; the others are published. All of them superseded: nothing to do.
+    const check = async (): Promise<PublishPlan> => {
+      const skipped = options.dryRun ? [] : await newerRenders(workspace, hld, folders, sets, logger);
+      const keep = (_: unknown, index: number) => !skipped.some((s) => s.folder === folders[index]);
+      const plan = { sets: sets.filter(keep), folders: folders.filter(keep), skipped };
+      if (plan.sets.length === 0) return { ...plan, diff: { environments: [], changed: false }, supersededBy: skipped[0].newer };
+      const diff = diffTrees(workspace.dir, repositoryFiles(manifestPath, plan.sets), plan.folders);
+      if (!options.allowEmptyOutput) assertNoEnvironmentEmptied(diff, plan.sets, plan.folders);
+      for (const { folder, newer } of skipped) logger.warn(`${folder}: not published; it already holds the render of HLD commit ${newer}, newer than this run's ${hld.commit}`);
+      return { ...plan, diff };
     };
     const first = await check();
     if (first.supersededBy) return superseded(base, first.supersededBy, hld, manifest, progress);
+    const skippedNote = (plan: PublishPlan) => (plan.skipped.length ? `; ${plan.skipped.map((s) => s.folder).join(', ')} skipped (newer render present)` : '');
 
     if (options.dryRun) {
       const summary = renderSummaryMarkdown({ diff: first.diff, dryRun: true, title: 'Rendered manifests (dry run)' });
@@ -208,14 +221,14 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
       progress(100, 'No changes');
       const summary = renderSummaryMarkdown({ diff: first.diff });
       const closedText = closed ? `; closed the stale pull request #${closed.id} (${closed.url})` : '';
-      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}` };
+      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}${skippedNote(first)}` };
     }
 
-    const message = commitMessage(options, hld, sets);
     const author = commitAuthor(options);
     if (pushMode === 'pullRequest') {
+      const message = commitMessage(options, hld, first.sets, first.folders);
       progress(70, 'Syncing the rendered tree');
-      await syncEnvironmentFolders(workspace.dir, manifestPath, sets);
+      await syncEnvironmentFolders(workspace.dir, manifestPath, first.sets);
       progress(80, 'Pushing the pull request branch');
       const pr = await pushPullRequest({
         workspace,
@@ -226,7 +239,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
         repositoryUrl: manifest.url,
         credential: options.credential,
         pullRequest: {
-          title: options.pullRequest?.title || `Generate manifests for ${folders.join(', ')} from HLD ${shortCommit(hld.commit) ?? ''}`.trim(),
+          title: options.pullRequest?.title || `Generate manifests for ${first.folders.join(', ')} from HLD ${shortCommit(hld.commit) ?? ''}`.trim(),
           description: renderSummaryMarkdown({ diff: first.diff, maxBytes: 3500 }),
           autoComplete: options.pullRequest?.autoComplete,
           mergeStrategy: options.pullRequest?.mergeStrategy,
@@ -248,7 +261,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
         manifestCommitId: pr.commitId,
         pullRequest,
         summary,
-        message: pullRequest ? `Pull request #${pullRequest.id} holds the manifests: ${pullRequest.url}` : 'No changes: no pull request',
+        message: (pullRequest ? `Pull request #${pullRequest.id} holds the manifests: ${pullRequest.url}` : 'No changes: no pull request') + skippedNote(first),
       };
     }
 
@@ -259,13 +272,14 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
       branch: manifest.branch,
       maxAttempts: options.maxPushAttempts,
       author,
-      message,
+      // Written after apply, so it names exactly the folders this attempt publishes.
+      message: () => commitMessage(options, hld, latest.sets, latest.folders),
       logger,
       apply: async (dir, attempt) => {
         // On a retry the branch moved: decide again on the new tip (it may hold a newer render now).
         if (attempt > 1) latest = await check();
         if (latest.supersededBy) return false;
-        await syncEnvironmentFolders(dir, manifestPath, sets);
+        await syncEnvironmentFolders(dir, manifestPath, latest.sets);
         return true;
       },
     });
@@ -279,8 +293,8 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
       manifestCommitId: pushed.commit,
       summary,
       message: pushed.changed
-        ? `Pushed ${pushed.commit} to ${manifest.branch} of ${displayUrl(manifest.url)} (${changedFolders(latest.diff)})`
-        : `Manifests in ${displayUrl(manifest.url)} are up to date`,
+        ? `Pushed ${pushed.commit} to ${manifest.branch} of ${displayUrl(manifest.url)} (${changedFolders(latest.diff)})${skippedNote(latest)}`
+        : `Manifests in ${displayUrl(manifest.url)} are up to date${skippedNote(latest)}`,
     };
   } finally {
     await workspace.cleanup({ removeDirectory: true });
@@ -319,17 +333,39 @@ export function validateGenerateManifests(options: GenerateManifestsOptions): Ge
   return validated;
 }
 
-/** The HLD commit recorded at the manifest tip, when it descends from this run's HLD commit. */
-async function newerRender(workspace: GitWorkspace, hld: HldSource, logger: Logger): Promise<string | undefined> {
-  const tip = await workspace.head();
-  if (!tip || !hld.commit) return undefined;
-  const trailers = await workspace.readTrailers(tip);
-  const recorded = trailers['Gitops-Hld-Commit'];
-  const recordedRepository = trailers['Gitops-Hld-Repository'];
-  if (!recorded) return undefined;
+interface PublishPlan {
+  /** The environment sets (and their folders) this attempt publishes. */
+  sets: RenderedEnvironmentSet[];
+  folders: string[];
+  /** Folders left alone: they hold the render of a newer HLD commit. */
+  skipped: { folder: string; newer: string }[];
+  diff: TreeDiff;
+  /** Set when every folder is skipped: the newer HLD commit to name. */
+  supersededBy?: string;
+}
+
+/**
+ * The folders of this run that already hold the render of a newer HLD commit (a descendant of
+ * this run's): per folder, the newest manifest commit that published it says which HLD commit.
+ */
+async function newerRenders(workspace: GitWorkspace, hld: HldSource, folders: readonly string[], sets: readonly RenderedEnvironmentSet[], logger: Logger): Promise<{ folder: string; newer: string }[]> {
+  if (!hld.commit || !(await workspace.head())) return [];
+  const targets = folders.map((folder, index) => ({ folder, setName: sets[index].name }));
   // Renders of another HLD repository (sharing the manifest repository) cannot be compared.
-  if (recordedRepository && hld.repositoryUrl && sameRepository(recordedRepository, hld.repositoryUrl) === false) return undefined;
-  return (await isSupersededBy(hld, recorded, logger)) ? recorded : undefined;
+  const sameHld = (trailers: Record<string, string>) => {
+    const recordedRepository = trailers['Gitops-Hld-Repository'];
+    return !(recordedRepository && hld.repositoryUrl && sameRepository(recordedRepository, hld.repositoryUrl) === false);
+  };
+  const recorded = await recordedRenderPerFolder((limit) => workspace.recentTrailers(limit), targets, sameHld);
+  const verdicts = new Map<string, boolean>();
+  const newer: { folder: string; newer: string }[] = [];
+  for (const { folder } of targets) {
+    const commit = recorded.get(folder);
+    if (!commit) continue;
+    if (!verdicts.has(commit)) verdicts.set(commit, await isSupersededBy(hld, commit, logger));
+    if (verdicts.get(commit)) newer.push({ folder, newer: commit });
+  }
+  return newer;
 }
 
 function superseded(
@@ -369,7 +405,7 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
   options.logger.info(`${result.created ? 'Posted' : 'Updated'} the manifest diff on pull request ${target.pullRequestId}`);
 }
 
-function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: readonly RenderedEnvironmentSet[]): string {
+function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: readonly RenderedEnvironmentSet[], folders: readonly string[]): string {
   const environments = sets.map((s) => s.name).join(', ');
   const template = options.commitMessage?.trim() || defaultManifestCommitMessage;
   const expanded = expandTemplate(template, templatePlaceholders(hld, sets)).replace(/\r\n/g, '\n').trim();
@@ -387,6 +423,8 @@ function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: 
       'Gitops-Hld-Repository': hld.repositoryUrl,
       'Gitops-Hld-Commit': hld.commit,
       'Gitops-Environments': environments,
+      // Which folders this commit replaced: how later runs tell, per environment, whether they are superseded.
+      'Gitops-Environment-Folders': folders.join(', '),
       ...provenanceTrailers(p),
     },
   });

@@ -38,3 +38,57 @@ export async function isSupersededBy(hld: HldSource, recordedCommit: string, log
   }
   return false;
 }
+
+/** Manifest commits looked at, newest first, to find the render each environment folder holds. */
+const historyLimits = [1, 16, 128];
+
+export interface FolderPublication {
+  /** Manifest repository folder, e.g. `prod` or `clusters/prod`. */
+  folder: string;
+  /** Environment set name (the folder's last segment), for commits older than the folders trailer. */
+  setName: string;
+}
+
+export interface RecordedRenders {
+  /** Trailers of the manifest commits, newest first. */
+  commits: { commit: string; trailers: Record<string, string> }[];
+  /** No older commits exist than those given. */
+  complete: boolean;
+}
+
+/** The folders a manifest commit says it published: its Gitops-Environment-Folders trailer, else (older commits) its environment set names. */
+export function publishedBy(trailers: Record<string, string>, target: FolderPublication): boolean {
+  const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const folders = trailers['Gitops-Environment-Folders'];
+  if (folders !== undefined) return list(folders).includes(target.folder);
+  return list(trailers['Gitops-Environments']).includes(target.setName);
+}
+
+/**
+ * For each folder of this run: the HLD commit whose render the folder holds now, i.e. that of the
+ * newest manifest commit that published it. Looks back through at most the last 128 manifest
+ * commits (fetching more history only while some folder is still unknown). A folder last
+ * published from another HLD repository, or not found, has no entry.
+ */
+export async function recordedRenderPerFolder(
+  read: (limit: number) => Promise<RecordedRenders>,
+  targets: readonly FolderPublication[],
+  sameHld: (trailers: Record<string, string>) => boolean,
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const settled = new Set<string>();
+  for (const limit of historyLimits) {
+    const { commits, complete } = await read(limit);
+    for (const { trailers } of commits) {
+      const recorded = trailers['Gitops-Hld-Commit'];
+      if (!recorded) continue;
+      for (const target of targets) {
+        if (settled.has(target.folder) || !publishedBy(trailers, target)) continue;
+        settled.add(target.folder);
+        if (sameHld(trailers)) found.set(target.folder, recorded);
+      }
+    }
+    if (settled.size === targets.length || complete) break;
+  }
+  return found;
+}

@@ -3,9 +3,9 @@
  * manifests (in the manifest repository, at a branch tip or at the commit a GitOps agent marked as
  * applied) reference the image about to be promoted, before anything is copied.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadAll } from 'js-yaml';
+import { isYamlSyntaxError, loadYamlDocuments, readYamlTextSync } from '../yaml/parse';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
@@ -192,8 +192,9 @@ function findImages(dir: string, repoRoot: string, logger: Logger): ImageUse[] {
         const file = relative(repoRoot, path);
         let documents: unknown[];
         try {
-          documents = loadAll(readFileSync(path, 'utf8'));
+          documents = loadYamlDocuments(readYamlTextSync(path, `verification repository: ${file}`), `verification repository: ${file}`);
         } catch (error) {
+          if (!isYamlSyntaxError(error)) throw error;
           logger.debug(`skipping ${file}: not YAML (${(error as Error).message.split('\n')[0]})`);
           continue;
         }

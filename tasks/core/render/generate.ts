@@ -9,6 +9,7 @@ import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
 import { injectNamespace, joinStaticFiles, normalizeHelmOutput } from './manifests';
+import { isYamlSyntaxError, loadYamlDocuments, readYamlText } from '../yaml/parse';
 import { RenderOptions, RenderSession, withSession } from './session';
 import { FetchCounts } from './sources';
 
@@ -120,11 +121,11 @@ class NodeRenderer {
 
   async render(node: ComponentNode): Promise<string> {
     const definition = node.definition;
-    await runHooks(this.session, definition, 'before-generate', node.directory, node.boundary);
+    await runHooks(this.session, definition, 'before-generate', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     let manifest = '';
     if (definition.type === 'helm') manifest = await this.helm(node);
     else if (definition.type === 'static') manifest = await this.static(node);
-    await runHooks(this.session, definition, 'after-generate', node.directory, node.boundary);
+    await runHooks(this.session, definition, 'after-generate', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     return manifest;
   }
 
@@ -147,7 +148,17 @@ class NodeRenderer {
       if ((await stat(real).catch(() => undefined))?.isFile()) files.push(entry.name);
     }
     files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const contents = await Promise.all(files.map((name) => readFile(join(folder, name), 'utf8')));
+    const contents = await Promise.all(files.map(async (name) => {
+      const display = relative(this.session.hldDir, join(folder, name)) || name;
+      const text = await readYamlText(join(folder, name), display);
+      // Refused here (alias bombs, cycles) so the error names the HLD file; syntax is not judged (Fabrikate copied the bytes).
+      try {
+        loadYamlDocuments(text, display);
+      } catch (error) {
+        if (!isYamlSyntaxError(error)) throw error;
+      }
+      return text;
+    }));
     return joinStaticFiles(contents);
   }
 
@@ -185,6 +196,6 @@ class NodeRenderer {
       return normalized;
     });
     if (!first) this.stats.sharedRenders++;
-    return config.injectNamespace && config.namespace ? injectNamespace(output, config.namespace) : output;
+    return config.injectNamespace && config.namespace ? injectNamespace(output, config.namespace, `helm output of component ${definition.name} (${definition.origin.file})`) : output;
   }
 }

@@ -7,6 +7,7 @@ import { boundaryLabel } from '../hld/tree';
 import { assertPlainName } from '../names';
 import { assertTreeInside, checkoutRoot, realPathInside } from '../paths';
 import { exists } from './cache';
+import { displayUrl } from '../git/git';
 import { RenderSession } from './session';
 
 /** Where a component's problem is, for error messages: its file and the field at fault. */
@@ -21,13 +22,28 @@ export function componentError(definition: ComponentDefinition, field: string, m
   });
 }
 
-/** Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run. */
-export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string, boundary?: string): Promise<void> {
+/**
+ * Runs the hook's commands in order with `sh -c` in `directory`; the first failure stops the run.
+ * Hooks are skipped when the session says not to run hooks, and hooks of a component file fetched
+ * from a remote git source (`remoteSource`) unless the session allows remote hooks.
+ */
+export async function runHooks(session: RenderSession, definition: ComponentDefinition, hook: HookName, directory: string,
+  where: { boundary?: string; remoteSource?: string } = {}): Promise<void> {
+  const { remoteSource } = where;
   const commands = (definition.hooks[hook] ?? []).filter((command) => command.trim());
-  if (commands.length > 0) {
-    boundary ??= await checkoutRoot(session.hldDir);
-    await realPathInside(boundary, directory, { what: `${hook} hook folder`, rootLabel: boundaryLabel(boundary, session.hldDir), file: definition.origin.file, field: `hooks.${hook}` });
+  if (commands.length === 0) return;
+  if (!session.runHooks) {
+    session.logger.info(`${definition.name}: ${hook}: ${commands.length} hook command(s) not run (hooks are turned off: runHooks is false / --no-hooks)`);
+    return;
   }
+  if (remoteSource && !session.allowRemoteHooks) {
+    session.logger.warn(`${definition.origin.file}: component "${definition.name}" comes from the remote git source ${displayUrl(remoteSource)}; `
+      + `its ${hook} hook (${commands.length} command(s)) was skipped. Hooks of remote components run only when allowed: `
+      + 'task input allowRemoteHooks: true, or CLI flag --allow-remote-hooks');
+    return;
+  }
+  const boundary = where.boundary ?? await checkoutRoot(session.hldDir);
+  await realPathInside(boundary, directory, { what: `${hook} hook folder`, rootLabel: boundaryLabel(boundary, session.hldDir), file: definition.origin.file, field: `hooks.${hook}` });
   for (const command of commands) {
     session.logger.info(`${definition.name}: ${hook}: ${command}`);
     const result = await runProcess('sh', ['-c', command], { cwd: directory, env: session.env });
@@ -157,10 +173,10 @@ export function installNode(session: RenderSession, node: ComponentNode): Promis
   return session.once(`install:${node.directory}:${node.definition.name}:${node.logicalPath}`, async () => {
     const definition = node.definition;
     if (!node.inlined) await session.access.load(node.directory, session.hldDir);
-    await runHooks(session, definition, 'before-install', node.directory, node.boundary);
+    await runHooks(session, definition, 'before-install', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     if (definition.type === 'helm' && definition.method !== 'local') await chartDirectory(session, node);
     if (definition.type === 'static' && definition.method === 'http') await staticDirectory(session, node);
-    await runHooks(session, definition, 'after-install', node.directory, node.boundary);
+    await runHooks(session, definition, 'after-install', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
   });
 }
 

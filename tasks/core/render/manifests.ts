@@ -1,5 +1,5 @@
-import { load } from 'js-yaml';
 import { parseDocument } from 'yaml';
+import { isYamlSyntaxError, loadYamlDocuments } from '../yaml/parse';
 
 /**
  * Built-in kinds that live outside namespaces: injectNamespace must leave them alone (Fabrikate
@@ -70,18 +70,22 @@ export function joinStaticFiles(contents: readonly string[]): string {
  * but no namespace. The edit inserts one line, so everything else stays byte-identical;
  * documents that do not parse (or are not objects) pass through untouched.
  */
-export function injectNamespace(stream: string, namespace: string): string {
+export function injectNamespace(stream: string, namespace: string, source = 'helm output'): string {
   return splitDocuments(stream)
-    .map((document, index) => (index === 0 && document === '' ? document : addNamespace(document, namespace)))
+    .map((document, index) => (index === 0 && document === '' ? document : addNamespace(document, namespace, source)))
     .join('---');
 }
 
-function addNamespace(document: string, namespace: string): string {
+function addNamespace(document: string, namespace: string, source: string): string {
   let parsed: unknown;
   try {
-    parsed = load(document);
-  } catch {
-    return document;
+    const documents = loadYamlDocuments(document, source);
+    if (documents.length !== 1) return document;
+    parsed = documents[0];
+  } catch (error) {
+    // Unparsable documents pass through; refused ones (alias bombs, cycles, size) stop the render.
+    if (isYamlSyntaxError(error)) return document;
+    throw error;
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return document;
   const resource = parsed as { kind?: unknown; metadata?: unknown };
@@ -101,7 +105,7 @@ function addNamespace(document: string, namespace: string): string {
     }
   }
   // Flow-style metadata or an empty `namespace:` key: let the yaml library edit that document.
-  const doc = parseDocument(document);
+  const doc = parseDocument(document, { uniqueKeys: false });
   doc.setIn(['metadata', 'namespace'], namespace);
   const leading = /^\n*/.exec(document)![0];
   return `${leading}${doc.toString()}`.replace(/\n$/, document.endsWith('\n') ? '\n' : '');

@@ -21,6 +21,13 @@ export interface RenderOptions {
   /** Deadline and size cap of each fetch of a remote source; defaults: 5 minutes, 64 MB. */
   network?: Partial<NetworkLimits>;
   logger: Logger;
+  /** Run the components' hooks (default true). False: every hook is skipped with a log line. */
+  runHooks?: boolean;
+  /**
+   * Also run hooks declared in component files fetched from remote git sources (default false:
+   * such hooks are skipped with a warning saying how to allow them).
+   */
+  allowRemoteHooks?: boolean;
 }
 
 /** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
@@ -32,6 +39,8 @@ export class RenderSession {
   readonly fetcher: SourceFetcher;
   readonly access: AccessTokens;
   readonly logger: Logger;
+  readonly runHooks: boolean;
+  readonly allowRemoteHooks: boolean;
   private helmPromise?: Promise<Helm>;
   private readonly onceResults = new Map<string, Promise<unknown>>();
 
@@ -40,6 +49,8 @@ export class RenderSession {
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.env = options.env ?? {};
     this.logger = options.logger;
+    this.runHooks = options.runHooks ?? true;
+    this.allowRemoteHooks = options.allowRemoteHooks ?? false;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
     this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });

@@ -1,4 +1,4 @@
-import { loadAll } from 'js-yaml';
+import { isYamlSyntaxError, loadYamlDocuments } from '../yaml/parse';
 
 /** One Kubernetes object found in a manifest file. */
 export interface ResourceIdentity {
@@ -35,15 +35,17 @@ export function resourceId(identity: Omit<ResourceIdentity, 'clusterScoped'> & {
 /**
  * The Kubernetes objects in a (multi-document) YAML or JSON file, or undefined when the file is
  * not YAML, does not parse, or holds something other than objects with kind and metadata.name:
- * such files are compared as opaque text.
+ * such files are compared as opaque text. A file the bounded parser refuses (alias bomb, cycle,
+ * size) throws a GitopsError naming `path` (or `label` when given).
  */
-export function parseResources(path: string, content: string): ParsedResource[] | undefined {
+export function parseResources(path: string, content: string, label = path): ParsedResource[] | undefined {
   if (!/\.(ya?ml|json)$/i.test(path)) return undefined;
   let documents: unknown[];
   try {
-    documents = loadAll(content);
-  } catch {
-    return undefined;
+    documents = loadYamlDocuments(content, label);
+  } catch (error) {
+    if (isYamlSyntaxError(error)) return undefined;
+    throw error;
   }
   const resources: ParsedResource[] = [];
   for (const document of documents) {

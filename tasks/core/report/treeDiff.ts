@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { readYamlTextSync } from '../yaml/parse';
 import { parseResources, type ParsedResource, type ResourceIdentity } from './resources';
+import { redactSecretsForDiff } from './secrets';
 
 export type ChangeKind = 'added' | 'changed' | 'removed';
 
@@ -72,8 +74,8 @@ function diffFolder(folder: string, before: Map<string, string>, after: Map<stri
       unchangedFiles++;
       continue;
     }
-    const oldParsed = oldText === undefined ? undefined : parseResources(path, oldText);
-    const newParsed = newText === undefined ? undefined : parseResources(path, newText);
+    const oldParsed = oldText === undefined ? undefined : parseResources(path, oldText, `${path} (in the manifest repository)`);
+    const newParsed = newText === undefined ? undefined : parseResources(path, newText, `${path} (rendered)`);
     for (const r of oldParsed ?? []) oldResources.set(r.id, { ...r, file: path });
     for (const r of newParsed ?? []) newResources.set(r.id, { ...r, file: path });
     const change: ChangeKind = oldText === undefined ? 'added' : newText === undefined ? 'removed' : 'changed';
@@ -94,7 +96,9 @@ function diffFolder(folder: string, before: Map<string, string>, after: Map<stri
   return { folder, files, resources, unchangedFiles };
 }
 
-function unifiedDiff(path: string, oldText: string | undefined, newText: string | undefined): string | undefined {
+/** The diff shown to people: Secret values are redacted on both sides (see secrets.ts). */
+function unifiedDiff(path: string, oldSource: string | undefined, newSource: string | undefined): string | undefined {
+  const { oldText, newText } = redactSecretsForDiff(path, oldSource, newSource);
   const patch = createTwoFilesPatch(
     oldText === undefined ? '/dev/null' : `a/${path}`,
     newText === undefined ? '/dev/null' : `b/${path}`,
@@ -118,7 +122,9 @@ function readFolder(root: string, folder: string): Map<string, string> {
       if (entry.isDirectory()) {
         if (entry.name !== '.git') walk(child);
       } else if (entry.isFile()) {
-        files.set(child, readFileSync(join(root, child), 'utf8'));
+        // YAML is read strictly (size, UTF-8); other files are compared as text.
+        const path = join(root, child);
+        files.set(child, /\.(ya?ml|json)$/i.test(entry.name) ? readYamlTextSync(path, `${child} (in the manifest repository)`) : readFileSync(path, 'utf8'));
       }
     }
   };
