@@ -50,7 +50,7 @@ describe('README and Marketplace overview', () => {
   });
 
   it('overview.md states the prerequisites, proxy and certificate notes, access.yaml and a templates snippet', () => {
-    for (const topic of [/## Before you start/, /\bgit\b.*PATH/, /helmVersion/, /Linux or macOS/, /HTTPS_PROXY/, /NODE_EXTRA_CA_CERTS/, /access\.yaml/, /template: gitops\.yml@gitops/]) {
+    for (const topic of [/## Before you start/, /\bgit\b.*PATH/, /helmVersion/, /Linux or macOS/, /HTTPS_PROXY/, /Agent\.CAInfo/, /--ca-file/, /access\.yaml/, /template: gitops\.yml@gitops/]) {
       assert.match(overview, topic);
     }
   });
