@@ -18,6 +18,9 @@ Options:
   --environments LIST render more environment sets in the same run (identical renders are
                       shared): sets separated by commas or newlines, names inside a set by
                       spaces, highest precedence first (the syntax of publish)
+  --allow-environments-without-config
+                      render an environment that has no config/<env>.yaml in any component
+                      (default: refused as a likely typo)
   --hld DIR           HLD root (default: current directory)
   --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
   --cache DIR         keep fetched sources and renders here across runs
@@ -34,6 +37,7 @@ Options:
         helm: { type: 'string' },
         concurrency: { type: 'string' },
         environments: { type: 'string', multiple: true },
+        'allow-environments-without-config': { type: 'boolean' },
       },
       allowPositionals: true,
     });
@@ -52,6 +56,7 @@ Options:
       hldDir,
       environmentSets: sets,
       outputDir,
+      allowEnvironmentsWithoutConfig: !!values['allow-environments-without-config'],
       cacheDir: values.cache && resolve(context.cwd, values.cache),
       helmPath: values.helm && resolve(context.cwd, values.helm),
       concurrency,

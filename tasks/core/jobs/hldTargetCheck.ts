@@ -3,11 +3,12 @@
  * file in the component and every subcomponent must be part of the component tree, unless the
  * caller says a new one is meant. Errors suggest the closest existing name.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { GitopsError } from '../errors';
 import { loadComponentFile } from '../hld/component';
+import { configuredEnvironments } from '../hld/environments';
 import type { ComponentDefinition } from '../hld/model';
 import type { Logger } from '../logger';
 import { suggestion } from '../suggest';
@@ -22,15 +23,6 @@ export interface TargetCheckOptions {
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {} };
-
-/** The environments with a `config/<env>.yaml|json` in a component folder. */
-export function configuredEnvironments(componentDir: string): string[] {
-  const dir = join(componentDir, 'config');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
-  return readdirSync(dir)
-    .map((name) => /^(.+)\.(?:yaml|json)$/i.exec(name)?.[1])
-    .filter((name): name is string => !!name);
-}
 
 /**
  * Checks `environment` and each dotted subcomponent path against the checkout in `componentDir`.
