@@ -12,7 +12,7 @@ import { copyImage, formatImageReference, parseImageReference, type CopyResult, 
 import { escapeMarkdown, renderChangeSummary, type ValueChange } from '../report';
 import { expandTemplate } from './commitMessage';
 import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
-import { changeKey, validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
+import { changeKey, preflightHldUpdate, validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
 import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateImageTag';
 import { verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
 
@@ -307,6 +307,15 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
       assertTagFitsPolicy(run.plan.target.tag, tagPolicy, several ? 'sourceImages' : 'targetTag');
     }
     if (hldRequest.commit.messageTemplate) expandTemplate(hldRequest.commit.messageTemplate, Object.fromEntries(TEMPLATE_PLACEHOLDERS.map((p) => [p, ''])));
+  }
+
+  // A typo in the environment or a subcomponent fails now, before any image is copied.
+  if (hldRequest && options.hld) {
+    await preflightHldUpdate({
+      ...hldRequest,
+      values: [],
+      edits: runs.map((run) => ({ subcomponent: run.entry.subcomponent, values: [] })),
+    });
   }
 
   // Resolve every image first, writing nothing: digest, platforms, and a refused tag overwrite fail fast.

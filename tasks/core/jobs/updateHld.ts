@@ -216,12 +216,7 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
     let last: { file: string; changes: HldChange[]; kept: KeptTag[] } = { file: configFileName(target), changes: [], kept: [] };
     // Runs on every attempt, on the tip the push will land on: the checks and the tag order see that tip.
     const apply = async (dir: string): Promise<AppliedEdit> => {
-      const component = componentDir(dir, target.componentPath);
-      await assertHldTargetExists(component, target.componentPath ? `component ${target.componentPath}` : 'the root component', target.environment, edits.map((e) => e.subcomponent), {
-        createEnvironment: options.createEnvironment,
-        createSubcomponent: options.createSubcomponent,
-        subcomponentField: options.subcomponentField,
-      });
+      const component = await checkTargets(dir, options, edits);
       const configFile = environmentConfigFile(component, target.environment);
       const file = relative(dir, configFile).split(sep).join('/');
       const existed = existsSync(configFile);
@@ -314,6 +309,34 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       branch: sourceBranch,
       closedPullRequest: opened.closedPullRequest ? { id: opened.closedPullRequest.id, url: opened.closedPullRequest.url } : undefined,
     });
+  } finally {
+    if (cloned) await workspace.cleanup({ removeDirectory: true });
+  }
+}
+
+/** The component folder in the checkout, after refusing an unknown environment or subcomponent (typos). */
+async function checkTargets(dir: string, options: HldUpdateOptions, edits: readonly HldEdit[]): Promise<string> {
+  const { target } = options;
+  const component = componentDir(dir, target.componentPath);
+  await assertHldTargetExists(component, target.componentPath ? `component ${target.componentPath}` : 'the root component', target.environment, edits.map((e) => e.subcomponent), {
+    createEnvironment: options.createEnvironment,
+    createSubcomponent: options.createSubcomponent,
+    subcomponentField: options.subcomponentField,
+  });
+  return component;
+}
+
+/**
+ * Opens the HLD as updateHld would and runs its checks of the environment and subcomponents,
+ * writing nothing: PromoteContainer calls it before copying, so a typo copies no image.
+ */
+export async function preflightHldUpdate(options: HldUpdateOptions): Promise<void> {
+  validateHldUpdate(options);
+  const edits = options.edits ?? [{ subcomponent: options.target.subcomponent, values: options.values }];
+  const baseBranch = options.push.mode === 'pullRequest' ? options.push.pullRequest?.targetBranch || options.target.branch : options.target.branch;
+  const { workspace, cloned } = await openWorkspace(options, baseBranch);
+  try {
+    await checkTargets(workspace.dir, options, edits);
   } finally {
     if (cloned) await workspace.cleanup({ removeDirectory: true });
   }
