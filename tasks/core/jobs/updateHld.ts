@@ -215,8 +215,9 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
   try {
     let last: { file: string; changes: HldChange[]; kept: KeptTag[] } = { file: configFileName(target), changes: [], kept: [] };
     // Runs on every attempt, on the tip the push will land on: the checks and the tag order see that tip.
-    const apply = async (dir: string): Promise<AppliedEdit> => {
-      const component = await checkTargets(dir, options, edits);
+    const apply = async (dir: string, attempt = 1): Promise<AppliedEdit> => {
+      // The names the user typed are checked once; a retry only re-reads the values (cheaper lost races).
+      const component = attempt === 1 ? await checkTargets(dir, options, edits) : componentDir(dir, target.componentPath);
       const configFile = environmentConfigFile(component, target.environment);
       const file = relative(dir, configFile).split(sep).join('/');
       const existed = existsSync(configFile);
