@@ -4,16 +4,15 @@
  * and a render from a checkout with uncommitted changes says so in the manifest commit.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrailers } from '../../tasks/core/git/commitMessage';
 import { git } from '../support/gitServer';
 import { runTask, type TaskRun } from '../support/runTask';
 import { tempDir } from '../support/tmp';
-import { helm4, repoRoot } from '../support/tools';
+import { helm4 } from '../support/tools';
 import { baseHld, branchFiles } from './generateManifests.fixture';
-import { bundleOnce, createFileRepo, messageOf, refsOf } from './updateImageTagHelpers';
+import { bundleOnce, createFileRepo, messageOf, refsOf, runCli } from './updateImageTagHelpers';
 
 const hldFiles: Record<string, string> = {
   ...baseHld,
@@ -24,17 +23,9 @@ const hldFiles: Record<string, string> = {
   'infra/config/qa.yaml': 'config:\n  tier: qa\n',
 };
 
-function cli(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bedrock-gitops.js'), ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, GIT_TERMINAL_PROMPT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (out += c));
-    child.on('close', (code) => resolve({ code: code ?? 1, out }));
-  });
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  const result = await runCli(args);
+  return { code: result.code, out: result.stdout + result.stderr };
 }
 
 describe('GenerateManifests in daily use: unknown environments refused, dirty checkouts recorded', function () {

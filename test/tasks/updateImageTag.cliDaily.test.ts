@@ -1,26 +1,10 @@
 /** The CLI's side of issue 14: --image (repeated), --tag-policy, typo refusal and --create-environment. */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { startGitServer, type GitServer } from '../support/gitServer';
-import { repoRoot } from '../support/tools';
-import { bundleOnce, fileBytes, messageOf, refsOf, tipOf } from './updateImageTagHelpers';
+import { bundleOnce, fileBytes, messageOf, refsOf, tipOf, runCli } from './updateImageTagHelpers';
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GIT_TERMINAL_PROMPT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('bedrock-gitops update-image-tag in daily use (bundled CLI, git over HTTP)', function () {
   this.timeout(180_000);

@@ -13,7 +13,7 @@ import { escapeMarkdown, renderChangeSummary, type ValueChange } from '../report
 import { expandTemplate } from './commitMessage';
 import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
 import { changeKey, preflightHldUpdate, validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
-import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateImageTag';
+import { imageTagValues, parseSubcomponentLines, updateImageTag, type ImageTagRequest } from './updateImageTag';
 import { verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
 
 /** Placeholders of the commitMessage template (the last four come from the HLD update itself). */
@@ -101,7 +101,23 @@ const TASK_INPUT_NAMES: SettingNames = {
   overwriteTag: 'overwriteTag',
 };
 
-export interface PromoteContainerResult {
+/** The first image's fields (with several images: bytes and blobs summed, alreadyPromoted when all were). */
+export interface PromoteContainerResult extends Omit<PromotedImage, 'subcomponent'> {
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  referrersCopied: number;
+  dryRun: boolean;
+  verification?: VerifyDeploymentResult;
+  hld?: HldUpdateResult;
+  /** Every image promoted, in input order (one entry without sourceImages); the fields above are the first one's. */
+  images: PromotedImage[];
+}
+
+/** What was promoted for one image. */
+export interface PromotedImage {
+  /** With sourceImages: the subcomponent the image was written to. */
+  subcomponent?: string;
   /** The source as given, normalised (`registry/repository:tag`). */
   sourceImage: string;
   sourceDigest: string;
@@ -112,29 +128,7 @@ export interface PromoteContainerResult {
   promotedDigest: string;
   /** Blob and manifest bytes written to the target (0 when already promoted or mounted). */
   bytesCopied: number;
-  blobsUploaded: number;
-  blobsMounted: number;
-  blobsSkipped: number;
-  referrersCopied: number;
-  platforms: string[];
   /** The target tag already pointed at this digest. */
-  alreadyPromoted: boolean;
-  dryRun: boolean;
-  verification?: VerifyDeploymentResult;
-  hld?: HldUpdateResult;
-  /** Every image promoted, in input order (one entry without sourceImages); the fields above are the first one's. */
-  images: PromotedImage[];
-}
-
-/** What was promoted for one image. */
-export interface PromotedImage {
-  subcomponent?: string;
-  sourceImage: string;
-  sourceDigest: string;
-  targetImage: string;
-  promotedImage: string;
-  promotedDigest: string;
-  bytesCopied: number;
   alreadyPromoted: boolean;
   platforms: string[];
 }
@@ -144,23 +138,8 @@ export interface PromotedImage {
  * `subcomponent=registry/repository:tag` per line; blank lines are skipped.
  */
 export function parseSourceImageLines(lines: readonly string[], field = 'sourceImages'): SourceImageEntry[] {
-  const entries: SourceImageEntry[] = [];
-  lines.forEach((raw, index) => {
-    const line = raw.trim();
-    if (!line) return;
-    const eq = line.indexOf('=');
-    if (eq <= 0 || eq === line.length - 1) {
-      throw new GitopsError(`${field} line ${index + 1} (${JSON.stringify(line)}) is not subcomponent=registry/repository:tag`, {
-        field, hint: 'e.g. api=preprod.azurecr.io/team/api:1.2.3',
-      });
-    }
-    const subcomponent = line.slice(0, eq).trim();
-    if (entries.some((e) => e.subcomponent === subcomponent)) {
-      throw new GitopsError(`${field} line ${index + 1}: subcomponent ${subcomponent} is given twice`, { field, hint: 'give each subcomponent once' });
-    }
-    entries.push({ subcomponent, sourceImage: line.slice(eq + 1).trim() });
-  });
-  return entries;
+  return parseSubcomponentLines(lines, field, 'registry/repository:tag', 'api=preprod.azurecr.io/team/api:1.2.3')
+    .map(({ subcomponent, value }) => ({ subcomponent, sourceImage: value }));
 }
 
 interface PromotionPlan {

@@ -28,44 +28,54 @@ export interface ImageTagRequest {
  * `subcomponent=tag` per line; blank lines are skipped. Errors name the input and the line.
  */
 export function parseImageLines(lines: readonly string[], keys: { tagKey: string; repositoryKey: string }, field = 'images'): ImageTagRequest[] {
-  const images: ImageTagRequest[] = [];
-  const seen = new Set<string>();
+  return parseSubcomponentLines(lines, field, 'repository:tag or subcomponent=tag', 'api=myacr.azurecr.io/team/api:1.2.3, or web=42')
+    .map(({ subcomponent, value: reference, where }) => {
+      if (reference.includes('@')) throw new GitopsError(`${where}: a digest is not supported here`, { field, hint: 'give repository:tag or the tag alone' });
+      // The tag is after the last ':' that comes after the last '/' (a registry port is before a '/').
+      const colon = reference.lastIndexOf(':');
+      const hasRepository = reference.includes('/') || colon >= 0;
+      if (hasRepository && colon <= reference.lastIndexOf('/')) {
+        throw new GitopsError(`${where}: ${reference} has no tag`, { field, hint: 'give repository:tag, e.g. myacr.azurecr.io/team/api:1.2.3' });
+      }
+      const image: ImageTagRequest = {
+        subcomponent,
+        imageTag: hasRepository ? reference.slice(colon + 1) : reference,
+        imageRepository: hasRepository ? reference.slice(0, colon) : undefined,
+        tagKey: keys.tagKey,
+        repositoryKey: keys.repositoryKey,
+        additionalValues: [],
+      };
+      try {
+        imageTagValues(image);
+      } catch (error) {
+        if (error instanceof GitopsError) throw new GitopsError(`${where}: ${error.message}`, { field, hint: error.hint, cause: error });
+        throw error;
+      }
+      return image;
+    });
+}
+
+/**
+ * `subcomponent=value` lines of a multi-line input (blank lines skipped, each subcomponent once);
+ * `where` names the input and line for errors.
+ */
+export function parseSubcomponentLines(lines: readonly string[], field: string, valueForm: string, example: string): { subcomponent: string; value: string; where: string }[] {
+  const entries: { subcomponent: string; value: string; where: string }[] = [];
   lines.forEach((raw, index) => {
     const line = raw.trim();
     if (!line) return;
     const where = `${field} line ${index + 1} (${JSON.stringify(line)})`;
     const eq = line.indexOf('=');
     if (eq <= 0 || eq === line.length - 1) {
-      throw new GitopsError(`${where} is not subcomponent=repository:tag or subcomponent=tag`, { field, hint: 'e.g. api=myacr.azurecr.io/team/api:1.2.3, or web=42' });
+      throw new GitopsError(`${where} is not subcomponent=${valueForm}`, { field, hint: `e.g. ${example}` });
     }
     const subcomponent = line.slice(0, eq).trim();
-    const reference = line.slice(eq + 1).trim();
-    if (seen.has(subcomponent)) throw new GitopsError(`${where}: subcomponent ${subcomponent} is given twice`, { field, hint: 'give each subcomponent once' });
-    seen.add(subcomponent);
-    if (reference.includes('@')) throw new GitopsError(`${where}: a digest is not supported here`, { field, hint: 'give repository:tag or the tag alone' });
-    // The tag is after the last ':' that comes after the last '/' (a registry port is before a '/').
-    const colon = reference.lastIndexOf(':');
-    const hasRepository = reference.includes('/') || colon >= 0;
-    if (hasRepository && colon <= reference.lastIndexOf('/')) {
-      throw new GitopsError(`${where}: ${reference} has no tag`, { field, hint: 'give repository:tag, e.g. myacr.azurecr.io/team/api:1.2.3' });
+    if (entries.some((e) => e.subcomponent === subcomponent)) {
+      throw new GitopsError(`${where}: subcomponent ${subcomponent} is given twice`, { field, hint: 'give each subcomponent once' });
     }
-    const image: ImageTagRequest = {
-      subcomponent,
-      imageTag: hasRepository ? reference.slice(colon + 1) : reference,
-      imageRepository: hasRepository ? reference.slice(0, colon) : undefined,
-      tagKey: keys.tagKey,
-      repositoryKey: keys.repositoryKey,
-      additionalValues: [],
-    };
-    try {
-      imageTagValues(image);
-    } catch (error) {
-      if (error instanceof GitopsError) throw new GitopsError(`${where}: ${error.message}`, { field, hint: error.hint, cause: error });
-      throw error;
-    }
-    images.push(image);
+    entries.push({ subcomponent, value: line.slice(eq + 1).trim(), where });
   });
-  return images;
+  return entries;
 }
 
 const tagGrammar = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
