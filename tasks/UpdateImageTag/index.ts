@@ -14,8 +14,8 @@ runTask('UpdateImageTag', async (ctx) => {
   };
   const images = parseImageLines(listInput('images'), keys);
   const single = images.length === 0;
-  if (!single && (optionalInput('imageTag') || optionalInput('imageRepository'))) {
-    throw new GitopsError('set either images or imageTag (with imageRepository), not both', { field: 'images', hint: 'put every image into images as subcomponent=repository:tag' });
+  if (!single && (optionalInput('imageTag') || optionalInput('imageRepository') || optionalInput('subcomponent'))) {
+    throw new GitopsError('set either images or imageTag, imageRepository and subcomponent, not both', { field: 'images', hint: 'put every image into images as subcomponent=repository:tag' });
   }
   const image = single ? {
     imageTag: stringInput('imageTag', { required: true }),

@@ -191,6 +191,9 @@ describe('UpdateImageTag in daily use: typos refused, newest build wins, several
       const bad = await run(repo.url, { subcomponent: '', images: 'api=reg.example.com/api' });
       assert.equal(bad.result, 'Failed');
       assert.match(bad.message ?? '', /images line 1 .* has no tag/);
+      const both = await run(repo.url, { subcomponent: 'api', images: 'web=10' });
+      assert.equal(both.result, 'Failed');
+      assert.match(both.message ?? '', /either images or imageTag, imageRepository and subcomponent/);
       assert.equal(await refsOf(repo.bare), before);
     });
   });

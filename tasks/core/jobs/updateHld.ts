@@ -225,7 +225,7 @@ export async function updateHld(options: HldUpdateOptions): Promise<HldUpdateRes
       const kept: KeptTag[] = [];
       let changed = false;
       for (const edit of edits) {
-        const newer = edit.guard && await newerTagInHld(configFile, edit.subcomponent, edit.guard);
+        const newer = edit.guard && await newerTagInHld(configFile, file, edit.subcomponent, edit.guard);
         if (newer !== undefined && edit.guard) {
           kept.push({ subcomponent: edit.subcomponent, key: formatKeyPath(edit.guard.path), current: newer, tag: edit.guard.tag });
           continue;
@@ -369,7 +369,7 @@ export function changeKey(change: HldChange): string {
  * The tag at the guard's key in the config file as it is now, when it is newer than the guard's
  * tag under its policy; undefined when the tag may be written (no value yet, same, older, unordered).
  */
-async function newerTagInHld(configFile: string, subcomponent: string, guard: TagGuard): Promise<string | undefined> {
+async function newerTagInHld(configFile: string, displayFile: string, subcomponent: string, guard: TagGuard): Promise<string | undefined> {
   if (guard.policy === 'any' || !existsSync(configFile)) return undefined;
   let node: unknown;
   try {
@@ -387,7 +387,7 @@ async function newerTagInHld(configFile: string, subcomponent: string, guard: Ta
   try {
     return compareTags(current, guard.tag, guard.policy) === 'older' ? current : undefined;
   } catch (error) {
-    if (error instanceof GitopsError) throw new GitopsError(error.message, { file: configFile, field: 'tagPolicy', hint: error.hint });
+    if (error instanceof GitopsError) throw new GitopsError(error.message, { file: displayFile, field: 'tagPolicy', hint: error.hint });
     throw error;
   }
 }
