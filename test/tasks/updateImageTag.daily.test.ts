@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { load } from 'js-yaml';
 import { parseTrailers } from '../../tasks/core/git/commitMessage';
+import { AzureDevOpsDouble } from '../support/azureDevOpsDouble';
 import { git, startGitServer, type GitServer } from '../support/gitServer';
 import { findLeaks, runTask, type TaskRun } from '../support/runTask';
 import { bundleOnce, fileBytes, messageOf, refsOf, tipOf } from './updateImageTagHelpers';
@@ -128,6 +129,30 @@ describe('UpdateImageTag in daily use: typos refused, newest build wins, several
       const semver = await run(repo.url, { imageTag: '6', tagPolicy: 'semver' });
       assert.equal(semver.result, 'Failed');
       assert.equal(await refsOf(repo.bare), before);
+    });
+
+    it('pull-request mode: an older build opens no pull request and pushes no branch', async () => {
+      const azure = new AzureDevOpsDouble({ token: server.token, repository: 'older' });
+      await azure.start();
+      try {
+        const name = `${azure.organization}/${azure.project}/_git/${azure.repository}`;
+        const url = await server.createRepo(name, { files: { 'component.yaml': component, 'config/prod.yaml': prod } });
+        const bare = server.repoPath(name);
+        const before = await refsOf(bare);
+        const r = await run(url, { imageTag: '4', pushMode: 'pullRequest', pullRequestApiUrl: azure.collectionUrl });
+        ok(r);
+        assert.equal(r.outputs.hldChanged, 'false');
+        assert.equal(r.outputs.pullRequestId, '');
+        assert.equal(azure.pullRequests.length, 0);
+        assert.equal(await refsOf(bare), before, 'no gitops/prod/api branch');
+        assert.ok(r.warnings.some((w) => /stays 5/.test(w)));
+        const newer = await run(url, { imageTag: '6', pushMode: 'pullRequest', pullRequestApiUrl: azure.collectionUrl });
+        ok(newer);
+        assert.equal(azure.pullRequests.length, 1, 'a newer build still opens its pull request');
+        assert.deepEqual(azure.unexpectedCalls, []);
+      } finally {
+        await azure.stop();
+      }
     });
 
     for (const [kind, tags] of [
