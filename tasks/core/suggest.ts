@@ -20,7 +20,7 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The existing name closest to `name` (case-insensitive), when it is close enough to be a typo:
- * at most 2 edits, and fewer than half the length of the name.
+ * at most 2 edits, and at most half the length of the name.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   let best: { name: string; distance: number } | undefined;
@@ -28,7 +28,7 @@ export function closestName(name: string, candidates: Iterable<string>): string 
   for (const candidate of new Set(candidates)) {
     if (candidate === name) continue;
     const distance = editDistance(typed, candidate.toLowerCase());
-    if (distance > 2 || distance * 2 >= Math.max(typed.length, 2)) continue;
+    if (distance > 2 || distance * 2 > Math.max(typed.length, 2)) continue;
     if (!best || distance < best.distance || (distance === best.distance && candidate < best.name)) best = { name: candidate, distance };
   }
   return best?.name;
