@@ -31,6 +31,9 @@ Options:
   --environments LIST render more environment sets in the same run (identical renders are
                       shared): sets separated by commas or newlines, names inside a set by
                       spaces, highest precedence first (the syntax of publish)
+  --allow-environments-without-config
+                      render an environment that has no config/<env>.yaml in any component
+                      (default: refused as a likely typo)
   --hld DIR           HLD root (default: current directory)
   --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
   --cache DIR         keep fetched sources and renders here across runs
@@ -53,6 +56,7 @@ ${helmHelp}`,
         'network-timeout': { type: 'string' },
         environments: { type: 'string', multiple: true },
         ...hookOptions,
+        'allow-environments-without-config': { type: 'boolean' },
       },
       allowPositionals: true,
     });
@@ -76,6 +80,7 @@ ${helmHelp}`,
       hldDir,
       environmentSets: sets,
       outputDir,
+      allowEnvironmentsWithoutConfig: !!values['allow-environments-without-config'],
       cacheDir,
       helmPath: await helmPathFrom(values, context),
       concurrency,

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { promoteContainer, type PinDigest, type PromoteHldOptions } from '../../tasks/core/jobs/promoteContainer';
+import { parseTagPolicy } from '../../tasks/core/jobs/tagPolicy';
+import { keptTagsText } from '../../tasks/core/jobs/updateImageTag';
+import { parseSourceImageLines, promoteContainer, type PinDigest, type PromoteHldOptions } from '../../tasks/core/jobs/promoteContainer';
 import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
 import { CliCommand, UsageError } from './command';
@@ -37,6 +39,8 @@ tag (and digest) into the HLD like update-image-tag. Prints the promoted image b
 
 Image:
   --source REF              image to promote: registry/repository:tag or ...@sha256:...
+  --source SUB=REF          several images promoted together (repeat it): each is verified and
+                            copied first, then one HLD commit writes each to its subcomponent
   --target-registry HOST    production registry host[:port]
   --target-repository PATH  repository in the target (default: the source repository)
   --target-tag TAG          tag in the target and the HLD (default: the source tag)
@@ -70,6 +74,10 @@ HLD update (omit --hld-repo and --hld to copy only):
   --pin-digest MODE         none (default), digestKey or tagAtDigest
   --digest-key KEY          default image.digest
   --no-new-keys             fail unless the subcomponent and keys already exist
+  --create-environment      allow an environment without a config file in the component
+  --create-subcomponent     allow a subcomponent that is not in the component tree
+  --tag-policy P            auto (default: never move a version or build number backwards),
+                            semver, numeric (fail when a tag does not parse), any (always write)
   --dry-run                 resolve, verify and report; copy, commit and push nothing
 ${gitWriteHelp('{image} {digest} {sourceImage} {tag} {environment} {subcomponent} {componentPath} {branch}', 'the HLD branch')}
 
@@ -82,7 +90,7 @@ ${gitEnvironmentHelp}
     const { values } = parseArgs({
       args: context.args,
       options: {
-        source: { type: 'string' },
+        source: { type: 'string', multiple: true },
         'target-registry': { type: 'string' },
         'target-repository': { type: 'string' },
         'target-tag': { type: 'string' },
@@ -108,7 +116,11 @@ ${gitEnvironmentHelp}
       },
       allowPositionals: false,
     });
-    if (!values.source) throw new UsageError('--source is required');
+    const sources = values.source ?? [];
+    if (sources.length === 0) throw new UsageError('--source is required');
+    const several = sources.length > 1 || sources.some((s) => s.includes('='));
+    const sourceImages = several ? parseSourceImageLines(sources, '--source') : undefined;
+    if (several && values.subcomponent !== undefined) throw new UsageError('--source SUB=REF names each subcomponent: drop --subcomponent');
     if (!values['target-registry']) throw new UsageError('--target-registry is required');
     if (!values['no-verify'] && !values['verify-repo']) throw new UsageError('give --verify-repo (and --verify-path), or --no-verify');
     const timeoutText = values['network-timeout'] ?? '300';
@@ -119,10 +131,12 @@ ${gitEnvironmentHelp}
     const env = context.env;
     const provenance = provenanceFromEnv(env);
     const hld = hldOptions(values, context.cwd, provenance);
+    if (hld) hld.tagPolicy = parseTagPolicy(values['tag-policy'], '--tag-policy');
     const workDir = mkdtempSync(join(tmpdir(), 'bedrock-gitops-promote-'));
     try {
       const result = await promoteContainer({
-        sourceImage: values.source,
+        sourceImage: several ? '' : sources[0],
+        sourceImages,
         sourceCredentials: registryCredentials(env, 'SOURCE'),
         targetRegistry: values['target-registry'],
         targetRepository: values['target-repository'],
@@ -159,7 +173,8 @@ ${gitEnvironmentHelp}
         },
         logger: context.logger,
       });
-      context.print(result.promotedImage);
+      for (const image of result.images) context.print(image.promotedImage);
+      if (result.hld?.kept.length) context.logger.warn(keptTagsText(result.hld));
       if (result.hld?.pullRequestUrl) context.print(`pull request: ${result.hld.pullRequestUrl}`);
       else if (result.hld?.commitId) context.print(`HLD commit: ${result.hld.commitId}`);
       context.logger.info(`${result.dryRun ? 'dry run, nothing copied' : `${result.bytesCopied} bytes copied`}${result.alreadyPromoted ? ' (already promoted)' : ''}; HLD ${result.hld ? (result.hld.changed ? 'changed' : 'unchanged') : 'not updated'}`);
@@ -196,6 +211,8 @@ function hldOptions(values: HldValues, cwd: string, provenance: Provenance): Pro
     pinDigest,
     digestKey: values['digest-key'] ?? 'image.digest',
     noNewKeys: !!values['no-new-keys'],
+    createEnvironment: !!values['create-environment'],
+    createSubcomponent: !!values['create-subcomponent'],
     push,
     commitMessage: values['commit-message'],
     author: authorFrom(values, provenance),

@@ -39,6 +39,9 @@ Render:
   --hld-branch REF          its branch, tag or commit (default: main)
   --output DIR              where the rendered tree is written (default: a temporary folder)
   --allow-empty             allow leaving an environment folder without resources
+  --allow-environments-without-config
+                            render an environment that has no config/<env>.yaml in any
+                            component (default: refused as a likely typo)
 ${helmHelp}
   --cache DIR               keep fetched sources and renders here across runs
   --network-timeout SECONDS overall deadline of each fetch of a git or http source (default: 300)
@@ -57,6 +60,7 @@ ${gitEnvironmentHelp}`,
       args: context.args,
       options: {
         environments: { type: 'string', multiple: true },
+        'allow-environments-without-config': { type: 'boolean' },
         hld: { type: 'string' },
         'hld-repo': { type: 'string' },
         'hld-branch': { type: 'string' },
@@ -89,6 +93,7 @@ ${gitEnvironmentHelp}`,
         pullRequestApiUrl: values['pr-api-url'],
         dryRun: values['dry-run'],
         allowEmptyOutput: values['allow-empty'],
+        allowEnvironmentsWithoutConfig: !!values['allow-environments-without-config'],
         commitMessage: values['commit-message'],
         author: authorFrom(values, provenance),
         credential: gitCredentialFromEnv(context.env),

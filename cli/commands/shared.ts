@@ -71,6 +71,9 @@ export const hldTargetOptions = {
   'tag-key': { type: 'string' },
   'repository-key': { type: 'string' },
   'no-new-keys': { type: 'boolean' },
+  'create-environment': { type: 'boolean' },
+  'create-subcomponent': { type: 'boolean' },
+  'tag-policy': { type: 'string' },
 } as const;
 
 export interface HldTargetValues {
@@ -83,6 +86,9 @@ export interface HldTargetValues {
   'tag-key'?: string;
   'repository-key'?: string;
   'no-new-keys'?: boolean;
+  'create-environment'?: boolean;
+  'create-subcomponent'?: boolean;
+  'tag-policy'?: string;
 }
 
 /** The HLD target of those flags; `defaultEnvironment` differs per command (common, prod). */

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { updateImageTag } from '../../tasks/core/jobs/updateImageTag';
+import { parseTagPolicy } from '../../tasks/core/jobs/tagPolicy';
+import { keptTagsText, parseImageLines, updateImageTag } from '../../tasks/core/jobs/updateImageTag';
 import { CliCommand, UsageError } from './command';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hldTargetFlags, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
@@ -11,6 +12,7 @@ export const updateImageTagCommand: CliCommand = {
   flags: { ...gitWriteFlags, ...hldTargetFlags, imageTag: '--tag', imageRepository: '--repository', additionalValues: '--set' },
   summary: 'write an image tag into an HLD environment config and push it (with retry) or open a PR',
   help: `Usage: bedrock-gitops update-image-tag --tag TAG --subcomponent a.b (--hld-repo URL | --hld DIR) [options]
+       bedrock-gitops update-image-tag --image a=REPO:TAG --image b=TAG ... (--hld-repo URL | --hld DIR) [options]
 
 Edits config/<env>.yaml in place (comments and layout survive), commits with audit trailers and
 pushes with retry, re-applying the edit when another writer moved the branch; or pushes the
@@ -22,6 +24,10 @@ Image:
   --tag-key KEY             default image.tag
   --repository-key KEY      default image.repository
   --set key.path=value      another value to set in the same commit (repeatable)
+  --image SUB=REPO:TAG      several images in one commit: subcomponent=repository:tag or
+                            subcomponent=tag (repeatable; instead of --tag/--repository/--subcomponent)
+  --tag-policy P            auto (default: never move a version or build number backwards),
+                            semver, numeric (fail when a tag does not parse), any (always write)
 HLD:
   --hld-repo URL            HLD repository to clone, edit and push
   --hld DIR                 or an existing HLD checkout (used when --hld-repo is not given)
@@ -30,6 +36,8 @@ HLD:
   --environment ENV         config/<env>.yaml to edit (default: common)
   --subcomponent a.b        subcomponent whose config is edited (required)
   --no-new-keys             fail unless the subcomponent and keys already exist
+  --create-environment      allow an environment without a config file in the component
+  --create-subcomponent     allow a subcomponent that is not in the component tree
   --dry-run                 clone and edit, commit and push nothing
 ${gitWriteHelp('{image} {repository} {tag} {environment} {subcomponent} {componentPath} {branch}', 'the HLD branch')}
 
@@ -42,27 +50,38 @@ ${gitEnvironmentHelp}`,
         tag: { type: 'string' },
         repository: { type: 'string' },
         set: { type: 'string', multiple: true },
+        image: { type: 'string', multiple: true },
         ...hldTargetOptions,
         'dry-run': { type: 'boolean' },
         ...gitWriteOptions,
       },
       allowPositionals: false,
     });
-    if (!values.tag) throw new UsageError('--tag is required');
-    if (values.subcomponent === undefined) throw new UsageError('--subcomponent is required');
+    const keys = { tagKey: values['tag-key'] ?? 'image.tag', repositoryKey: values['repository-key'] ?? 'image.repository' };
+    const images = parseImageLines(values.image ?? [], keys, '--image');
+    if (images.length > 0 && (values.tag || values.repository || values.subcomponent !== undefined || values.set)) {
+      throw new UsageError('--image replaces --tag, --repository, --subcomponent and --set: give one or the other');
+    }
+    if (images.length === 0 && !values.tag) throw new UsageError('--tag (or --image) is required');
+    if (images.length === 0 && values.subcomponent === undefined) throw new UsageError('--subcomponent is required');
     if (!values['hld-repo'] && !values.hld) throw new UsageError('give --hld-repo URL or --hld DIR');
+    const tagPolicy = parseTagPolicy(values['tag-policy'], '--tag-policy');
     const push = pushOptionsFrom(values);
     const provenance = provenanceFromEnv(context.env);
     const workDir = mkdtempSync(join(tmpdir(), 'bedrock-gitops-tag-'));
     try {
       const result = await updateImageTag({
-        image: {
-          imageTag: values.tag,
+        image: images.length > 0 ? undefined : {
+          imageTag: values.tag!,
           imageRepository: values.repository,
-          tagKey: values['tag-key'] ?? 'image.tag',
-          repositoryKey: values['repository-key'] ?? 'image.repository',
+          ...keys,
           additionalValues: values.set ?? [],
         },
+        images: images.length > 0 ? images : undefined,
+        tagPolicy,
+        createEnvironment: !!values['create-environment'],
+        createSubcomponent: !!values['create-subcomponent'],
+        subcomponentField: images.length > 0 ? '--image' : '--subcomponent',
         target: hldTargetFrom(values, context.cwd, 'common'),
         noNewKeys: !!values['no-new-keys'],
         commit: {
@@ -78,7 +97,9 @@ ${gitEnvironmentHelp}`,
         dryRun: !!values['dry-run'],
         logger: context.logger,
       });
-      if (!result.changed) context.print(`${result.file}: already set, nothing committed`);
+      const kept = keptTagsText(result);
+      if (kept) context.logger.warn(kept);
+      if (!result.changed) context.print(kept ? `${result.file}: a newer tag is already there, nothing committed` : `${result.file}: already set, nothing committed`);
       else if (result.pullRequestUrl) context.print(`pull request #${result.pullRequestId}: ${result.pullRequestUrl}`);
       else if (result.commitId) context.print(`commit ${result.commitId} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`);
       else context.print(`${result.file}: would change (dry run)`);

@@ -53,6 +53,7 @@ runTask('GenerateManifests', async (ctx) => {
           ? { pullRequestId, repositoryUrl: tl.getVariable('Build.Repository.Uri') || undefined }
           : undefined,
       allowEmptyOutput: boolInput('allowEmptyOutput'),
+      allowEnvironmentsWithoutConfig: boolInput('allowEnvironmentsWithoutConfig'),
       commitMessage: optionalInput('commitMessage'),
       author: commitAuthor(provenance),
       credential: gitCredential(ctx, 'gitConnection'),

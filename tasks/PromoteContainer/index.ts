@@ -2,7 +2,10 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
+import { GitopsError } from '../core/errors';
+import { parseTagPolicy } from '../core/jobs/tagPolicy';
+import { keptTagsText } from '../core/jobs/updateImageTag';
+import { parseSourceImageLines, promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { parseImageReference } from '../core/registry/reference';
 import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
@@ -15,9 +18,11 @@ import { clusterSource } from '../agent/cluster';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
-  const sourceImage = stringInput('sourceImage', { required: true });
+  const sourceImages = parseSourceImageLines(listInput('sourceImages'));
+  const sourceImage = stringInput('sourceImage', { required: sourceImages.length === 0 });
   const networkTimeoutSeconds = intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 });
-  const source = await registryConnection(ctx, 'sourceRegistryConnection', registryHostOf(sourceImage), networkTimeoutSeconds * 1000);
+  const sourceHosts = new Set([sourceImage, ...sourceImages.map((s) => s.sourceImage)].filter(Boolean).map(registryHostOf));
+  const source = await registryConnection(ctx, 'sourceRegistryConnection', [...sourceHosts].join(', ') || undefined, networkTimeoutSeconds * 1000);
   const target = await targetCredentials(ctx, networkTimeoutSeconds * 1000);
   const platformsText = stringInput('platforms', { defaultValue: 'all' });
   const verificationMode = pickInput('verification', ['none', 'manifestRepo', 'cluster'] as const, 'manifestRepo');
@@ -34,11 +39,12 @@ runTask('PromoteContainer', async (ctx) => {
     environmentPath: stringInput('verifyEnvironmentPath'),
     syncTag: optionalInput('verifySyncTag'),
   };
-  const hld = hldOptions(provenance);
+  const hld = hldOptions(provenance, sourceImages.length > 0);
   const credential = verification.mode !== 'none' || hld ? gitCredential(ctx, 'gitConnection') : undefined;
   const workDir = mkdtempSync(join(ctx.tempDirectory, 'promote-'));
   const options: PromoteContainerOptions = {
     sourceImage,
+    sourceImages: sourceImages.length > 0 ? sourceImages : undefined,
     sourceCredentials: source?.credentials,
     targetRegistry: stringInput('targetRegistry', { required: true }),
     targetRepository: optionalInput('targetRepository'),
@@ -62,17 +68,26 @@ runTask('PromoteContainer', async (ctx) => {
   };
   try {
     const result = await promoteContainer(options);
-    ctx.output('promotedImage', result.promotedImage);
-    ctx.output('promotedDigest', result.promotedDigest);
+    // Several images: the outputs list them in input order, separated by commas.
+    ctx.output('promotedImage', result.images.map((i) => i.promotedImage).join(','));
+    ctx.output('promotedDigest', result.images.map((i) => i.promotedDigest).join(','));
     ctx.output('bytesCopied', result.bytesCopied);
     ctx.output('hldCommitId', result.hld?.commitId ?? '');
     ctx.output('hldChanged', !!result.hld?.changed && !result.dryRun);
     ctx.output('pullRequestId', result.hld?.pullRequestId ?? '');
     ctx.output('pullRequestUrl', result.hld?.pullRequestUrl ?? '');
     ctx.summary('Container promotion', promotionSummary(result, options.hld?.target.repositoryUrl));
+    const what = result.images.length > 1 ? `${result.images.length} images (${result.images.map((i) => i.sourceImage).join(', ')})` : result.sourceImage;
+    const kept = result.hld ? keptTagsText(result.hld) : '';
+    if (kept) ctx.logger.warn(kept);
+    if (result.images.length > 1 && !result.dryRun) {
+      const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
+        : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
+      return `Promoted ${what}${hldText}`;
+    }
     if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
     const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
-      : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : '; HLD already up to date';
+      : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
     return `${result.alreadyPromoted ? 'Already promoted' : 'Promoted'} ${result.sourceImage} to ${result.promotedImage}${hldText}`;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
@@ -100,10 +115,13 @@ function registryHostOf(image: string): string | undefined {
   }
 }
 
-function hldOptions(provenance: Provenance): PromoteHldOptions | undefined {
+function hldOptions(provenance: Provenance, several: boolean): PromoteHldOptions | undefined {
   const repositoryUrl = optionalInput('hldRepositoryUrl');
   const checkoutPath = explicitHldPath();
   if (!repositoryUrl && !checkoutPath) return undefined;
+  if (several && stringInput('subcomponent')) {
+    throw new GitopsError('with sourceImages each line names its subcomponent: leave subcomponent empty', { field: 'subcomponent' });
+  }
   return {
     target: {
       repositoryUrl,
@@ -111,13 +129,16 @@ function hldOptions(provenance: Provenance): PromoteHldOptions | undefined {
       branch: stringInput('hldBranch', { defaultValue: 'main' }),
       componentPath: stringInput('componentPath'),
       environment: stringInput('environment', { defaultValue: 'prod' }),
-      subcomponent: stringInput('subcomponent'),
+      subcomponent: several ? '' : stringInput('subcomponent'),
     },
     tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
     repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
     pinDigest: pickInput<PinDigest>('pinDigest', ['none', 'digestKey', 'tagAtDigest'], 'none'),
     digestKey: stringInput('digestKey', { defaultValue: 'image.digest' }),
     noNewKeys: boolInput('noNewKeys', false),
+    createEnvironment: boolInput('createEnvironment', false),
+    createSubcomponent: boolInput('createSubcomponent', false),
+    tagPolicy: parseTagPolicy(stringInput('tagPolicy')),
     push: pushInputs(),
     commitMessage: tl.getInput('commitMessage', false) ?? undefined,
     author: commitAuthor(provenance),

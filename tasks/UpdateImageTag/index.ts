@@ -1,4 +1,6 @@
-import { updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
+import { GitopsError } from '../core/errors';
+import { parseTagPolicy } from '../core/jobs/tagPolicy';
+import { keptTagsText, parseImageLines, updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
 import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
@@ -6,26 +8,41 @@ import { runTask } from '../agent/runTask';
 import * as tl from 'azure-pipelines-task-lib/task';
 
 runTask('UpdateImageTag', async (ctx) => {
-  const image = {
-    imageTag: stringInput('imageTag', { required: true }),
-    imageRepository: optionalInput('imageRepository'),
+  const keys = {
     tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
     repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
-    additionalValues: listInput('additionalValues'),
   };
+  const images = parseImageLines(listInput('images'), keys);
+  const single = images.length === 0;
+  if (!single && (optionalInput('imageTag') || optionalInput('imageRepository') || optionalInput('subcomponent'))) {
+    throw new GitopsError('set either images or imageTag, imageRepository and subcomponent, not both', { field: 'images', hint: 'put every image into images as subcomponent=repository:tag' });
+  }
+  const image = single ? {
+    imageTag: stringInput('imageTag', { required: true }),
+    imageRepository: optionalInput('imageRepository'),
+    ...keys,
+    additionalValues: listInput('additionalValues'),
+  } : undefined;
+  if (!single && listInput('additionalValues').length > 0) {
+    throw new GitopsError('additionalValues cannot be combined with images', { field: 'additionalValues', hint: 'set additional values in a separate step, or give one image with imageTag' });
+  }
   const provenance = pipelineProvenance();
   const repositoryUrl = optionalInput('hldRepositoryUrl');
   const result = await updateImageTag({
     image,
+    images: single ? undefined : images,
+    tagPolicy: parseTagPolicy(stringInput('tagPolicy')),
     target: {
       repositoryUrl,
       branch: stringInput('hldBranch', { defaultValue: 'main' }),
       checkoutPath: explicitHldPath(),
       componentPath: stringInput('componentPath'),
       environment: stringInput('environment', { defaultValue: 'common' }),
-      subcomponent: stringInput('subcomponent', { required: true }),
+      subcomponent: single ? stringInput('subcomponent', { required: true }) : '',
     },
     noNewKeys: boolInput('noNewKeys'),
+    createEnvironment: boolInput('createEnvironment'),
+    createSubcomponent: boolInput('createSubcomponent'),
     commit: {
       subject: '',
       messageTemplate: tl.getInput('commitMessage', false) || undefined,
@@ -42,8 +59,11 @@ runTask('UpdateImageTag', async (ctx) => {
   ctx.output('hldChanged', result.changed);
   ctx.output('pullRequestId', result.pullRequestId ?? '');
   ctx.output('pullRequestUrl', result.pullRequestUrl ?? '');
-  ctx.summary('Image tag update', imageTagSummary(result, image, repositoryUrl));
-  if (!result.changed) return `${result.file} already has image tag ${image.imageTag}: nothing to commit`;
-  if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets image tag ${image.imageTag} in ${result.file}: ${result.pullRequestUrl}`;
-  return `Set image tag ${image.imageTag} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
+  ctx.summary('Image tag update', imageTagSummary(result, image ?? images, repositoryUrl));
+  const tags = image ? `image tag ${image.imageTag}` : `${images.length} image tags`;
+  const kept = keptTagsText(result);
+  if (!result.changed && kept) return kept;
+  if (!result.changed) return `${result.file} already has ${tags}: nothing to commit`;
+  if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets ${tags} in ${result.file}: ${result.pullRequestUrl}`;
+  return `Set ${tags} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
 });

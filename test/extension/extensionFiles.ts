@@ -47,25 +47,27 @@ export const contracts: Record<TaskName, { inputs: string[]; outputs: string[]; 
   GenerateManifests: {
     inputs: ['hldPath', 'hldRepositoryUrl', 'hldBranch', 'environments', 'manifestRepositoryUrl', 'manifestBranch', 'manifestPath',
       'outputPath', 'gitConnection', ...prInputs, 'commitMessage', 'dryRun', 'allowEmptyOutput', 'helmPath', 'helmVersion',
-      'cacheDirectory', 'gitUserName', 'gitUserEmail'],
+      'cacheDirectory', 'gitUserName', 'gitUserEmail', 'allowEnvironmentsWithoutConfig'],
     outputs: ['manifestCommitId', 'manifestsChanged', 'renderedPath', 'pullRequestId', 'pullRequestUrl'],
     defaults: { hldPath: '$(System.DefaultWorkingDirectory)', environments: 'prod', manifestBranch: 'main', hldBranch: 'main', pushMode: 'direct',
-      dryRun: 'false', allowEmptyOutput: 'false' },
+      dryRun: 'false', allowEmptyOutput: 'false', allowEnvironmentsWithoutConfig: 'false' },
   },
   UpdateImageTag: {
     inputs: [...hldEdit, 'imageTag', 'imageRepository', 'additionalValues', 'noNewKeys', 'gitUserName', 'gitUserEmail', ...prInputs,
-      'pullRequestTitle', 'mergeStrategy', 'deleteSourceBranch', 'reviewers', 'maxPushAttempts'],
+      'pullRequestTitle', 'mergeStrategy', 'deleteSourceBranch', 'reviewers', 'maxPushAttempts', 'images', 'tagPolicy', 'createEnvironment', 'createSubcomponent'],
     outputs: ['hldCommitId', 'hldChanged', 'pullRequestId', 'pullRequestUrl'],
     defaults: { hldBranch: 'main', environment: 'common', tagKey: 'image.tag', repositoryKey: 'image.repository', pushMode: 'direct',
-      maxPushAttempts: '10', mergeStrategy: 'squash' },
+      maxPushAttempts: '10', mergeStrategy: 'squash', tagPolicy: 'auto', createEnvironment: 'false', createSubcomponent: 'false' },
   },
   PromoteContainer: {
     inputs: ['sourceImage', 'sourceRegistryConnection', 'targetRegistry', 'targetRepository', 'targetTag', 'targetRegistryConnection',
       'platforms', 'copyReferrers', 'verification', 'verifyManifestRepositoryUrl', 'verifyManifestBranch', 'verifyEnvironmentPath',
-      'verifySyncTag', ...hldEdit, 'pinDigest', ...prInputs, 'dryRun', 'overwriteTag', 'targetAzureSubscription'],
+      'verifySyncTag', ...hldEdit, 'pinDigest', ...prInputs, 'dryRun', 'overwriteTag', 'targetAzureSubscription', 'sourceImages', 'tagPolicy',
+      'createEnvironment', 'createSubcomponent'],
     outputs: ['promotedImage', 'promotedDigest', 'hldCommitId', 'hldChanged', 'pullRequestId', 'pullRequestUrl', 'bytesCopied'],
     defaults: { platforms: 'all', copyReferrers: 'true', verification: 'manifestRepo', hldBranch: 'main', tagKey: 'image.tag',
-      repositoryKey: 'image.repository', pushMode: 'direct', overwriteTag: 'false', dryRun: 'false' },
+      repositoryKey: 'image.repository', pushMode: 'direct', overwriteTag: 'false', dryRun: 'false', tagPolicy: 'auto', createEnvironment: 'false',
+      createSubcomponent: 'false' },
   },
 };
 

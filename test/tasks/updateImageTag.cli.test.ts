@@ -1,24 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startGitServer, type GitServer } from '../support/gitServer';
-import { repoRoot } from '../support/tools';
-import { bundleOnce, componentYaml, fileBytes, refsOf, tipOf } from './updateImageTagHelpers';
+import { bundleOnce, componentYaml, fileBytes, refsOf, tipOf, runCli } from './updateImageTagHelpers';
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GIT_TERMINAL_PROMPT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('bedrock-gitops update-image-tag (bundled CLI, git over HTTP)', function () {
   this.timeout(180_000);

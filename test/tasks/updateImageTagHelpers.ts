@@ -1,8 +1,10 @@
 /** Shared setup of the UpdateImageTag black-box tests: bundling, HLD repos, bare-repo reads. */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { git } from '../support/gitServer';
 import { tempDir } from '../support/tmp';
+import { repoRoot } from '../support/tools';
 
 /** Bundles unless `npm test`'s pretest (or an earlier run) already did: see test/support/bundle.ts. */
 export { ensureBundled as bundleOnce } from '../support/bundle';
@@ -47,4 +49,20 @@ export function tipOf(bare: string, branch = 'main'): Promise<string> {
 
 export function messageOf(bare: string, ref: string): Promise<string> {
   return git(['--git-dir', bare, 'log', '-1', '--format=%B', ref]);
+}
+
+/** Runs the bundled CLI (dist/cli.js) with only PATH, HOME and `env` in its environment. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GIT_TERMINAL_PROMPT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
 }

@@ -4,8 +4,8 @@ import { GitopsError } from '../errors';
 export interface CommitMessageParts {
   subject: string;
   body?: string;
-  /** `Key: value` lines at the end of the message; undefined or empty values are left out. */
-  trailers?: Record<string, string | undefined>;
+  /** `Key: value` lines at the end of the message (a list gives one line per item); undefined or empty values are left out. */
+  trailers?: Record<string, string | string[] | undefined>;
 }
 
 const trailerKey = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
@@ -27,8 +27,10 @@ export function formatCommitMessage(parts: CommitMessageParts): string {
     if (!trailerKey.test(key)) {
       throw new GitopsError(`Invalid commit trailer name "${key}"`, { field: 'trailers', hint: 'use letters, digits and dashes, e.g. Gitops-Source-Commit' });
     }
-    const clean = value === undefined ? '' : oneLine(value);
-    if (clean) trailers.push(`${key}: ${clean}`);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const clean = item === undefined ? '' : oneLine(item);
+      if (clean) trailers.push(`${key}: ${clean}`);
+    }
   }
   if (trailers.length) paragraphs.push(trailers.join('\n'));
   // A commit message is public and permanent: no URL in it keeps its user info (it may be a token).

@@ -30,6 +30,13 @@ export interface PushWithRetryOptions {
   baseDelayMs?: number;
   /** Cap on one backoff delay. Default 30 000 ms (a slow server makes the collision window long). */
   maxDelayMs?: number;
+  /**
+   * How many collision windows the first backoff spreads the writers over (then doubling per
+   * attempt). Wider spreading loses fewer races (each costs a fetch, commit and push on both
+   * sides) for a little more waiting. Default 6: measured with 16 writers on one branch, about
+   * half the lost races of 1 (bench/update-image-tag.bench.ts).
+   */
+  spread?: number;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;
   logger: Logger;
@@ -66,6 +73,7 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
   const baseDelayMs = options.baseDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const random = options.random ?? Math.random;
+  const spread = options.spread ?? 6;
   let delay = 0;
   for (let attempt = 1; ; attempt++) {
     await sleep(delay);
@@ -92,7 +100,7 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
     }
     // The time from fetch to push is the window in which others collide with us: back off in its units.
     const collisionWindow = Date.now() - attemptStarted;
-    delay = backoffDelay(attempt, Math.max(baseDelayMs, collisionWindow), maxDelayMs, random);
+    delay = backoffDelay(attempt, Math.max(baseDelayMs, collisionWindow * spread), maxDelayMs, random);
     logger.info(`${branch} moved while pushing (attempt ${attempt}); re-applying the change on the new tip in ${delay} ms`);
   }
 }

@@ -70,15 +70,20 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
   return { text: current, changed: current !== text, changes };
 }
 
+/** The config file `set` edits: `config/<environment>.yaml`, or `.json` when only that exists. */
+export function environmentConfigFile(componentDir: string, environment: string): string {
+  assertPlainName(environment, 'environment', { field: 'environment' });
+  const yamlFile = join(componentDir, 'config', `${environment}.yaml`);
+  const jsonFile = join(componentDir, 'config', `${environment}.json`);
+  return existsSync(yamlFile) || !existsSync(jsonFile) ? yamlFile : jsonFile;
+}
+
 /**
  * Edits `config/<environment>.yaml` (or `.json` when only that exists) of a component, creating
  * the file when it is missing. Writes nothing when no value changes.
  */
 export async function setValues(componentDir: string, request: SetRequest, logger: Logger, options: { root?: string } = {}): Promise<SetFileResult> {
-  assertPlainName(request.environment, 'environment', { field: 'environment' });
-  const yamlFile = join(componentDir, 'config', `${request.environment}.yaml`);
-  const jsonFile = join(componentDir, 'config', `${request.environment}.json`);
-  const file = existsSync(yamlFile) || !existsSync(jsonFile) ? yamlFile : jsonFile;
+  const file = environmentConfigFile(componentDir, request.environment);
   // A committed symlink (the file or config/) must not make us read or rewrite a file outside the repository.
   const root = await checkoutRoot(options.root ?? componentDir);
   await realPathInside(root, file, { what: 'config file', rootLabel: 'the HLD repository', file: displayPath(file, root) });

@@ -29,7 +29,7 @@ export interface CommitMessageRequest {
   /** User template: its first line becomes the subject, the rest the body. */
   template?: string;
   placeholders: Record<string, string | undefined>;
-  trailers: Record<string, string | undefined>;
+  trailers: Record<string, string | string[] | undefined>;
 }
 
 /** A commit message from the user's template (or the default subject) with the audit trailers appended. */

@@ -62,6 +62,8 @@ export interface GenerateManifestsOptions {
   /** With dryRun: post or update one comment with the summary on this pull request of the HLD repository. */
   commentOnPullRequest?: { pullRequestId: number; repositoryUrl?: string };
   allowEmptyOutput?: boolean;
+  /** Render an environment that no component has a config file for (default: refused as a typo). */
+  allowEnvironmentsWithoutConfig?: boolean;
   /** Template with {hldCommit}, {hldShortCommit}, {hldSubject}, {hldRepository}, {environments}. */
   commitMessage?: string;
   /** Default: the requester from provenance, else `Azure Pipelines`. */
@@ -151,6 +153,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
     hldDir: hld.dir,
     environmentSets: options.environmentSets,
     outputDir: options.outputDir,
+    allowEnvironmentsWithoutConfig: options.allowEnvironmentsWithoutConfig,
     cacheDir: options.cacheDir,
     helmPath: options.helmPath,
     network: options.network,
@@ -412,7 +415,7 @@ function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: 
   const [subject, ...rest] = (expanded || `Generate manifests for ${environments}`).split('\n');
   const p = options.provenance;
   const record = [
-    `Rendered ${environments} from ${hld.repositoryUrl ?? 'the HLD'}${hld.commit ? ` at ${hld.commit}` : ''}.`,
+    `Rendered ${environments} from ${hld.repositoryUrl ?? 'the HLD'}${hld.commit ? ` at ${hld.commit}` : ''}${hld.dirty ? ' with uncommitted changes in the checkout' : ''}.`,
     p.buildUrl || p.buildId ? `Build: ${p.buildNumber ?? p.buildId} ${p.buildUrl ?? ''}`.trim() : undefined,
     p.releaseId ? `Release: ${p.releaseName ?? p.releaseId} ${p.releaseUrl ?? ''}`.trim() : undefined,
   ].filter(Boolean);
@@ -422,6 +425,7 @@ function commitMessage(options: GenerateManifestsOptions, hld: HldSource, sets: 
     trailers: {
       'Gitops-Hld-Repository': hld.repositoryUrl,
       'Gitops-Hld-Commit': hld.commit,
+      'Gitops-Hld-Dirty': hld.dirty ? 'true' : undefined,
       'Gitops-Environments': environments,
       // Which folders this commit replaced: how later runs tell, per environment, whether they are superseded.
       'Gitops-Environment-Folders': folders.join(', '),

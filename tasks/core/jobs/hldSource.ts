@@ -18,6 +18,8 @@ export interface HldSource {
   repositoryUrl?: string;
   /** Auth to send when fetching more history; undefined when the checkout carries its own or none is needed. */
   auth?: GitAuth;
+  /** The checkout has uncommitted changes (or new files): the render is not exactly `commit`. */
+  dirty?: boolean;
 }
 
 export interface HldSourceOptions {
@@ -67,7 +69,18 @@ export async function openHldSource(options: HldSourceOptions): Promise<HldSourc
   // A pipeline checkout with persistCredentials already sends its own header; a second one would conflict.
   const persisted = await runGit(['config', '--get-regexp', '^http\\..*extraheader$'], { cwd: location.dir, logger });
   const auth = persisted.code === 0 && persisted.stdout.trim() ? undefined : originUrl ? options.authFor(originUrl) : undefined;
-  return { dir: location.dir, ...(await commitInfo(location.dir, logger)), repositoryUrl, auth };
+  const info = await commitInfo(location.dir, logger);
+  const dirty = info.commit !== undefined && await hasUncommittedChanges(location.dir, logger);
+  if (dirty) {
+    logger.warn(`${location.dir} has uncommitted changes: the render is not exactly commit ${info.commit}; the manifest commit records Gitops-Hld-Dirty: true`);
+  }
+  return { dir: location.dir, ...info, repositoryUrl, auth, ...(dirty ? { dirty } : {}) };
+}
+
+/** Changed, staged or new (not ignored) files in the checkout. */
+async function hasUncommittedChanges(dir: string, logger: Logger): Promise<boolean> {
+  const status = await runGit(['status', '--porcelain', '--untracked-files=normal'], { cwd: dir, logger });
+  return status.code === 0 && status.stdout.trim() !== '';
 }
 
 async function commitInfo(dir: string, logger: Logger): Promise<{ commit?: string; subject?: string }> {

@@ -12,8 +12,9 @@ import { copyImage, formatImageReference, parseImageReference, type CopyResult, 
 import { isValidRegistry, isValidTag } from '../registry/reference';
 import { escapeMarkdown, renderChangeSummary, type ValueChange } from '../report';
 import { expandTemplate } from './commitMessage';
-import { validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
-import { imageTagValues, updateImageTag, type ImageTagRequest } from './updateImageTag';
+import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
+import { changeKey, preflightHldUpdate, validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
+import { imageTagValues, parseSubcomponentLines, updateImageTag, type ImageTagRequest } from './updateImageTag';
 import { validateVerification, verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
 import type { ClusterSource } from '../cluster';
 import { verifyInCluster } from '../cluster/verify';
@@ -38,15 +39,32 @@ export interface PromoteHldOptions {
   /** Receives the digest with pinDigest `digestKey`. */
   digestKey: string;
   noNewKeys: boolean;
+  /** Allow an environment without a config file in the component (default: refused as a typo). */
+  createEnvironment?: boolean;
+  /** Allow a subcomponent that is not in the component tree (default: refused as a typo). */
+  createSubcomponent?: boolean;
+  /** Never move a tag backwards (default auto); `any` always writes. */
+  tagPolicy?: TagPolicy;
   push: PushOptions;
   /** Template with {image}, {digest}, {sourceImage}, {tag}, {environment}, {subcomponent}. */
   commitMessage?: string;
   author: { name: string; email: string };
 }
 
+/** One of several images promoted together, and the subcomponent whose config receives it. */
+export interface SourceImageEntry {
+  subcomponent: string;
+  sourceImage: string;
+}
+
 export interface PromoteContainerOptions {
   /** `registry/repository:tag` or `...@sha256:...`. */
   sourceImage: string;
+  /**
+   * Several images promoted together (instead of sourceImage and the HLD target's subcomponent):
+   * all are resolved, verified and copied first, then one HLD commit writes them all.
+   */
+  sourceImages?: SourceImageEntry[];
   sourceCredentials?: RegistryCredentials;
   /** host[:port] of the production registry. */
   targetRegistry: string;
@@ -91,7 +109,23 @@ const TASK_INPUT_NAMES: SettingNames = {
   overwriteTag: 'overwriteTag',
 };
 
-export interface PromoteContainerResult {
+/** The first image's fields (with several images: bytes and blobs summed, alreadyPromoted when all were). */
+export interface PromoteContainerResult extends Omit<PromotedImage, 'subcomponent'> {
+  blobsUploaded: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  referrersCopied: number;
+  dryRun: boolean;
+  verification?: VerifyDeploymentResult;
+  hld?: HldUpdateResult;
+  /** Every image promoted, in input order (one entry without sourceImages); the fields above are the first one's. */
+  images: PromotedImage[];
+}
+
+/** What was promoted for one image. */
+export interface PromotedImage {
+  /** With sourceImages: the subcomponent the image was written to. */
+  subcomponent?: string;
   /** The source as given, normalised (`registry/repository:tag`). */
   sourceImage: string;
   sourceDigest: string;
@@ -102,16 +136,18 @@ export interface PromoteContainerResult {
   promotedDigest: string;
   /** Blob and manifest bytes written to the target (0 when already promoted or mounted). */
   bytesCopied: number;
-  blobsUploaded: number;
-  blobsMounted: number;
-  blobsSkipped: number;
-  referrersCopied: number;
-  platforms: string[];
   /** The target tag already pointed at this digest. */
   alreadyPromoted: boolean;
-  dryRun: boolean;
-  verification?: VerifyDeploymentResult;
-  hld?: HldUpdateResult;
+  platforms: string[];
+}
+
+/**
+ * The `sourceImages` input (CLI: repeated --source with `subcomponent=`): one
+ * `subcomponent=registry/repository:tag` per line; blank lines are skipped.
+ */
+export function parseSourceImageLines(lines: readonly string[], field = 'sourceImages'): SourceImageEntry[] {
+  return parseSubcomponentLines(lines, field, 'registry/repository:tag', 'api=preprod.azurecr.io/team/api:1.2.3')
+    .map(({ subcomponent, value }) => ({ subcomponent, sourceImage: value }));
 }
 
 interface PromotionPlan {
@@ -162,11 +198,11 @@ export function planPromotion(options: Pick<PromoteContainerOptions, 'sourceImag
   return { source, target: { ...target, tag: target.tag ?? tag } };
 }
 
-function withField<T>(parse: () => T, field: string): T {
+function withField<T>(parse: () => T, field: string, prefix = ''): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof GitopsError && !error.field) throw new GitopsError(error.message, { field, hint: error.hint });
+    if (error instanceof GitopsError && (!error.field || prefix)) throw new GitopsError(`${prefix}${error.message}`, { field, hint: error.hint });
     throw error;
   }
 }
@@ -186,13 +222,16 @@ export function promotedImageRequest(hld: PromoteHldOptions, target: PromotionPl
 }
 
 /** UpdateImageTag's options for the promoted image, except the image fields. */
-function hldUpdateRequest(options: PromoteContainerOptions, hld: PromoteHldOptions, plan: PromotionPlan): Omit<HldUpdateOptions, 'values'> {
+function hldUpdateRequest(options: PromoteContainerOptions, hld: PromoteHldOptions, plan: PromotionPlan, count: number): Omit<HldUpdateOptions, 'values'> {
   const targetText = formatImageReference(plan.target);
   return {
     target: hld.target,
     noNewKeys: hld.noNewKeys,
+    createEnvironment: hld.createEnvironment,
+    createSubcomponent: hld.createSubcomponent,
+    subcomponentField: count > 1 || options.sourceImages?.length ? 'sourceImages' : undefined,
     commit: {
-      subject: `Promote ${targetText} to ${hld.target.environment}`,
+      subject: count > 1 ? `Promote ${count} images to ${hld.target.environment}` : `Promote ${targetText} to ${hld.target.environment}`,
       messageTemplate: hld.commitMessage,
       author: hld.author,
       trailers: {},
@@ -206,106 +245,183 @@ function hldUpdateRequest(options: PromoteContainerOptions, hld: PromoteHldOptio
   };
 }
 
+interface ImageRun {
+  entry: SourceImageEntry;
+  plan: PromotionPlan;
+  sourceText: string;
+  targetText: string;
+  copy: (dryRun: boolean, sourceDigest?: string) => Promise<CopyResult>;
+  resolved?: CopyResult;
+  copied?: CopyResult;
+}
+
 export async function promoteContainer(options: PromoteContainerOptions): Promise<PromoteContainerResult> {
   const { logger } = options;
-  const plan = planPromotion(options);
   if (options.verification.mode === 'manifestRepo') validateVerification(options.verification);
-  const sourceText = formatImageReference(plan.source);
-  const targetText = formatImageReference(plan.target);
-  const copyOptions = {
-    source: plan.source,
-    target: plan.target,
-    sourceCredentials: options.sourceCredentials,
-    targetCredentials: options.targetCredentials,
-    platforms: options.platforms,
-    copyReferrers: options.copyReferrers,
-    overwriteTag: options.overwriteTag,
-    insecure: options.insecure,
-    networkTimeoutSeconds: options.networkTimeoutSeconds,
-    logger,
-  };
-
-  const hldRequest = options.hld && hldUpdateRequest(options, options.hld, plan);
-  // HLD inputs are checked before any registry or git access, so a bad input copies nothing.
-  if (hldRequest && options.hld) {
-    validateHldUpdate(hldRequest);
-    imageTagValues(promotedImageRequest(options.hld, plan.target, `sha256:${'0'.repeat(64)}`));
-    if (hldRequest.commit.messageTemplate) expandTemplate(hldRequest.commit.messageTemplate, Object.fromEntries(TEMPLATE_PLACEHOLDERS.map((p) => [p, ''])));
+  const several = (options.sourceImages?.length ?? 0) > 0;
+  if (several && options.sourceImage?.trim()) {
+    throw new GitopsError('set either sourceImages or sourceImage, not both', { field: 'sourceImages', hint: 'put every image into sourceImages as subcomponent=registry/repository:tag' });
   }
-
+  if (several && (options.targetRepository?.trim() || options.targetTag?.trim())) {
+    throw new GitopsError('with sourceImages each image keeps its own repository and tag: targetRepository and targetTag must be empty', { field: 'sourceImages' });
+  }
+  const entries: SourceImageEntry[] = several ? options.sourceImages! : [{ subcomponent: options.hld?.target.subcomponent ?? '', sourceImage: options.sourceImage }];
   const names = { ...TASK_INPUT_NAMES, ...options.names };
   // The resolving pass logs its "dry run" lines at debug level: for the user it is not a dry run.
   const quiet: Logger = { ...logger, info: (message) => logger.debug(message) };
-  const copy = (dryRun: boolean, sourceDigest?: string) => copyImage({
-    ...copyOptions,
-    // The real copy names the verified digest, so a source tag moved meanwhile cannot slip through.
-    source: sourceDigest ? { ...plan.source, digest: sourceDigest } : plan.source,
-    dryRun,
-    logger: dryRun ? quiet : logger,
-  }).catch((error: unknown) => {
-    throw explainCopyFailure(error, plan, names);
+  const runs: ImageRun[] = entries.map((entry, index) => {
+    const plan = several
+      ? withField(() => planPromotion({ ...options, sourceImage: entry.sourceImage }), 'sourceImages', `sourceImages line ${index + 1}: `)
+      : planPromotion(options);
+    const copyOptions = {
+      source: plan.source,
+      target: plan.target,
+      sourceCredentials: options.sourceCredentials,
+      targetCredentials: options.targetCredentials,
+      platforms: options.platforms,
+      copyReferrers: options.copyReferrers,
+      overwriteTag: options.overwriteTag,
+      insecure: options.insecure,
+      networkTimeoutSeconds: options.networkTimeoutSeconds,
+      logger,
+    };
+    return {
+      entry,
+      plan,
+      sourceText: formatImageReference(plan.source),
+      targetText: formatImageReference(plan.target),
+      copy: (dryRun: boolean, sourceDigest?: string) => copyImage({
+        ...copyOptions,
+        // The real copy names the verified digest, so a source tag moved meanwhile cannot slip through.
+        source: sourceDigest ? { ...plan.source, digest: sourceDigest } : plan.source,
+        dryRun,
+        logger: dryRun ? quiet : logger,
+      }).catch((error: unknown) => {
+        throw explainCopyFailure(error, plan, names);
+      }),
+    };
   });
 
-  // Resolve first, writing nothing: digest, platforms, and a refused tag overwrite fail fast.
-  const resolved = await copy(true);
-  logger.info(`${sourceText} is ${resolved.sourceDigest} (${resolved.platforms.join(', ') || 'no platform recorded'})`);
+  const hldRequest = options.hld && hldUpdateRequest(options, options.hld, runs[0].plan, several ? runs.length : 1);
+  const tagPolicy = options.hld?.tagPolicy ?? 'auto';
+  // HLD inputs are checked before any registry or git access, so a bad input copies nothing.
+  if (hldRequest && options.hld) {
+    const edits = runs.map((run) => ({ subcomponent: run.entry.subcomponent, values: [] }));
+    validateHldUpdate(several ? { ...hldRequest, edits } : hldRequest);
+    for (const run of runs) {
+      imageTagValues(promotedImageRequest(options.hld, run.plan.target, `sha256:${'0'.repeat(64)}`));
+      assertTagFitsPolicy(run.plan.target.tag, tagPolicy, several ? 'sourceImages' : 'targetTag');
+    }
+    if (hldRequest.commit.messageTemplate) expandTemplate(hldRequest.commit.messageTemplate, Object.fromEntries(TEMPLATE_PLACEHOLDERS.map((p) => [p, ''])));
+  }
+
+  // A typo in the environment or a subcomponent fails now, before any image is copied.
+  if (hldRequest && options.hld) {
+    await preflightHldUpdate({
+      ...hldRequest,
+      values: [],
+      edits: runs.map((run) => ({ subcomponent: run.entry.subcomponent, values: [] })),
+    });
+  }
+
+  // Resolve every image first, writing nothing: digest, platforms, and a refused tag overwrite fail fast.
+  for (const run of runs) {
+    run.resolved = await run.copy(true);
+    logger.info(`${run.sourceText} is ${run.resolved.sourceDigest} (${run.resolved.platforms.join(', ') || 'no platform recorded'})`);
+  }
 
   let verification: VerifyDeploymentResult | undefined;
   if (options.verification.mode === 'manifestRepo') {
-    verification = await verifyDeployment({
-      repositoryUrl: options.verification.repositoryUrl,
-      branch: options.verification.branch,
-      environmentPath: options.verification.environmentPath,
-      syncTag: options.verification.syncTag,
-      image: plan.source,
-      digest: resolved.sourceDigest,
-      credential: options.gitCredential,
-      workDir: join(options.workDir, 'verify'),
-      logger,
-    });
+    for (const [index, run] of runs.entries()) {
+      const verified = await verifyDeployment({
+        repositoryUrl: options.verification.repositoryUrl,
+        branch: options.verification.branch,
+        environmentPath: options.verification.environmentPath,
+        syncTag: options.verification.syncTag,
+        image: run.plan.source,
+        digest: run.resolved!.sourceDigest,
+        credential: options.gitCredential,
+        workDir: join(options.workDir, index === 0 ? 'verify' : `verify-${index}`),
+        logger,
+      });
+      verification ??= verified;
+    }
   } else if (options.verification.mode === 'cluster') {
-    verification = await verifyInCluster({ ...options.verification, image: plan.source, digest: resolved.sourceDigest, credential: options.gitCredential, workDir: join(options.workDir, 'verify'), logger });
+    for (const [index, run] of runs.entries()) {
+      const verified = await verifyInCluster({
+        ...options.verification, image: run.plan.source, digest: run.resolved!.sourceDigest, credential: options.gitCredential,
+        workDir: join(options.workDir, index === 0 ? 'verify' : `verify-${index}`), logger,
+      });
+      verification ??= verified;
+    }
   } else {
-    logger.warn(`verification is off: promoting ${sourceText} without checking that it runs in pre-production`);
+    logger.warn(`verification is off: promoting ${runs.map((r) => r.sourceText).join(', ')} without checking that it runs in pre-production`);
   }
 
-  const nothingToWrite = options.dryRun || (resolved.alreadyPromoted && !options.copyReferrers);
-  const copied: CopyResult = nothingToWrite ? resolved : await copy(false, resolved.sourceDigest);
-  if (!options.dryRun && nothingToWrite) logger.info(`${targetText} already is ${copied.digest}: nothing to copy`);
-  const promotedImage = `${plan.target.registry}/${plan.target.repository}@${copied.digest}`;
-  if (options.dryRun) {
-    logger.info(copied.alreadyPromoted ? `dry run: ${targetText} already is ${copied.digest}` : `dry run: would copy ${sourceText} to ${targetText} (${copied.digest})`);
+  // Every copy before the HLD: when one fails, nothing is written to the HLD.
+  for (const run of runs) {
+    const resolved = run.resolved!;
+    const nothingToWrite = options.dryRun || (resolved.alreadyPromoted && !options.copyReferrers);
+    run.copied = nothingToWrite ? resolved : await run.copy(false, resolved.sourceDigest);
+    if (!options.dryRun && nothingToWrite) logger.info(`${run.targetText} already is ${run.copied.digest}: nothing to copy`);
+    if (options.dryRun) {
+      logger.info(run.copied.alreadyPromoted ? `dry run: ${run.targetText} already is ${run.copied.digest}` : `dry run: would copy ${run.sourceText} to ${run.targetText} (${run.copied.digest})`);
+    }
   }
+  const images: PromotedImage[] = runs.map((run) => ({
+    subcomponent: several ? run.entry.subcomponent : undefined,
+    sourceImage: run.sourceText,
+    sourceDigest: run.resolved!.sourceDigest,
+    targetImage: run.targetText,
+    promotedImage: `${run.plan.target.registry}/${run.plan.target.repository}@${run.copied!.digest}`,
+    promotedDigest: run.copied!.digest,
+    bytesCopied: options.dryRun ? 0 : run.copied!.bytesCopied,
+    alreadyPromoted: run.copied!.alreadyPromoted,
+    platforms: run.copied!.platforms,
+  }));
 
   let hld: HldUpdateResult | undefined;
   if (hldRequest && options.hld) {
+    const requests = runs.map((run) => ({ ...promotedImageRequest(options.hld!, run.plan.target, run.copied!.digest), subcomponent: run.entry.subcomponent }));
     hld = await updateImageTag({
       ...hldRequest,
-      image: promotedImageRequest(options.hld, plan.target, copied.digest),
+      image: several ? undefined : requests[0],
+      images: several ? requests : undefined,
+      tagPolicy,
       commit: {
         ...hldRequest.commit,
-        placeholders: { image: promotedImage, digest: copied.digest, sourceImage: sourceText, tag: plan.target.tag },
-        trailers: { 'Gitops-Image': promotedImage, 'Gitops-Source-Image': `${sourceText}@${resolved.sourceDigest}`, 'Gitops-Tag': plan.target.tag },
+        placeholders: {
+          image: images.map((i) => i.promotedImage).join(', '),
+          digest: images.map((i) => i.promotedDigest).join(', '),
+          sourceImage: images.map((i) => i.sourceImage).join(', '),
+          tag: runs.map((r) => r.plan.target.tag).join(', '),
+        },
+        trailers: several
+          ? { 'Gitops-Source-Image': images.map((i) => `${i.subcomponent}=${i.sourceImage}@${i.sourceDigest}`) }
+          : { 'Gitops-Image': images[0].promotedImage, 'Gitops-Source-Image': `${images[0].sourceImage}@${images[0].sourceDigest}`, 'Gitops-Tag': runs[0].plan.target.tag },
       },
     });
   }
 
+  const first = images[0];
+  const copied = runs[0].copied!;
   return {
-    sourceImage: sourceText,
-    sourceDigest: resolved.sourceDigest,
-    targetImage: targetText,
-    promotedImage,
-    promotedDigest: copied.digest,
-    bytesCopied: options.dryRun ? 0 : copied.bytesCopied,
-    blobsUploaded: copied.blobsUploaded,
-    blobsMounted: copied.blobsMounted,
-    blobsSkipped: copied.blobsSkipped,
-    referrersCopied: copied.referrersCopied,
+    sourceImage: first.sourceImage,
+    sourceDigest: first.sourceDigest,
+    targetImage: first.targetImage,
+    promotedImage: first.promotedImage,
+    promotedDigest: first.promotedDigest,
+    bytesCopied: images.reduce((sum, i) => sum + i.bytesCopied, 0),
+    blobsUploaded: runs.reduce((sum, r) => sum + r.copied!.blobsUploaded, 0),
+    blobsMounted: runs.reduce((sum, r) => sum + r.copied!.blobsMounted, 0),
+    blobsSkipped: runs.reduce((sum, r) => sum + r.copied!.blobsSkipped, 0),
+    referrersCopied: runs.reduce((sum, r) => sum + r.copied!.referrersCopied, 0),
     platforms: copied.platforms,
-    alreadyPromoted: copied.alreadyPromoted,
+    alreadyPromoted: images.every((i) => i.alreadyPromoted),
     dryRun: options.dryRun,
     verification,
     hld,
+    images,
   };
 }
 
@@ -335,7 +451,7 @@ function explainCopyFailure(error: unknown, plan: PromotionPlan, names: SettingN
 export function promotionSummary(result: PromoteContainerResult, hldRepositoryUrl?: string): string {
   const changes: ValueChange[] = (result.hld?.changes ?? []).map((c) => ({
     file: result.hld!.file,
-    key: c.key,
+    key: changeKey(c),
     oldValue: c.oldValue === undefined ? undefined : String(c.oldValue),
     newValue: String(c.newValue),
   }));
@@ -345,9 +461,13 @@ export function promotionSummary(result: PromoteContainerResult, hldRepositoryUr
   if (result.verification) notes.push(`verified in pre-production at ${result.verification.checked} (commit ${result.verification.commit.slice(0, 12)}): ${result.verification.matches.map((m) => m.file).join(', ')}`);
   if (!result.hld) notes.push('no HLD update was asked');
   else if (!result.hld.changed && !result.dryRun) notes.push('the HLD already had these values');
+  for (const k of result.hld?.kept ?? []) notes.push(`${k.subcomponent || 'root'} keeps ${k.key} ${k.current}: newer than ${k.tag} (tagPolicy), not written`);
+  if (result.images.length > 1) {
+    for (const image of result.images) notes.push(`${image.subcomponent}: ${image.sourceImage}@${image.sourceDigest} → ${image.promotedImage}${image.alreadyPromoted ? ' (already promoted)' : ''}`);
+  }
   if (result.hld?.closedPullRequest) notes.push(`closed the stale pull request #${result.hld.closedPullRequest.id} (${result.hld.closedPullRequest.url})`);
   const markdown = renderChangeSummary({
-    title: `${result.dryRun ? 'Dry run: promote' : 'Promoted'} ${result.targetImage}`,
+    title: `${result.dryRun ? 'Dry run: promote' : 'Promoted'} ${result.images.length > 1 ? `${result.images.length} images` : result.targetImage}`,
     changes,
     promotion: {
       sourceImage: `${result.sourceImage}@${result.sourceDigest}`,

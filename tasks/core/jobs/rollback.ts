@@ -44,7 +44,7 @@ export async function rollbackImageTag(options: RollbackOptions): Promise<Rollba
   const hld = await updateImageTag({
     ...update,
     image,
-    // MERGE NOTE: the one place rollback overrides UpdateImageTag's tag policy.
+    // A rollback writes an older tag on purpose: the one place the tag policy is overridden.
     tagPolicy: 'any',
     commit: {
       ...update.commit,

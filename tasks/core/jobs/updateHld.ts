@@ -1,17 +1,20 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError, naming } from '../errors';
 import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
+import { parse } from 'yaml';
 import { formatKeyPath } from '../hld/keypath';
-import { setValues, type SetChange, type SetValue } from '../hld/set';
+import { environmentConfigFile, setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
 import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath } from '../names';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
+import { assertHldTargetExists } from './hldTargetCheck';
+import { compareTags, type TagPolicy } from './tagPolicy';
 import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
 
 export interface HldTarget {
@@ -41,10 +44,37 @@ export interface PushOptions {
   };
 }
 
+/** Write the tag at `path` only when it is not older than the tag already there (see tagPolicy.ts). */
+export interface TagGuard {
+  /** Key path of the tag inside the subcomponent's config. */
+  path: string[];
+  tag: string;
+  policy: TagPolicy;
+}
+
+/** The values set in one subcomponent; several edits of one environment config land in one commit. */
+export interface HldEdit {
+  /** Dotted subcomponent path; '' for the component itself. */
+  subcomponent: string;
+  values: SetValue[];
+  /** When the HLD already holds a newer tag, this edit is left out (the rest of the commit is not). */
+  guard?: TagGuard;
+}
+
 export interface HldUpdateOptions {
   target: HldTarget;
+  /** The values of `target.subcomponent` (ignored when `edits` is given). */
   values: SetValue[];
+  /** Several subcomponents at once; default one edit of `target.subcomponent` with `values` and `tagGuard`. */
+  edits?: HldEdit[];
+  tagGuard?: TagGuard;
   noNewKeys: boolean;
+  /** Allow an environment that has no config file in the component yet (default: refused as a typo). */
+  createEnvironment?: boolean;
+  /** Allow a subcomponent that is not in the component tree (default: refused as a typo). */
+  createSubcomponent?: boolean;
+  /** The input that named the subcomponent(s), for errors (default `subcomponent`). */
+  subcomponentField?: string;
   commit: {
     subject: string;
     body?: string;
@@ -52,7 +82,7 @@ export interface HldUpdateOptions {
     messageTemplate?: string;
     placeholders?: Record<string, string | undefined>;
     author: { name: string; email: string };
-    trailers: Record<string, string | undefined>;
+    trailers: Record<string, string | string[] | undefined>;
   };
   push: PushOptions;
   credential?: ServiceCredential;
@@ -71,13 +101,28 @@ export interface HldUpdateResult {
   pullRequestUrl?: string;
   /** Edited config file, relative to the HLD root, with `/` separators. */
   file: string;
-  changes: SetChange[];
+  changes: HldChange[];
+  /** Edits left out because the HLD already holds a newer tag (tagPolicy); a warning was logged for each. */
+  kept: KeptTag[];
   /** Times the edit was applied (1 = no push conflict). */
   attempts: number;
   /** Branch written: the HLD branch (direct) or the pull request branch. */
   branch: string;
   /** Pull-request mode: the open PR that this run closed because the target branch already has every value. */
   closedPullRequest?: { id: number; url: string };
+}
+
+/** One value changed; `subcomponent` is set when the update edited several subcomponents. */
+export type HldChange = SetChange & { subcomponent?: string };
+
+/** A tag not written because the value on the tip is newer under the tag policy. */
+export interface KeptTag {
+  subcomponent: string;
+  key: string;
+  /** The newer tag already in the HLD. */
+  current: string;
+  /** The tag this run would have written. */
+  tag: string;
 }
 
 const mergeStrategies: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
@@ -115,10 +160,10 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
   assertPlainName(target.environment, 'environment', { field: 'environment' });
   assertSingleLine(target.componentPath, 'componentPath');
   assertRelativePath(target.componentPath, 'componentPath', { field: 'componentPath' });
-  if (target.subcomponent !== '') {
-    for (const name of target.subcomponent.split('.')) {
-      assertPlainName(name, 'subcomponent segment', { field: 'subcomponent' });
-    }
+  const field = options.subcomponentField ?? 'subcomponent';
+  for (const subcomponent of [target.subcomponent, ...(options.edits ?? []).map((e) => e.subcomponent)]) {
+    if (subcomponent === '') continue;
+    for (const name of subcomponent.split('.')) assertPlainName(name, 'subcomponent segment', { field });
   }
   validatePushSettings(push, commit.author, commit.messageTemplate);
 }
@@ -170,30 +215,55 @@ export function validatePushSettings(push: PushOptions, author: { name: string; 
 export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResult> {
   validateHldUpdate(input);
   const options = withPlainBranchNames(input);
-  if (options.values.length === 0) throw new GitopsError('no values to set', { field: 'imageTag' });
+  const edits = options.edits ?? [{ subcomponent: options.target.subcomponent, values: options.values, guard: options.tagGuard }];
+  if (edits.length === 0 || edits.every((e) => e.values.length === 0)) throw new GitopsError('no values to set', { field: 'imageTag' });
   const { target, push, logger } = options;
   const pullRequestMode = push.mode === 'pullRequest';
   const baseBranch = pullRequestMode ? push.pullRequest?.targetBranch || target.branch : target.branch;
   const { workspace, cloned, repositoryUrl } = await openWorkspace(options, baseBranch);
+  const several = edits.length > 1;
   try {
-    let last: { file: string; changes: SetChange[] } = { file: configFileName(target), changes: [] };
-    const apply = async (dir: string): Promise<AppliedEdit> => {
-      const result = await setValues(componentDir(dir, target.componentPath), {
-        environment: target.environment,
-        subcomponent: target.subcomponent,
-        values: options.values,
-        noNewKeys: options.noNewKeys,
-      }, logger, { root: dir });
-      const file = relative(dir, result.file).split(sep).join('/');
-      last = { file, changes: result.changes };
-      return { changed: result.changed, newFiles: result.created ? [file] : [] };
+    let last: { file: string; changes: HldChange[]; kept: KeptTag[] } = { file: configFileName(target), changes: [], kept: [] };
+    // Runs on every attempt, on the tip the push will land on: the checks and the tag order see that tip.
+    const apply = async (dir: string, attempt = 1): Promise<AppliedEdit> => {
+      // The names the user typed are checked once; a retry only re-reads the values (cheaper lost races).
+      const component = attempt === 1 ? await checkTargets(dir, options, edits) : componentDir(dir, target.componentPath);
+      const configFile = environmentConfigFile(component, target.environment);
+      const file = relative(dir, configFile).split(sep).join('/');
+      const existed = existsSync(configFile);
+      const changes: HldChange[] = [];
+      const kept: KeptTag[] = [];
+      let changed = false;
+      for (const edit of edits) {
+        const newer = edit.guard && await newerTagInHld(configFile, file, edit.subcomponent, edit.guard);
+        if (newer !== undefined && edit.guard) {
+          kept.push({ subcomponent: edit.subcomponent, key: formatKeyPath(edit.guard.path), current: newer, tag: edit.guard.tag });
+          continue;
+        }
+        const result = await setValues(component, {
+          environment: target.environment,
+          subcomponent: edit.subcomponent,
+          values: edit.values,
+          noNewKeys: options.noNewKeys,
+        }, logger, { root: dir });
+        changed ||= result.changed;
+        changes.push(...result.changes.map((c) => (several ? { ...c, subcomponent: edit.subcomponent } : c)));
+      }
+      last = { file, changes, kept };
+      return { changed, newFiles: changed && !existed ? [file] : [] };
     };
     const message = commitMessage(options);
+    const finish = (result: Omit<HldUpdateResult, 'file' | 'changes' | 'kept'>): HldUpdateResult => {
+      for (const k of last.kept) {
+        logger.warn(`${last.file}: ${k.subcomponent || 'root'} ${k.key} stays ${k.current}: it is newer than ${k.tag} (tagPolicy ${edits.find((e) => e.subcomponent === k.subcomponent)?.guard?.policy}); use tagPolicy any to roll back on purpose`);
+      }
+      return { ...result, ...last };
+    };
 
     if (options.dryRun) {
       const { changed } = await apply(workspace.dir);
       logger.info(changed ? 'Dry run: the change above would be committed' : 'Dry run: nothing would change');
-      return { changed, ...last, attempts: 1, branch: baseBranch };
+      return finish({ changed, attempts: 1, branch: baseBranch });
     }
 
     if (!pullRequestMode) {
@@ -208,22 +278,26 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
         maxDelayMs: push.maxDelayMs,
         logger,
       });
-      return { changed: pushed.changed, commitId: pushed.commit, ...last, attempts: pushed.attempts, branch: target.branch };
+      return finish({ changed: pushed.changed, commitId: pushed.commit, attempts: pushed.attempts, branch: target.branch });
     }
 
     const sourceBranch = pullRequestBranchName([
       target.environment,
       ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
-      target.subcomponent || 'root',
+      several ? edits.map((e) => e.subcomponent || 'root').join('+') : edits[0].subcomponent || 'root',
     ]);
-    await apply(workspace.dir);
+    const applied = await apply(workspace.dir);
+    if (!applied.changed && last.kept.length > 0) {
+      // Every image is older than what the target branch holds: nothing to propose, and an open PR stays as it is.
+      return finish({ changed: false, attempts: 1, branch: sourceBranch });
+    }
     const pr = push.pullRequest ?? {};
     // Said on an open PR from sourceBranch when it is closed because the target already has the values.
-    const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(options.values)}); closed by ${runReference(options.provenance)}.`;
+    const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(edits.flatMap((e) => e.values))}); closed by ${runReference(options.provenance)}.`;
     const title = pr.title?.trim() || options.commit.subject;
     const description = renderChangeSummary({
       title,
-      changes: last.changes.map((c) => ({ file: last.file, key: c.key, oldValue: 'oldValue' in c ? String(c.oldValue) : undefined, newValue: String(c.newValue) })),
+      changes: last.changes.map((c) => ({ file: last.file, key: changeKey(c), oldValue: 'oldValue' in c ? String(c.oldValue) : undefined, newValue: String(c.newValue) })),
     }) + provenanceLines(options.provenance);
     const opened = await pushPullRequest({
       workspace,
@@ -237,16 +311,43 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
       staleComment,
       logger,
     });
-    return {
+    return finish({
       changed: opened.changed,
       commitId: opened.commitId,
       pullRequestId: opened.pullRequestId,
       pullRequestUrl: opened.pullRequestUrl,
-      ...last,
       attempts: 1,
       branch: sourceBranch,
       closedPullRequest: opened.closedPullRequest ? { id: opened.closedPullRequest.id, url: opened.closedPullRequest.url } : undefined,
-    };
+    });
+  } finally {
+    if (cloned) await workspace.cleanup({ removeDirectory: true });
+  }
+}
+
+/** The component folder in the checkout, after refusing an unknown environment or subcomponent (typos). */
+async function checkTargets(dir: string, options: HldUpdateOptions, edits: readonly HldEdit[]): Promise<string> {
+  const { target } = options;
+  const component = componentDir(dir, target.componentPath);
+  await assertHldTargetExists(component, target.componentPath ? `component ${target.componentPath}` : 'the root component', target.environment, edits.map((e) => e.subcomponent), {
+    createEnvironment: options.createEnvironment,
+    createSubcomponent: options.createSubcomponent,
+    subcomponentField: options.subcomponentField,
+  });
+  return component;
+}
+
+/**
+ * Opens the HLD as updateHld would and runs its checks of the environment and subcomponents,
+ * writing nothing: PromoteContainer calls it before copying, so a typo copies no image.
+ */
+export async function preflightHldUpdate(options: HldUpdateOptions): Promise<void> {
+  validateHldUpdate(options);
+  const edits = options.edits ?? [{ subcomponent: options.target.subcomponent, values: options.values }];
+  const baseBranch = options.push.mode === 'pullRequest' ? options.push.pullRequest?.targetBranch || options.target.branch : options.target.branch;
+  const { workspace, cloned } = await openWorkspace(options, baseBranch);
+  try {
+    await checkTargets(workspace.dir, options, edits);
   } finally {
     if (cloned) await workspace.cleanup({ removeDirectory: true });
   }
@@ -279,6 +380,38 @@ function commitMessage(options: HldUpdateOptions): string {
     },
     trailers: { ...commit.trailers, ...provenanceTrailers(options.provenance) },
   });
+}
+
+/** `api: image.tag` when the update edited several subcomponents, else the key alone. */
+export function changeKey(change: HldChange): string {
+  return change.subcomponent !== undefined ? `${change.subcomponent || 'root'}: ${change.key}` : change.key;
+}
+
+/**
+ * The tag at the guard's key in the config file as it is now, when it is newer than the guard's
+ * tag under its policy; undefined when the tag may be written (no value yet, same, older, unordered).
+ */
+async function newerTagInHld(configFile: string, displayFile: string, subcomponent: string, guard: TagGuard): Promise<string | undefined> {
+  if (guard.policy === 'any' || !existsSync(configFile)) return undefined;
+  let node: unknown;
+  try {
+    node = parse(await readFile(configFile, 'utf8'), { maxAliasCount: 100 });
+  } catch {
+    return undefined; // setValues reports a file it cannot parse, with the line
+  }
+  const path = [...(subcomponent ? subcomponent.split('.').flatMap((name) => ['subcomponents', name]) : []), 'config', ...guard.path];
+  for (const key of path) {
+    if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  if (typeof node !== 'string' && typeof node !== 'number') return undefined;
+  const current = String(node);
+  try {
+    return compareTags(current, guard.tag, guard.policy) === 'older' ? current : undefined;
+  } catch (error) {
+    if (error instanceof GitopsError) throw new GitopsError(error.message, { file: displayFile, field: 'tagPolicy', hint: error.hint });
+    throw error;
+  }
 }
 
 function provenanceLines(p: Provenance): string {

@@ -4,7 +4,8 @@ import { parseImageReference } from '../registry/reference';
 import { renderChangeSummary } from '../report';
 import { previousTagLine } from '../trace/previousTag';
 import { defaultImageTagMessage, expandTemplate } from './commitMessage';
-import { updateHld, validateHldUpdate, type HldUpdateOptions, type HldUpdateResult } from './updateHld';
+import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
+import { changeKey, updateHld, validateHldUpdate, type HldEdit, type HldUpdateOptions, type HldUpdateResult } from './updateHld';
 
 export interface ImageTagRequest {
   imageTag: string;
@@ -19,6 +20,63 @@ export interface ImageTagRequest {
   digestKey?: string;
   /** Write the digest into the tag value as `tag@sha256:...` instead of to digestKey (pinDigest tagAtDigest). */
   digestInTag?: boolean;
+  /** With several images: the subcomponent this image goes to (otherwise the target's). */
+  subcomponent?: string;
+}
+
+/**
+ * The `images` input (CLI: repeated --image): one `subcomponent=repository:tag` or
+ * `subcomponent=tag` per line; blank lines are skipped. Errors name the input and the line.
+ */
+export function parseImageLines(lines: readonly string[], keys: { tagKey: string; repositoryKey: string }, field = 'images'): ImageTagRequest[] {
+  return parseSubcomponentLines(lines, field, 'repository:tag or subcomponent=tag', 'api=myacr.azurecr.io/team/api:1.2.3, or web=42')
+    .map(({ subcomponent, value: reference, where }) => {
+      if (reference.includes('@')) throw new GitopsError(`${where}: a digest is not supported here`, { field, hint: 'give repository:tag or the tag alone' });
+      // The tag is after the last ':' that comes after the last '/' (a registry port is before a '/').
+      const colon = reference.lastIndexOf(':');
+      const hasRepository = reference.includes('/') || colon >= 0;
+      if (hasRepository && colon <= reference.lastIndexOf('/')) {
+        throw new GitopsError(`${where}: ${reference} has no tag`, { field, hint: 'give repository:tag, e.g. myacr.azurecr.io/team/api:1.2.3' });
+      }
+      const image: ImageTagRequest = {
+        subcomponent,
+        imageTag: hasRepository ? reference.slice(colon + 1) : reference,
+        imageRepository: hasRepository ? reference.slice(0, colon) : undefined,
+        tagKey: keys.tagKey,
+        repositoryKey: keys.repositoryKey,
+        additionalValues: [],
+      };
+      try {
+        imageTagValues(image);
+      } catch (error) {
+        if (error instanceof GitopsError) throw new GitopsError(`${where}: ${error.message}`, { field, hint: error.hint, cause: error });
+        throw error;
+      }
+      return image;
+    });
+}
+
+/**
+ * `subcomponent=value` lines of a multi-line input (blank lines skipped, each subcomponent once);
+ * `where` names the input and line for errors.
+ */
+export function parseSubcomponentLines(lines: readonly string[], field: string, valueForm: string, example: string): { subcomponent: string; value: string; where: string }[] {
+  const entries: { subcomponent: string; value: string; where: string }[] = [];
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (!line) return;
+    const where = `${field} line ${index + 1} (${JSON.stringify(line)})`;
+    const eq = line.indexOf('=');
+    if (eq <= 0 || eq === line.length - 1) {
+      throw new GitopsError(`${where} is not subcomponent=${valueForm}`, { field, hint: `e.g. ${example}` });
+    }
+    const subcomponent = line.slice(0, eq).trim();
+    if (entries.some((e) => e.subcomponent === subcomponent)) {
+      throw new GitopsError(`${where}: subcomponent ${subcomponent} is given twice`, { field, hint: 'give each subcomponent once' });
+    }
+    entries.push({ subcomponent, value: line.slice(eq + 1).trim(), where });
+  });
+  return entries;
 }
 
 const tagGrammar = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -114,11 +172,6 @@ export function imageTagValues(request: ImageTagRequest): SetValue[] {
   return values;
 }
 
-/**
- * The tag policy a caller may force (rollback writes an older tag on purpose: 'any').
- * MERGE NOTE: placeholder for the tagPolicy option (auto|semver|numeric|any) of UpdateImageTag.
- */
-export type TagPolicyOverride = 'auto' | 'semver' | 'numeric' | 'any';
 
 /** Image reference as recorded in the commit trailer: `registry/repo:tag[@digest]`, or the tag alone. */
 export function imageDisplay(image: ImageTagRequest): string {
@@ -127,43 +180,77 @@ export function imageDisplay(image: ImageTagRequest): string {
   return repository ? `${repository}:${image.imageTag}${digest}` : `${image.imageTag}${digest}`;
 }
 
-/** Writes an image tag (and repository) into the HLD: validation, commit message, trailers, then updateHld. */
-export function updateImageTag(options: Omit<HldUpdateOptions, 'values'> & { image: ImageTagRequest; tagPolicy?: TagPolicyOverride }): Promise<HldUpdateResult> {
-  // tagPolicy: see TagPolicyOverride (rollback passes 'any'); not passed on to updateHld.
-  const { image, tagPolicy: _tagPolicy, ...rest } = options;
-  const values = imageTagValues(image);
-  validateHldUpdate(rest);
-  const imageText = imageDisplay(image);
+export type ImageTagUpdateOptions = Omit<HldUpdateOptions, 'values'> & {
+  /** One image, for `target.subcomponent`. */
+  image?: ImageTagRequest;
+  /** Several images, each with its `subcomponent`, written in one commit (or one pull request). */
+  images?: ImageTagRequest[];
+  /** Never move a tag backwards (default auto); `any` always writes. */
+  tagPolicy?: TagPolicy;
+};
+
+/**
+ * Writes image tags (and repositories) into the HLD: validation, commit message, one trailer per
+ * image, then updateHld. A tag older than the one on the tip (tagPolicy) is left out with a warning.
+ */
+export function updateImageTag(options: ImageTagUpdateOptions): Promise<HldUpdateResult> {
+  const { image, images: many, tagPolicy = 'auto', ...rest } = options;
+  const images = many && many.length > 0 ? many : image ? [image] : [];
+  if (images.length === 0) throw inputError('imageTag', 'no image to write', 'set imageTag (and subcomponent), or images');
+  const several = images.length > 1 || (many !== undefined && many.length > 0);
+  const edits: HldEdit[] = images.map((img) => {
+    const values = imageTagValues(img);
+    assertTagFitsPolicy(img.imageTag, tagPolicy, several ? 'images' : 'imageTag');
+    return {
+      subcomponent: several ? img.subcomponent ?? '' : rest.target.subcomponent,
+      values,
+      guard: { path: values[0].path, tag: img.imageTag, policy: tagPolicy },
+    };
+  });
+  const request = several ? { ...rest, edits, subcomponentField: rest.subcomponentField ?? 'images' } : { ...rest, tagGuard: edits[0].guard };
+  validateHldUpdate(request);
+  const first = images[0];
+  const imageText = images.map(imageDisplay).join(', ');
+  const subcomponents = edits.map((e) => e.subcomponent || 'root');
   const placeholders = {
     image: imageText,
-    repository: image.imageRepository?.trim() ?? '',
-    tag: image.imageTag,
-    digest: image.digest ?? '',
+    repository: images.map((i) => i.imageRepository?.trim() ?? '').filter(Boolean).join(', '),
+    tag: images.map((i) => i.imageTag).join(', '),
+    digest: first.digest ?? '',
     environment: rest.target.environment,
-    subcomponent: rest.target.subcomponent || 'root',
+    subcomponent: subcomponents.join(', '),
     componentPath: rest.target.componentPath,
     branch: rest.target.branch,
     ...rest.commit.placeholders,
   };
-  const subject = rest.commit.subject.trim() || expandTemplate(defaultImageTagMessage, placeholders);
+  const subject = rest.commit.subject.trim() || (several
+    ? `Update ${images.length} images in ${rest.target.environment}: ${images.map((img, i) => `${subcomponents[i]} ${img.imageTag}`).join(', ')}`
+    : expandTemplate(defaultImageTagMessage, placeholders));
   // Fail on a template typo now, before anything is cloned.
   if (rest.commit.messageTemplate) expandTemplate(rest.commit.messageTemplate, placeholders);
-  return updateHld({
-    ...rest,
-    values,
-    commit: {
-      ...rest.commit,
-      subject,
-      placeholders,
-      trailers: {
-        'Gitops-Image': image.imageRepository?.trim() ? imageText : undefined,
-        'Gitops-Image-Tag': image.imageTag,
+  const trailers = several
+    ? {
+        'Gitops-Image': images.map((img, i) => `${subcomponents[i]}=${imageDisplay(img)}`),
+        'Gitops-Environment': rest.target.environment,
+      }
+    : {
+        'Gitops-Image': first.imageRepository?.trim() ? imageText : undefined,
+        'Gitops-Image-Tag': first.imageTag,
         'Gitops-Environment': rest.target.environment,
         'Gitops-Subcomponent': rest.target.subcomponent || undefined,
-        ...rest.commit.trailers,
-      },
-    },
+      };
+  return updateHld({
+    ...request,
+    values: several ? [] : edits[0].values,
+    commit: { ...rest.commit, subject, placeholders, trailers: { ...trailers, ...rest.commit.trailers } },
   });
+}
+
+/** One line per image left out because the HLD holds a newer tag; '' when none. */
+export function keptTagsText(result: HldUpdateResult): string {
+  return result.kept
+    .map((k) => `${result.file}: ${k.subcomponent || 'root'} ${k.key} already has ${k.current}, newer than ${k.tag}: not written`)
+    .join('\n');
 }
 
 /** A browser link to a commit on Azure Repos or GitHub; undefined for other remotes (file://, ssh). */
@@ -174,20 +261,24 @@ export function commitWebUrl(repositoryUrl: string | undefined, commit: string):
 }
 
 /** The Markdown summary of an image update: file, key, old → new, commit or pull request link. */
-export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest, repositoryUrl?: string): string {
-  const previous = previousTagLine(result.changes, image.imageTag, result.file, { repositoryUrl, branch: result.branch });
+export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest | ImageTagRequest[], repositoryUrl?: string): string {
+  const images = Array.isArray(image) ? image : [image];
+  const kept = result.kept.map((k) => `${k.subcomponent || 'root'} keeps ${k.key} ${k.current}, newer than ${k.tag}`);
+  const unchanged = kept.length > 0 ? `${kept.join('; ')} (tagPolicy: a newer tag is already there)` : undefined;
+  // One previous-tag line per image (what a rollback restores).
+  const previous = images.map((img) => previousTagLine(result.changes, img.imageTag, result.file, { repositoryUrl, branch: result.branch })).filter(Boolean).join('\n');
   return renderChangeSummary({
-    title: `Image tag ${image.imageTag}`,
+    title: images.length === 1 ? `Image tag ${images[0].imageTag}` : `Image tags ${images.map((i) => `${i.subcomponent ?? ''} ${i.imageTag}`.trim()).join(', ')}`,
     changes: result.changes.map((c) => ({
       file: result.file,
-      key: c.key,
+      key: changeKey(c),
       oldValue: 'oldValue' in c ? String(c.oldValue) : undefined,
       newValue: String(c.newValue),
     })),
     commit: result.commitId && !result.pullRequestId ? { sha: result.commitId, url: commitWebUrl(repositoryUrl, result.commitId) } : undefined,
     pullRequest: result.pullRequestId !== undefined && result.pullRequestUrl ? { id: result.pullRequestId, url: result.pullRequestUrl } : undefined,
-    note: result.changed ? undefined : result.closedPullRequest
+    note: result.changed ? unchanged : unchanged ?? (result.closedPullRequest
       ? `every value was already set; closed the stale pull request #${result.closedPullRequest.id} (${result.closedPullRequest.url})`
-      : 'every value was already set',
+      : 'every value was already set'),
   }) + (previous ? `\n${previous}\n` : '');
 }

@@ -3,6 +3,7 @@ import { dirname, join, posix, relative } from 'node:path';
 import { dump } from 'js-yaml';
 import { runBounded } from './bounded';
 import { ComponentNode, environmentSetName } from '../hld/model';
+import { assertEnvironmentsConfigured } from '../hld/environments';
 import { boundaryLabel, loadTree } from '../hld/tree';
 import { checkoutRoot, realPathInside } from '../paths';
 import { assertPlainName, assertRelativePath } from '../names';
@@ -18,6 +19,8 @@ export interface GenerateOptions extends RenderOptions {
   environmentSets: string[][];
   /** `<outputDir>/<set name>/` is replaced for every set rendered. */
   outputDir: string;
+  /** Render an environment that no component has a config file for (Fabrikate did; default: refused as a typo). */
+  allowEnvironmentsWithoutConfig?: boolean;
 }
 
 export interface RenderedFile {
@@ -72,6 +75,7 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
         }),
       );
     }
+    if (!options.allowEnvironmentsWithoutConfig) assertEnvironmentsConfigured(sets, trees);
     const jobs = trees.flatMap((tree, setIndex) => flattenTree(tree).map((node) => ({ setIndex, node })));
     const outputs = await runBounded(jobs, session.concurrency, async ({ node }) => {
       await installNode(session, node);

@@ -31,7 +31,7 @@ describe('updateHld (core, file:// repositories)', function () {
   it('re-applies the edit on the new tip when concurrent writers race (linear history, all values kept)', async () => {
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
     const repo = await createFileRepo({ 'component.yaml': componentYaml, 'config/prod.yaml': 'subcomponents: {}\n' });
-    const results = await Promise.all(names.map((n) => updateHld(options(repo.url, n, [`image.tag=${n}-1`]))));
+    const results = await Promise.all(names.map((n) => updateHld(options(repo.url, n, [`image.tag=${n}-1`], { createSubcomponent: true }))));
     assert.ok(results.every((r) => r.changed));
     const config = load(await fileBytes(repo.bare, 'main', 'config/prod.yaml')) as { subcomponents: Record<string, { config: { image: { tag: string } } }> };
     for (const n of names) assert.equal(config.subcomponents[n].config.image.tag, `${n}-1`);
@@ -41,7 +41,7 @@ describe('updateHld (core, file:// repositories)', function () {
 
   it('writes the commit trailers of the caller and of the provenance', async () => {
     const repo = await createFileRepo({ 'component.yaml': componentYaml });
-    const result = await updateHld(options(repo.url, 'api', ['image.tag=v1']));
+    const result = await updateHld(options(repo.url, 'api', ['image.tag=v1'], { createEnvironment: true }));
     const trailers = parseTrailers(await git(['--git-dir', repo.bare, 'log', '-1', '--format=%B', 'main']));
     assert.equal(trailers['Gitops-Test'], 'yes');
     assert.equal(trailers['Gitops-Source-Commit'], 'abc123');
@@ -52,7 +52,7 @@ describe('updateHld (core, file:// repositories)', function () {
   it('a dry run edits nothing in the remote', async () => {
     const repo = await createFileRepo({ 'component.yaml': componentYaml });
     const before = await refsOf(repo.bare);
-    const result = await updateHld(options(repo.url, 'api', ['image.tag=v1'], { dryRun: true }));
+    const result = await updateHld(options(repo.url, 'api', ['image.tag=v1'], { dryRun: true, createEnvironment: true }));
     assert.equal(result.changed, true);
     assert.equal(await refsOf(repo.bare), before);
   });
@@ -60,7 +60,7 @@ describe('updateHld (core, file:// repositories)', function () {
   it('fails with noNewKeys when the subcomponent does not exist, committing nothing', async () => {
     const repo = await createFileRepo({ 'component.yaml': componentYaml, 'config/prod.yaml': 'subcomponents:\n  api:\n    config: {}\n' });
     const before = await refsOf(repo.bare);
-    await assert.rejects(updateHld(options(repo.url, 'web', ['image.tag=v1'], { noNewKeys: true })), /does not exist and new keys are not allowed/);
+    await assert.rejects(updateHld(options(repo.url, 'web', ['image.tag=v1'], { noNewKeys: true, createSubcomponent: true })), /does not exist and new keys are not allowed/);
     assert.equal(await refsOf(repo.bare), before);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * Typos refused: before an HLD update writes anything, the environment must already have a config
+ * file in the component and every subcomponent must be part of the component tree, unless the
+ * caller says a new one is meant. Errors suggest the closest existing name.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { parse } from 'yaml';
+import { GitopsError } from '../errors';
+import { loadComponentFile } from '../hld/component';
+import { configuredEnvironments } from '../hld/environments';
+import type { ComponentDefinition } from '../hld/model';
+import type { Logger } from '../logger';
+import { suggestion } from '../suggest';
+
+export interface TargetCheckOptions {
+  /** Allow an environment without a config file in the component (the file is created). */
+  createEnvironment?: boolean;
+  /** Allow a subcomponent that is neither declared in the component tree nor configured yet. */
+  createSubcomponent?: boolean;
+  /** The input that named the subcomponent, for errors (default `subcomponent`). */
+  subcomponentField?: string;
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {} };
+
+/**
+ * Checks `environment` and each dotted subcomponent path against the checkout in `componentDir`.
+ * `componentLabel` names the component in messages (its path in the HLD, or "the root component").
+ */
+export async function assertHldTargetExists(componentDir: string, componentLabel: string, environment: string, subcomponents: readonly string[], options: TargetCheckOptions): Promise<void> {
+  const environments = configuredEnvironments(componentDir);
+  if (!options.createEnvironment && environment !== 'common' && !environments.includes(environment)) {
+    const hint = suggestion(environment, environments);
+    throw new GitopsError(`environment ${JSON.stringify(environment)} has no config file in ${componentLabel} (config/${environment}.yaml)${hint ? `: ${hint}` : ''}`, {
+      field: 'environment',
+      hint: 'check the environment name; to start a new environment on purpose set createEnvironment (CLI: --create-environment)',
+    });
+  }
+  if (options.createSubcomponent) return;
+  const configured = environments.map((env) => readConfig(componentDir, env));
+  let definition: ComponentDefinition | undefined;
+  let loaded = false;
+  for (const path of new Set(subcomponents)) {
+    if (path === '') continue;
+    if (!loaded) {
+      definition = await tryLoadComponent(componentDir);
+      loaded = true;
+    }
+    await checkPath(path, componentDir, definition, configured, componentLabel, options.subcomponentField ?? 'subcomponent');
+  }
+}
+
+async function checkPath(path: string, componentDir: string, root: ComponentDefinition | undefined, configured: unknown[], label: string, field: string): Promise<void> {
+  const segments = path.split('.');
+  let definition = root;
+  let dir: string | undefined = componentDir;
+  let entries = configured;
+  for (let i = 0; i < segments.length; i++) {
+    const name = segments[i];
+    const declared = definition?.subcomponents ?? [];
+    const configuredNames = entries.flatMap((entry) => Object.keys(subcomponentsOf(entry)));
+    const match = declared.find((d) => d.name === name);
+    if (!match && !configuredNames.includes(name)) {
+      const where = i === 0 ? label : `subcomponent ${segments.slice(0, i).join('.')}`;
+      const hint = suggestion(name, [...declared.map((d) => d.name), ...configuredNames]);
+      throw new GitopsError(`subcomponent ${JSON.stringify(segments.slice(0, i + 1).join('.'))} is not in the component tree: ${where} declares no subcomponent ${JSON.stringify(name)} and no config file sets one${hint ? `; ${hint}` : ''}`, {
+        field,
+        hint: 'check the subcomponent name; to add a new subcomponent entry on purpose set createSubcomponent (CLI: --create-subcomponent)',
+      });
+    }
+    entries = entries.map((entry) => subcomponentsOf(entry)[name]);
+    const childDir: string | undefined = match && dir ? childFolder(dir, match) : undefined;
+    definition = childDir ? await tryLoadComponent(childDir) : undefined;
+    dir = childDir;
+  }
+}
+
+/** The folder of a `type: component` child on disk (local source, or an installed git component). */
+function childFolder(parentDir: string, child: ComponentDefinition): string | undefined {
+  if (child.type === 'helm' || child.type === 'static') return undefined;
+  const base = child.method === 'git' ? join('components', child.name) : child.source || '.';
+  const dir = join(isAbsolute(base) ? base : join(parentDir, base), child.path);
+  return existsSync(dir) ? dir : undefined;
+}
+
+async function tryLoadComponent(dir: string): Promise<ComponentDefinition | undefined> {
+  if (!existsSync(join(dir, 'component.yaml')) && !existsSync(join(dir, 'component.json'))) return undefined;
+  // A broken component file is reported by the render; here it only means "no declared names".
+  return loadComponentFile(dir, { logger: quiet }).catch(() => undefined);
+}
+
+function readConfig(componentDir: string, environment: string): unknown {
+  for (const ext of ['yaml', 'json']) {
+    const file = join(componentDir, 'config', `${environment}.${ext}`);
+    if (!existsSync(file)) continue;
+    try {
+      return parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 });
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function subcomponentsOf(entry: unknown): Record<string, unknown> {
+  if (!entry || typeof entry !== 'object') return {};
+  const subs = (entry as Record<string, unknown>).subcomponents;
+  return subs && typeof subs === 'object' && !Array.isArray(subs) ? (subs as Record<string, unknown>) : {};
+}
