@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
-import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, YAMLMap } from 'yaml';
+import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, visit, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { parseSource } from './yaml-source';
@@ -31,7 +31,23 @@ export async function readYamlOrJson(dir: string, base: string, root: string | u
   const display = displayPath(path, root);
   if (hasYaml && hasJson) logger.warn(`${display}: ${base}.json is ignored because ${base}.yaml exists beside it`);
   const { document, lineOf } = parseSource(await readFile(path, 'utf8'), display);
+  warnDuplicateKeys(document, (offset) => lineOf(offset), display, logger);
   return { path, display, root: document.contents as Node | null, document, lineOf };
+}
+
+/** go-yaml v2 (non-strict) let the last of two equal keys win; we do too, and say so. */
+function warnDuplicateKeys(document: Document.Parsed, lineOf: (offset: number | undefined) => number | undefined, display: string, logger: Logger): void {
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || pair.key.source === '<<') continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) logger.warn(`${display}:${lineOf(pair.key.range?.[0]) ?? '?'}: key ${JSON.stringify(key)} appears twice in one map; the last one wins, as in Fabrikate`);
+        seen.add(key);
+      }
+    },
+  });
 }
 
 export function displayPath(path: string, root: string | undefined): string {
@@ -69,11 +85,14 @@ export class FieldReader {
     });
   }
 
-  /** A string field; numbers are accepted by their source text (so `version: 1.10` stays "1.10"). */
-  string(node: Node | null, field: string, options: { numbers?: boolean } = {}): string {
+  /**
+   * A string field. Any other scalar is read by its source text, as go-yaml did for a Go string
+   * field (so `version: 1.10` stays "1.10" and `branch: on` is "on").
+   */
+  string(node: Node | null, field: string, _options: { numbers?: boolean } = {}): string {
     if (node === null || (isScalar(node) && node.value === null)) return '';
     if (isScalar(node) && typeof node.value === 'string') return node.value;
-    if (options.numbers && isScalar(node) && typeof node.value === 'number') return sourceText(node);
+    if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean')) return sourceText(node);
     throw this.error(`must be a string, not ${describeNode(node)}`, node, field);
   }
 

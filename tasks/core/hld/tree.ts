@@ -27,12 +27,23 @@ export interface LoadTreeOptions {
  */
 export async function loadTree(rootDir: string, environments: EnvironmentSet, options: LoadTreeOptions): Promise<ComponentNode> {
   const root = resolve(rootDir);
-  const definition = await loadComponentFile(root, { root, logger: options.logger });
-  const config = await resolveConfig(root, environments, undefined, { root, logger: options.logger });
+  const context: WalkContext = { ...options, root, environments };
+  let definition = await loadComponentFile(root, { root, logger: options.logger });
+  let config = await resolveConfig(root, environments, undefined, { root, logger: options.logger, isRoot: true });
   if (config.disabled) options.logger.warn(`${definition.origin.file}: disabled in the root component's own config has no effect`);
+  let directory = root;
+  const ancestors = [await realpath(root)];
+  if (definition.method === 'git' && definition.type === 'component') {
+    // Fabrikate's UpdateComponentPath: the root is replaced by the component cloned into
+    // components/<name>; the root folder's config beats the cloned component's own.
+    directory = await childDirectory(root, definition, context);
+    ancestors.push(await realpath(directory));
+    definition = await loadComponentFile(directory, { root, logger: options.logger });
+    config = await resolveConfig(directory, environments, config, { root, logger: options.logger });
+  }
   config.disabled = false;
-  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, config, children: [] };
-  await loadChildren(node, [await realpath(root)], { ...options, root, environments });
+  const node: ComponentNode = { definition, directory, logicalPath: './', inlined: false, config, children: [] };
+  await loadChildren(node, ancestors, context);
   return node;
 }
 
@@ -45,19 +56,32 @@ async function loadChildren(parent: ComponentNode, ancestors: string[], context:
   for (const definition of parent.definition.subcomponents) {
     const override = parent.config.subcomponents[definition.name];
     if (definition.type === 'helm' || definition.type === 'static') {
-      parent.children.push(await inlinedChild(parent, definition, override));
+      parent.children.push(await inlinedChild(parent, definition, override, ancestors, context));
       continue;
     }
     parent.children.push(await componentChild(parent, definition, override, ancestors, context));
   }
 }
 
-async function inlinedChild(parent: ComponentNode, definition: ComponentDefinition, override: ComponentConfig | undefined): Promise<ComponentNode> {
+/**
+ * A helm or static child shares its parent's folder and logical path. Its own `subcomponents:`
+ * are walked too (Fabrikate's WalkComponentTree visits the subcomponents of every component),
+ * taking their config from the inlined child's entry in the parent's config.
+ */
+async function inlinedChild(
+  parent: ComponentNode,
+  definition: ComponentDefinition,
+  override: ComponentConfig | undefined,
+  ancestors: string[],
+  context: WalkContext,
+): Promise<ComponentNode> {
   const config = override ? mergeConfigs([override]) : emptyConfig();
   if (!config.disabled && definition.type === 'static' && definition.method === 'local') {
     await validateStaticDirectory(parent.directory, definition);
   }
-  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, config, children: [] };
+  const node: ComponentNode = { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, config, children: [] };
+  if (!config.disabled) await loadChildren(node, ancestors, context);
+  return node;
 }
 
 async function componentChild(
@@ -86,16 +110,17 @@ async function componentChild(
       hint: 'a local component must not point back at a folder above it',
     });
   }
-  const loaded = await loadComponentFile(directory, { root: context.root, logger: context.logger });
-  if (loaded.name !== declared.name) {
-    context.logger.debug(`component ${logicalPath}: its component file names it ${loaded.name}; the parent's name is used`);
+  // Fabrikate's LoadComponent: the child's own file gives the name (its output file name),
+  // while the logical path and the parent's config entry use the name the parent declared.
+  const definition = await loadComponentFile(directory, { root: context.root, logger: context.logger });
+  if (definition.name !== declared.name) {
+    context.logger.info(`component ${logicalPath}: its component file names it ${definition.name}, so it renders to ${posix.join(logicalPath, definition.name)}.yaml`);
   }
   const own = await loadConfigWithoutOverride(directory, context);
   const config = await resolveConfig(directory, context.environments, override, { root: context.root, logger: context.logger });
   // Fabrikate decides disabled from the parent's entry only; a component's own file cannot disable it.
   config.disabled = false;
   if (own.disabled) context.logger.warn(`${displayPath(directory, context.root)}: disabled in a component's own config has no effect; set subcomponents.${declared.name}.disabled in the parent's config`);
-  const definition: ComponentDefinition = { ...loaded, name: declared.name };
   const node: ComponentNode = { definition, directory, logicalPath, inlined: false, config, children: [] };
   await loadChildren(node, [...ancestors, real], context);
   return node;

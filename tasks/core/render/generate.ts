@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
-import { dump } from 'js-yaml';
+import { stringify } from 'yaml';
 import { runBounded } from './bounded';
 import { ComponentNode, environmentSetName } from '../hld/model';
 import { loadTree } from '../hld/tree';
@@ -81,11 +81,22 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
     jobs.forEach(({ setIndex, node }, index) => {
       const path = outputPath(node);
       const owner = owners[setIndex].get(path);
+      const files = environmentSets[setIndex].files;
       if (owner) {
-        throw componentError(node.definition, 'name', `renders to ${path}, as does component "${owner.definition.name}" (${owner.definition.origin.file})`, 'give one of them another name');
+        // A wrapper component and its helm/static child of the same name: Fabrikate wrote the
+        // wrapper's empty file first and the child's manifests over it. Keep the manifests.
+        if (owner.definition.type === 'component' || node.definition.type === 'component') {
+          if (node.definition.type !== 'component') {
+            owners[setIndex].set(path, node);
+            files.find((file) => file.path === path)!.content = outputs[index];
+          }
+          return;
+        }
+        throw componentError(node.definition, 'name', `renders to ${path}, as does component "${owner.definition.name}" (${owner.definition.origin.file})`,
+          'give one of them another name (Fabrikate kept whichever it wrote last)');
       }
       owners[setIndex].set(path, node);
-      environmentSets[setIndex].files.push({ path, content: outputs[index] });
+      files.push({ path, content: outputs[index] });
     });
     for (const set of environmentSets) {
       set.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -96,6 +107,15 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
     );
     return { environmentSets, stats };
   });
+}
+
+/**
+ * The values file handed to helm. Every string and key is double-quoted and keys are sorted, so
+ * helm's YAML reader (YAML 1.1-like) gives each value the type it has in our config: a string
+ * `5640e21`, `on` or `0644` stays a string; numbers, booleans and null stay what they are.
+ */
+export function helmValues(values: Record<string, unknown>): string {
+  return stringify(values, { sortMapEntries: true, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'QUOTE_DOUBLE', lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function outputPath(node: ComponentNode): string {
@@ -151,7 +171,7 @@ class NodeRenderer {
     }
     const helm = await this.session.helm();
     const chartHash = await this.session.once(`hash:${chartDir}`, () => hashDirectory(chartDir));
-    const values = dump(config.config ?? {}, { sortKeys: true, lineWidth: -1, noRefs: true });
+    const values = helmValues(config.config ?? {});
     const namespace = config.namespace || 'default';
     const key = cacheKey({ chart: chartHash, values, release: definition.name, namespace, helm: helm.version });
     let first = false;
