@@ -150,7 +150,7 @@ describe('hld component file', () => {
     assert.deepEqual((await loadError({ 'component.yaml': 'name: a\nsource: [x]\n' })).field, 'source');
     assert.deepEqual((await loadError({ 'component.yaml': 'name: a\nsubcomponents: {x: 1}\n' })).field, 'subcomponents');
     assert.deepEqual((await loadError({ 'component.yaml': 'name: a\nhooks:\n  before-install: echo\n' })).field, 'hooks.before-install');
-    assert.deepEqual((await loadError({ 'component.yaml': 'name: 5\n' })).field, 'name');
+    assert.deepEqual((await loadError({ 'component.yaml': 'name: {a: 1}\n' })).field, 'name');
   });
 
   it('rejects an unknown hook name', async () => {
@@ -203,10 +203,10 @@ describe('hld static directory check', () => {
 
 describe('hld config files', () => {
   it('reads every field of config/<env>.yaml', async () => {
-    const dir = hld({ 'config/prod.yaml': 'namespace: web\ninjectNamespace: true\ndisabled: false\nconfig:\n  a: {b: [1, 2]}\nsubcomponents:\n  c:\n    disabled: true\n    config: {x: y}\n' });
+    const dir = hld({ 'config/prod.yaml': 'namespace: web\ninjectNamespace: true\ndisabled: false\nconfig:\n  a: {b: [1, 2]}\nsubcomponents:\n  c:\n    disabled: true\n    config: {x: z}\n' });
     assert.deepEqual(await loadConfig(dir, 'prod', { logger: new MemoryLogger() }), {
       config: { a: { b: [1, 2] } }, namespace: 'web', injectNamespace: true, disabled: false,
-      subcomponents: { c: { config: { x: 'y' }, namespace: '', injectNamespace: false, disabled: true, subcomponents: {} } },
+      subcomponents: { c: { config: { x: 'z' }, namespace: '', injectNamespace: false, disabled: true, subcomponents: {} } },
     });
   });
 

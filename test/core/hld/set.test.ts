@@ -104,7 +104,7 @@ describe('hld set: in-place edits of config text', () => {
   });
 
   it('keeps = inside values', () => {
-    expectSet('config:\n  args: a\n', ['args=--opt=1'], 'config:\n  args: "--opt=1"\n');
+    expectSet('config:\n  args: a\n', ['args=--opt=1'], 'config:\n  args: --opt=1\n');
   });
 
   it('uses quoted key segments as one key', () => {
