@@ -93,6 +93,50 @@ export async function setValues(componentDir: string, request: SetRequest, logge
   return { ...result, file, created: created && result.changed };
 }
 
+/**
+ * `fab set --file`: the values of a YAML (or JSON) file, read with Fabrikate's scalar rules, as
+ * assignments, one per leaf (Fabrikate's FlattenMap). A string stays a string; a number, boolean
+ * or null keeps its type (Fabrikate wrote every value as a string). Keys holding dots stay one
+ * key. Lists are refused, as Fabrikate did not support them.
+ */
+export function assignmentsFromFile(text: string, file: string): SetValue[] {
+  const { document, lineOf } = parseSource(text, file);
+  const root = document.contents as Node | null;
+  if (root === null || (isScalar(root) && root.value === null)) return [];
+  if (!isMap(root)) throw new GitopsError('a values file must hold a map of keys to values', { file, line: lineOf(root.range?.[0]) });
+  const data = toFabrikateValue(root, document) as Record<string, unknown>;
+  const values: SetValue[] = [];
+  const walk = (map: Record<string, unknown>, prefix: string[]): void => {
+    for (const [key, value] of Object.entries(map)) {
+      const path = [...prefix, key];
+      if (CONTROL.test(key)) throw new GitopsError(`key ${JSON.stringify(key)} contains control characters`, { file, field: formatKeyPath(path) });
+      if (Array.isArray(value)) {
+        throw new GitopsError(`${formatKeyPath(path)} is a list; set --file takes maps of single values`, {
+          file, field: formatKeyPath(path), hint: 'set list items one by one: key[0]=value or key[name=x].field=value',
+        });
+      }
+      if (value !== null && typeof value === 'object') walk(value as Record<string, unknown>, path);
+      else if (typeof value === 'string') {
+        if (CONTROL.test(value)) throw new GitopsError(`the value of ${formatKeyPath(path)} contains a newline or control character`, { file, field: formatKeyPath(path), hint: 'set single-line values only' });
+        values.push({ path, value, typed: false });
+      } else values.push({ path, value: value === null ? 'null' : typedText(value as number | boolean), typed: true });
+    }
+  };
+  walk(data, []);
+  return values;
+}
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+function typedText(value: number | boolean): string {
+  if (typeof value === 'boolean') return String(value);
+  if (Number.isNaN(value)) return '.nan';
+  if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf';
+  // Floats keep a form Fabrikate's reader still sees as a float (signed exponent).
+  const text = String(value);
+  return /e\d/.test(text) ? text.replace('e', 'e+') : text;
+}
+
 interface EditContext {
   file: string;
   json: boolean;
