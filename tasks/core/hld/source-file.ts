@@ -80,7 +80,8 @@ export class FieldReader {
     return map.items.map((pair) => {
       const keyNode = pair.key as Node;
       if (!isScalar(keyNode)) throw this.error('keys must be plain text', keyNode, field);
-      const key = String(keyNode.value);
+      // go-yaml gave a Go string key the key's source text: `off:` is the key "off".
+      const key = typeof keyNode.value === 'string' ? keyNode.value : keyNode.value === null ? '' : sourceText(keyNode);
       return { key, pair, value: (pair.value as Node | null) ?? null, field: field ? `${field}.${key}` : key };
     });
   }

@@ -56,6 +56,12 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
     const sets = options.environmentSets.length === 0 ? [[]] : options.environmentSets;
     for (const set of sets) {
       set.forEach((environment) => assertPlainName(environment, 'environment', { field: 'environments' }));
+      if (set.includes('common')) {
+        session.logger.warn(
+          `environment "common" is always the lowest layer, so naming it (${set.join(' ')}) merges config/common.yaml once. ` +
+            'Deliberate difference: Fabrikate merged it twice, which repeated the items of every list in it; list the other environments only to silence this',
+        );
+      }
     }
     const stats: RenderStats = { helmTemplates: 0, renderCacheHits: 0, sharedRenders: 0, fetches: session.fetcher.counts };
     const renderer = new NodeRenderer(session, stats);
