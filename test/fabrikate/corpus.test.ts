@@ -283,13 +283,14 @@ describe('Fabrikate differential corpus', function () {
           'config/prod.yaml': '',
           'child/component.json': JSON.stringify({ name: 'child', subcomponents: [{ name: 'api', type: 'helm', path: './chart' }] }),
           ...echoChart('echo', 'child/chart'),
-          'child/config/prod.json': JSON.stringify({ subcomponents: { api: { config: { replicas: 2, tag: '1e3' } } } }),
+          // encoding/json: a JSON 1e3 is a number (unlike YAML's 1e3 under the fork).
+          'child/config/prod.json': '{"subcomponents": {"api": {"config": {"replicas": 2, "tag": "1e3", "scale": 1e3}}}}',
           'child/config/common.yaml': '# nothing here\n',
           ...echoChart('echo'),
         });
         const files = filesOf(await render(dir, helm, ['prod']));
         assert.deepEqual(valuesIn(files['web.yaml']).values, { defaults: chartDefaults });
-        assert.deepEqual(valuesIn(files['child/api.yaml']).values, { defaults: chartDefaults, replicas: 2, tag: '1e3' });
+        assert.deepEqual(valuesIn(files['child/api.yaml']).values, { defaults: chartDefaults, replicas: 2, tag: '1e3', scale: 1000 });
       });
 
       it('accepts what Fabrikate accepted: duplicate keys, a trailing ---, disabled: yes, a wrapper and its chart with the same name', async () => {

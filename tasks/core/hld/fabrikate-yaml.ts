@@ -113,6 +113,16 @@ export const FABRIKATE_YAML_OPTIONS = {
   customTags: fabrikateTags,
 };
 
+/**
+ * Options for `.json` files, which Fabrikate read with encoding/json: every JSON number is a
+ * number (`1e3` is 1000 there), keys are strings, and the last of two equal keys wins.
+ */
+export const FABRIKATE_JSON_OPTIONS = {
+  version: '1.2' as const,
+  schema: 'core' as const,
+  uniqueKeys: false,
+};
+
 /** Values produced through aliases before the document counts as an alias bomb. */
 const MAX_ALIAS_VALUES = 100_000;
 

@@ -6,7 +6,7 @@ import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName } from '../names';
 import { formatKeyPath, ListSelector, listSelector, SetValue } from './keypath';
-import { FABRIKATE_YAML_OPTIONS, toFabrikateValue } from './fabrikate-yaml';
+import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, toFabrikateValue } from './fabrikate-yaml';
 import { parseSource } from './yaml-source';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
@@ -480,7 +480,7 @@ function parseTyped(value: SetValue, context: EditContext): unknown {
   const field = formatKeyPath(value.path);
   let parsed: unknown;
   try {
-    parsed = parse(value.value.trim() === '' ? 'null' : value.value, FABRIKATE_YAML_OPTIONS);
+    parsed = parse(value.value.trim() === '' ? 'null' : value.value, context.json ? FABRIKATE_JSON_OPTIONS : FABRIKATE_YAML_OPTIONS);
   } catch (error) {
     throw new GitopsError(`the typed value ${JSON.stringify(value.value)} is not a valid YAML value`, {
       file: context.file, field, cause: error,

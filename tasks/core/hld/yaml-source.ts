@@ -1,6 +1,6 @@
 import { isScalar, LineCounter, parseAllDocuments, parseDocument, Document, YAMLError } from 'yaml';
 import { GitopsError } from '../errors';
-import { FABRIKATE_YAML_OPTIONS } from './fabrikate-yaml';
+import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS } from './fabrikate-yaml';
 
 /** A parsed YAML/JSON file that can tell the 1-based line of any source offset. */
 export interface SourceDocument {
@@ -10,16 +10,16 @@ export interface SourceDocument {
 
 /**
  * Parses YAML (JSON is YAML) keeping source ranges, with Fabrikate's scalar rules
- * (fabrikate-yaml.ts), and turns the first syntax error into a GitopsError that names the file
+ * (fabrikate-yaml.ts; JSON files as encoding/json read them), and turns the first syntax error into a GitopsError that names the file
  * and line. Empty documents after the first (a trailing `---`) are accepted, as go-yaml read
  * only the first document; further documents with content are refused.
  */
 export function parseSource(text: string, file: string): SourceDocument {
   const lineCounter = new LineCounter();
-  const options = { keepSourceTokens: true, lineCounter, prettyErrors: false, ...FABRIKATE_YAML_OPTIONS };
+  const kind = file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
+  const options = { keepSourceTokens: true, lineCounter, prettyErrors: false, ...(kind === 'JSON' ? FABRIKATE_JSON_OPTIONS : FABRIKATE_YAML_OPTIONS) };
   let document: Document.Parsed = parseDocument(text, options);
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
-  const kind = file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
   if (document.errors.some((error) => error.code === 'MULTIPLE_DOCS')) {
     const all = parseAllDocuments(text, { ...options, lineCounter: new LineCounter() });
     const documents = Array.isArray(all) ? all : [];
