@@ -34,7 +34,9 @@ function readConfig(reader: FieldReader, node: Node | null, field: string, logge
     switch (entry.key) {
       case 'config': {
         const values = plainMap(reader, entry.value, entry.field);
-        result.config = values ?? {};
+        // A second `config:` (duplicate or from a << merge) adds its keys to the first, as go-yaml
+        // decoded into the existing map; `config: null` resets it.
+        result.config = values ? Object.assign(result.configAbsent ? {} : result.config, values) : {};
         if (values) delete result.configAbsent;
         else result.configAbsent = true;
         break;

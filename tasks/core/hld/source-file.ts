@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
-import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, visit, YAMLMap } from 'yaml';
+import { Document, isAlias, isMap, isScalar, isSeq, Node, Pair, Scalar, visit, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { parseSource } from './yaml-source';
@@ -75,14 +75,31 @@ export class FieldReader {
     return node;
   }
 
-  entries(map: YAMLMap | undefined, field: string): { key: string; pair: Pair; value: Node | null; field: string }[] {
+  /**
+   * The entries of a map in order, with `<<` merge keys expanded where they stand (go-yaml's
+   * decode.go `merge`: merged keys overwrite earlier ones, later keys overwrite them, and in a
+   * list of maps the first wins). Callers let the last entry of a key win.
+   */
+  entries(map: YAMLMap | undefined, field: string, depth = 0): { key: string; pair: Pair; value: Node | null; field: string }[] {
     if (!map) return [];
-    return map.items.map((pair) => {
+    if (depth > 20) throw this.error('merge keys (<<) nest too deeply', map, field);
+    return map.items.flatMap((pair) => {
       const keyNode = pair.key as Node;
+      if (isScalar(keyNode) && keyNode.source === '<<' && keyNode.type === Scalar.PLAIN) return this.mergedEntries(pair.value as Node | null, field, depth);
       if (!isScalar(keyNode)) throw this.error('keys must be plain text', keyNode, field);
       // go-yaml gave a Go string key the key's source text: `off:` is the key "off".
       const key = typeof keyNode.value === 'string' ? keyNode.value : keyNode.value === null ? '' : sourceText(keyNode);
-      return { key, pair, value: (pair.value as Node | null) ?? null, field: field ? `${field}.${key}` : key };
+      return [{ key, pair, value: (pair.value as Node | null) ?? null, field: field ? `${field}.${key}` : key }];
+    });
+  }
+
+  private mergedEntries(value: Node | null, field: string, depth: number): { key: string; pair: Pair; value: Node | null; field: string }[] {
+    const resolve = (node: unknown): Node | null | undefined => (isAlias(node) ? (node.resolve(this.source.document) as Node | undefined) : (node as Node | null));
+    const target = resolve(value);
+    const maps = isSeq(target) ? [...target.items].reverse().map(resolve) : [target];
+    return maps.flatMap((node) => {
+      if (!isMap(node)) throw this.error('a merge key (<<) needs a map or a list of maps', value, field);
+      return this.entries(node, field, depth + 1);
     });
   }
 

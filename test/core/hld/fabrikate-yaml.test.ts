@@ -1,8 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { loadConfig } from '../../../tasks/core/hld/config';
 import { goScalar, toFabrikateValue, FabrikateValueError } from '../../../tasks/core/hld/fabrikate-yaml';
+import { MemoryLogger } from '../../../tasks/core/logger';
 import { mergeConfigs } from '../../../tasks/core/hld/merge';
 import { emptyConfig, ComponentConfig } from '../../../tasks/core/hld/model';
 import { parseSource } from '../../../tasks/core/hld/yaml-source';
+import { writeTree } from '../../support/hldFixtures';
+import { tempDir } from '../../support/tmp';
 
 function read(text: string): unknown {
   const { document } = parseSource(text, 'config/common.yaml');
@@ -70,5 +74,28 @@ describe('hld config merge: conjungo rules for null and nil maps', () => {
     const merged = mergeConfigs([layer({ configAbsent: true }), layer({ config: { top: null, a: 1 } }), layer({ config: { top: 'x', b: null } })]);
     assert.deepEqual(merged.config, { top: 'x', a: 1 });
     assert.equal('configAbsent' in merged, false);
+  });
+});
+
+describe('hld config files: merge keys and repeated fields as go-yaml decoded them into ComponentConfig', () => {
+  it('applies << in subcomponent entries and lets a repeated config: add keys', async () => {
+    const dir = writeTree(tempDir('bg-merge-'), {
+      'config/prod.yaml': [
+        'subcomponents:',
+        '  web: &web',
+        '    namespace: shared',
+        '    config: {a: 1, b: 1}',
+        '  api:',
+        '    <<: *web',
+        '    config: {b: 2}',
+        '    config: {c: 3}',
+        '',
+      ].join('\n'),
+    });
+    const logger = new MemoryLogger();
+    const config = await loadConfig(dir, 'prod', { logger });
+    assert.equal(config?.subcomponents.api.namespace, 'shared');
+    assert.deepEqual(config?.subcomponents.api.config, { a: 1, b: 2, c: 3 });
+    assert.deepEqual(logger.warnings.filter((w) => /unknown field/.test(w)), []);
   });
 });
