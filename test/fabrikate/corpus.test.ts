@@ -10,7 +10,7 @@
  * file:// repositories. Every rendering case runs with helm 3 and helm 4.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { GitopsError } from '../../tasks/core/errors';
@@ -334,6 +334,25 @@ describe('Fabrikate differential corpus', function () {
       return true;
     });
     assert.ok(!existsSync(join(dir, 'generated')));
+  });
+
+  it('reads symlinked manifests of a static folder that stay inside the HLD, and refuses links out of it (static.go read every entry)', async () => {
+    const dir = hld({
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: base\n    type: static\n    path: ./manifests\n',
+      'manifests/a.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n',
+      'shared/b.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n',
+    });
+    symlinkSync('../shared/b.yaml', join(dir, 'manifests', 'b.yaml'));
+    const files = filesOf(await render(dir, helm4, []));
+    assert.equal(files['base.yaml'], '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n\n');
+    const outside = join(tempDir(), 'secret.yaml');
+    writeFileSync(outside, 'kind: Secret\n');
+    symlinkSync(outside, join(dir, 'manifests', 'c.yaml'));
+    await assert.rejects(render(dir, helm4, []), (error: GitopsError) => {
+      assert.match(error.describe(), /component\.yaml.*subcomponents\[0\]\.path: component "base": static manifest "manifests\/c\.yaml" links outside the HLD/);
+      assert.match(error.hint ?? '', /deliberate difference/);
+      return true;
+    });
   });
 
   it('writes the helm values file with every string quoted', async () => {

@@ -1,5 +1,5 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, posix, relative } from 'node:path';
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, posix, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { runBounded } from './bounded';
 import { ComponentNode, environmentSetName } from '../hld/model';
@@ -161,12 +161,32 @@ class NodeRenderer {
     } catch {
       throw componentError(node.definition, 'path', `static manifests folder "${relative(this.session.hldDir, folder) || '.'}" does not exist`, 'set path to the folder that holds the YAML files');
     }
-    const files = entries
-      .filter((entry) => entry.isFile())
-      .map((entry) => entry.name)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const files: string[] = [];
+    for (const entry of entries) {
+      if (entry.isFile()) files.push(entry.name);
+      else if (entry.isSymbolicLink() && (await this.linkedManifest(node, join(folder, entry.name)))) files.push(entry.name);
+    }
+    files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const contents = await Promise.all(files.map((name) => readFile(join(folder, name), 'utf8')));
     return joinStaticFiles(contents);
+  }
+
+  /**
+   * A symbolic link in a static folder is read when it leads to a file inside the HLD (Fabrikate
+   * read every entry, following links anywhere: a link out of the HLD is refused on purpose).
+   */
+  private async linkedManifest(node: ComponentNode, path: string): Promise<boolean> {
+    const shown = relative(this.session.hldDir, path);
+    const target = await realpath(path).catch(() => undefined);
+    if (target === undefined) throw componentError(node.definition, 'path', `static manifest "${shown}" is a broken symbolic link`, 'fix or remove the link');
+    const root = await this.session.once(`realpath:${this.session.hldDir}`, () => realpath(this.session.hldDir));
+    const inside = relative(root, target);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+      throw componentError(node.definition, 'path', `static manifest "${shown}" links outside the HLD (to ${target})`,
+        'copy the file into the HLD repository (deliberate difference: Fabrikate followed links anywhere on the agent)');
+    }
+    if ((await stat(target)).isFile()) return true;
+    throw componentError(node.definition, 'path', `static manifest "${shown}" links to a folder; static manifests must be files in one folder`, 'move nested manifests into their own static component');
   }
 
   private async helm(node: ComponentNode): Promise<string> {
