@@ -355,6 +355,40 @@ describe('Fabrikate differential corpus', function () {
     });
   });
 
+  it('runs a parent\'s hooks before its children are loaded, so a hook can create a child (WalkComponentTree: iterator before subcomponents)', async () => {
+    const dir = hld({
+      'component.yaml': [
+        'name: root',
+        'hooks:',
+        '  before-install: ["echo root-before-install >> order.log"]',
+        '  before-generate:',
+        '    - sh make-children.sh',
+        '    - echo root-before-generate >> order.log',
+        '  after-generate: ["echo root-after-generate >> order.log"]',
+        'subcomponents:',
+        '  - name: made',
+        '    type: static',
+        '    path: ./gen',
+        '    hooks: {before-generate: ["echo static >> order.log"]}',
+        '  - name: child',
+        '    source: ./child',
+        '',
+      ].join('\n'),
+      'make-children.sh': [
+        'mkdir -p gen child',
+        'printf "apiVersion: v1\\nkind: Namespace\\nmetadata:\\n  name: made\\n" > gen/ns.yaml',
+        `printf 'name: child-impl\\nhooks:\\n  before-generate: ["echo child >> ../order.log"]\\n' > child/component.yaml`,
+        '',
+      ].join('\n'),
+    });
+    const files = filesOf(await generate({ hldDir: dir, helmPath: helm4, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, logger: new MemoryLogger(), concurrency: 4 }));
+    assert.deepEqual(Object.keys(files), ['child/child-impl.yaml', 'made.yaml', 'root.yaml']);
+    assert.match(files['made.yaml'], /name: made/);
+    const order = readFileSync(join(dir, 'order.log'), 'utf8').trim().split('\n');
+    assert.deepEqual(order.slice(0, 3), ['root-before-install', 'root-before-generate', 'root-after-generate']);
+    assert.deepEqual(order.slice(3).sort(), ['child', 'static']);
+  });
+
   it('writes the helm values file with every string quoted', async () => {
     const dir = hld({ 'component.yaml': 'name: web\ntype: helm\npath: ./charts/echo\n', 'config/common.yaml': 'config:\n  sha: 5640e21\n  on: off\n', ...echoChart('echo') });
     // A helm stand-in that keeps the values file it was given, then runs the real helm.

@@ -8,6 +8,7 @@ import { loadConfig } from './config';
 import { mergeConfigs, resolveConfig } from './merge';
 import { ComponentConfig, ComponentDefinition, ComponentNode, emptyConfig, EnvironmentSet } from './model';
 import { displayPath } from './source-file';
+import { allSettledOrThrow } from '../settle';
 
 export interface LoadTreeOptions {
   logger: Logger;
@@ -17,6 +18,14 @@ export interface LoadTreeOptions {
    * `<parentDir>/components/<name>` is used.
    */
   materialize?: (definition: ComponentDefinition, parentDir: string) => Promise<string>;
+  /**
+   * Called for every enabled node once its config is merged and BEFORE its children are loaded,
+   * as Fabrikate's WalkComponentTree ran a component's iterator (hooks, install, generate) before
+   * preparing its subcomponents: a parent's hooks may create a child's folder, chart or manifests.
+   * Siblings are walked concurrently. With `visit`, static folders are left for the visitor to
+   * check (after the hooks that create them).
+   */
+  visit?: (node: ComponentNode) => Promise<void>;
 }
 
 /**
@@ -43,6 +52,7 @@ export async function loadTree(rootDir: string, environments: EnvironmentSet, op
   }
   config.disabled = false;
   const node: ComponentNode = { definition, directory, logicalPath: './', inlined: false, config, children: [] };
+  await options.visit?.(node);
   await loadChildren(node, ancestors, context);
   return node;
 }
@@ -53,14 +63,11 @@ interface WalkContext extends LoadTreeOptions {
 }
 
 async function loadChildren(parent: ComponentNode, ancestors: string[], context: WalkContext): Promise<void> {
-  for (const definition of parent.definition.subcomponents) {
+  parent.children = await allSettledOrThrow(parent.definition.subcomponents.map((definition) => {
     const override = parent.config.subcomponents[definition.name];
-    if (definition.type === 'helm' || definition.type === 'static') {
-      parent.children.push(await inlinedChild(parent, definition, override, ancestors, context));
-      continue;
-    }
-    parent.children.push(await componentChild(parent, definition, override, ancestors, context));
-  }
+    if (definition.type === 'helm' || definition.type === 'static') return inlinedChild(parent, definition, override, ancestors, context);
+    return componentChild(parent, definition, override, ancestors, context);
+  }));
 }
 
 /**
@@ -76,11 +83,13 @@ async function inlinedChild(
   context: WalkContext,
 ): Promise<ComponentNode> {
   const config = override ? mergeConfigs([override]) : emptyConfig();
-  if (!config.disabled && definition.type === 'static' && definition.method === 'local') {
+  if (!context.visit && !config.disabled && definition.type === 'static' && definition.method === 'local') {
     await validateStaticDirectory(parent.directory, definition);
   }
   const node: ComponentNode = { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, config, children: [] };
-  if (!config.disabled) await loadChildren(node, ancestors, context);
+  if (config.disabled) return node;
+  await context.visit?.(node);
+  await loadChildren(node, ancestors, context);
   return node;
 }
 
@@ -122,6 +131,7 @@ async function componentChild(
   config.disabled = false;
   if (own.disabled) context.logger.warn(`${displayPath(directory, context.root)}: disabled in a component's own config has no effect; set subcomponents.${declared.name}.disabled in the parent's config`);
   const node: ComponentNode = { definition, directory, logicalPath, inlined: false, config, children: [] };
+  await context.visit?.(node);
   await loadChildren(node, [...ancestors, real], context);
   return node;
 }

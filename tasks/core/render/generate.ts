@@ -1,9 +1,11 @@
 import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative } from 'node:path';
 import { stringify } from 'yaml';
-import { runBounded } from './bounded';
+import { WorkLimiter } from './bounded';
+import { allSettledOrThrow } from '../settle';
 import { ComponentNode, environmentSetName } from '../hld/model';
 import { loadTree } from '../hld/tree';
+import { validateStaticDirectory } from '../hld/component';
 import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
@@ -67,20 +69,23 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
     const renderer = new NodeRenderer(session, stats);
     await session.access.load(session.hldDir, session.hldDir);
 
-    const trees: ComponentNode[] = [];
-    for (const set of sets) {
-      trees.push(
-        await loadTree(session.hldDir, set, {
-          logger: session.logger,
-          materialize: (definition, parentDir) => materializeGitComponent(session, definition, parentDir),
+    // Each node is installed and rendered (hooks included) before its children are loaded, as in
+    // Fabrikate's WalkComponentTree; siblings and environment sets proceed concurrently, at most
+    // `concurrency` nodes at a time.
+    const limiter = new WorkLimiter(session.concurrency);
+    const rendered = new Map<ComponentNode, string>();
+    const trees = await allSettledOrThrow(sets.map((set) =>
+      loadTree(session.hldDir, set, {
+        logger: session.logger,
+        materialize: (definition, parentDir) => limiter.run(() => materializeGitComponent(session, definition, parentDir)),
+        visit: (node) => limiter.run(async () => {
+          await installNode(session, node);
+          rendered.set(node, await renderer.render(node));
         }),
-      );
-    }
+      }),
+    ));
     const jobs = trees.flatMap((tree, setIndex) => flattenTree(tree).map((node) => ({ setIndex, node })));
-    const outputs = await runBounded(jobs, session.concurrency, async ({ node }) => {
-      await installNode(session, node);
-      return renderer.render(node);
-    });
+    const outputs = jobs.map(({ node }) => rendered.get(node)!);
 
     const environmentSets: RenderedEnvironmentSet[] = sets.map((set) => ({ name: environmentSetName(set), files: [] }));
     const owners = sets.map(() => new Map<string, ComponentNode>());
@@ -154,6 +159,8 @@ class NodeRenderer {
   }
 
   private async static(node: ComponentNode): Promise<string> {
+    // Checked here, after the hooks that may create the folder.
+    if (node.definition.method === 'local') await validateStaticDirectory(node.directory, node.definition);
     const folder = await staticDirectory(this.session, node);
     let entries;
     try {
