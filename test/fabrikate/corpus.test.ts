@@ -18,7 +18,8 @@ import { MemoryLogger } from '../../tasks/core/logger';
 import { setValues, parseAssignment } from '../../tasks/core/hld/set';
 import { generate, RenderedTree } from '../../tasks/core/render/generate';
 import { install } from '../../tasks/core/render/installTree';
-import { buildChartRepository, FileServer, serveDirectory } from '../support/chartRepo';
+import { runProcess } from '../../tasks/core/exec';
+import { buildChartRepository, FileServer, isolatedHelmEnv, serveDirectory } from '../support/chartRepo';
 import { bareRepo, writeTree } from '../support/hldFixtures';
 import { helmBinaries, helm4 } from '../support/tools';
 import { tempDir } from '../support/tmp';
@@ -309,6 +310,36 @@ describe('Fabrikate differential corpus', function () {
         assert.deepEqual(Object.keys(files), ['grafana/grafana.yaml', 'root.yaml']);
         assert.equal(valuesIn(files['grafana/grafana.yaml']).values.replicas, 2);
         assert.ok(logger.warnings.some((w) => /key "replicas" appears twice in one map; the last one wins, as in Fabrikate/.test(w)), logger.warnings.join('\n'));
+      });
+
+      it('renders a git chart whose Chart.lock names an http repository, and one whose dependency is vendored (helm/dependency.go DependencyUpdate)', async () => {
+        const sub = { 'Chart.yaml': 'apiVersion: v2\nname: sub\nversion: 0.1.0\n', 'templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-sub\n' };
+        const subDir = writeTree(tempDir(), Object.fromEntries(Object.entries(sub).map(([path, text]) => [`sub/${path}`, text])));
+        const server = await serveDirectory(await buildChartRepository(helm4, [join(subDir, 'sub')]));
+        const appChart = `apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n    repository: ${server.url}\n`;
+        // The lock file `helm dependency update` writes for that Chart.yaml.
+        const lockDir = writeTree(tempDir(), { 'Chart.yaml': appChart });
+        assert.equal((await runProcess(helm4, ['dependency', 'update', lockDir], { cwd: lockDir, env: isolatedHelmEnv() })).code, 0);
+        const lock = readFileSync(join(lockDir, 'Chart.lock'), 'utf8');
+        try {
+          const fetched = await bareRepo({ 'app/Chart.yaml': appChart, 'app/Chart.lock': lock });
+          const vendored = await bareRepo({
+            'app/Chart.yaml': appChart.replace(server.url, 'https://127.0.0.1:9/unreachable'), 'app/Chart.lock': lock,
+            ...Object.fromEntries(Object.entries(sub).map(([path, text]) => [`app/charts/sub/${path}`, text])),
+          });
+          const dir = hld({
+            'component.yaml': [
+              'name: root', 'subcomponents:',
+              '  - name: fetched', '    type: helm', '    method: git', `    source: ${fetched.url}`, '    path: app',
+              '  - name: vendored', '    type: helm', '    method: git', `    source: ${vendored.url}`, '    path: app', '',
+            ].join('\n'),
+          });
+          const files = filesOf(await render(dir, helm, []));
+          assert.match(files['fetched.yaml'], /name: from-sub/);
+          assert.match(files['vendored.yaml'], /name: from-sub/);
+        } finally {
+          await server.stop();
+        }
       });
 
       it('renders `generate common` with common merged once and says how that differs from Fabrikate', async () => {
