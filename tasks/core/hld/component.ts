@@ -14,7 +14,7 @@ export interface LoadComponentOptions {
   logger: Logger;
 }
 
-const TYPES: readonly ComponentType[] = ['component', 'helm', 'static'];
+const TYPES: readonly ComponentType[] = ['component', 'helm', 'static', 'kustomize'];
 const METHODS: readonly ComponentMethod[] = ['local', 'git', 'helm', 'http'];
 const KNOWN_FIELDS = new Set(['name', 'type', 'generator', 'method', 'source', 'path', 'version', 'branch', 'hooks', 'subcomponents', 'repositories']);
 

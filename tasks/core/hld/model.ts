@@ -8,7 +8,7 @@
  * component file and `config/` folder.
  */
 
-export type ComponentType = 'component' | 'helm' | 'static';
+export type ComponentType = 'component' | 'helm' | 'static' | 'kustomize';
 export type ComponentMethod = 'local' | 'git' | 'helm' | 'http';
 export type HookName = 'before-install' | 'after-install' | 'before-generate' | 'after-generate';
 export const HOOK_NAMES: readonly HookName[] = ['before-install', 'after-install', 'before-generate', 'after-generate'];

@@ -65,7 +65,7 @@ interface WalkContext extends LoadTreeOptions {
 async function loadChildren(parent: ComponentNode, ancestors: string[], context: WalkContext): Promise<void> {
   parent.children = await allSettledOrThrow(parent.definition.subcomponents.map((definition) => {
     const override = parent.config.subcomponents[definition.name];
-    if (definition.type === 'helm' || definition.type === 'static') return inlinedChild(parent, definition, override, ancestors, context);
+    if (definition.type === 'helm' || definition.type === 'static' || definition.type === 'kustomize') return inlinedChild(parent, definition, override, ancestors, context);
     return componentChild(parent, definition, override, ancestors, context);
   }));
 }

@@ -10,6 +10,7 @@ import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
 import { injectNamespace, joinStaticFiles, normalizeHelmOutput } from './manifests';
+import { renderKustomize } from './kustomize';
 import { RenderOptions, RenderSession, withSession } from './session';
 import { FetchCounts } from './sources';
 
@@ -154,6 +155,7 @@ class NodeRenderer {
     let manifest = '';
     if (definition.type === 'helm') manifest = await this.helm(node);
     else if (definition.type === 'static') manifest = await this.static(node);
+    else if (definition.type === 'kustomize') manifest = await renderKustomize(this.session, node);
     await runHooks(this.session, definition, 'after-generate', node.directory);
     return manifest;
   }

@@ -240,7 +240,7 @@ async function allVendored(chartDir: string, dependencies: readonly ChartDepende
     entries.some((entry) => (entry.isDirectory() && entry.name === name) || (entry.isFile() && entry.name.startsWith(`${name}-`) && /^-\d.*\.tgz$/.test(entry.name.slice(name.length)))));
 }
 
-async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {
+export async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {
   for (const dir of pathVariable.split(delimiter)) {
     if (!dir || !isAbsolute(dir)) continue;
     const candidate = join(dir, program);
