@@ -136,9 +136,10 @@ describe('hld component file', () => {
   });
 
   it('rejects an unknown type', async () => {
-    const error = await loadError({ 'component.yaml': 'name: a\ntype: kustomize\n' });
+    const error = await loadError({ 'component.yaml': 'name: a\ntype: jsonnet\n' });
     assert.deepEqual([error.field, error.line], ['type', 2]);
-    assert.match(error.message, /unknown type "kustomize"/);
+    assert.match(error.message, /unknown type "jsonnet"/);
+    assert.match(error.hint ?? '', /component, helm, static, kustomize \(deliberate difference: Fabrikate rendered an unknown type as an empty file\)/);
   });
 
   it('rejects an unknown method', async () => {
