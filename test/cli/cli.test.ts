@@ -84,6 +84,27 @@ describe('bedrock-gitops CLI', () => {
     assert.equal(`${result.stdout}${result.stderr}`.split('image.tag').length - 1, 1, 'each change is shown once');
   });
 
+  it('set --file / -f sets every value of a YAML file, then the key=value arguments (fab set --file)', async () => {
+    const hld = tempDir('bg-cli-');
+    writeFileSync(join(hld, 'component.yaml'), 'name: x\n');
+    // Fabrikate's testdata/set/inject.yaml shape: nested maps of single values.
+    writeFileSync(join(hld, 'inject.yaml'), 'this:\n  is:\n    a:\n      nested: map\nhere: is another map\nreplicas: 3\ntag: 5640e21\n');
+    const result = await bedrock(['set', '--hld', hld, '--environment', 'fromfile', '--subcomponent', 'myapp.mysubcomponent', '-f', join(hld, 'inject.yaml'), 'here=overridden']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(readFileSync(join(hld, 'config', 'fromfile.yaml'), 'utf8'), [
+      'subcomponents:', '  myapp:', '    subcomponents:', '      mysubcomponent:', '        config:',
+      '          this:', '            is:', '              a:', '                nested: map',
+      '          here: is another map', '          replicas: 3', '          tag: "5640e21"', '',
+    ].join('\n').replace('here: is another map', 'here: "overridden"'));
+    const long = await bedrock(['set', '--hld', hld, '--environment', 'fromfile', '--file', 'missing.yaml'], hld);
+    assert.equal(long.code, 1);
+    assert.match(long.stderr, /missing\.yaml.*--file.*cannot read the values file: ENOENT/);
+    writeFileSync(join(hld, 'list.yaml'), 'args: [a, b]\n');
+    const list = await bedrock(['set', '--hld', hld, '--environment', 'fromfile', '-f', 'list.yaml'], hld);
+    assert.equal(list.code, 1);
+    assert.match(list.stderr, /args is a list/);
+  });
+
   it('fails with exit code 1 and one line naming the file', async () => {
     const hld = tempDir('bg-cli-');
     mkdirSync(join(hld, 'config'));

@@ -15,7 +15,7 @@ export interface LoadComponentOptions {
   logger: Logger;
 }
 
-const TYPES: readonly ComponentType[] = ['component', 'helm', 'static'];
+const TYPES: readonly ComponentType[] = ['component', 'helm', 'static', 'kustomize'];
 const METHODS: readonly ComponentMethod[] = ['local', 'git', 'helm', 'http'];
 const KNOWN_FIELDS = new Set(['name', 'type', 'generator', 'method', 'source', 'path', 'version', 'branch', 'hooks', 'subcomponents', 'repositories']);
 
@@ -63,7 +63,7 @@ function readDefinition(reader: FieldReader, node: Node | null, field: string, l
   const type = (typeText || 'component') as ComponentType;
   if (!TYPES.includes(type)) {
     throw reader.error(`unknown type ${JSON.stringify(typeText)}`, value(generator ? 'generator' : 'type'), at(generator ? 'generator' : 'type'),
-      `use one of ${TYPES.join(', ')}`);
+      `use one of ${TYPES.join(', ')} (deliberate difference: Fabrikate rendered an unknown type as an empty file)`);
   }
   const methodText = reader.string(value('method'), at('method'));
   const method = (methodText || 'local') as ComponentMethod;
@@ -129,7 +129,8 @@ function readSubcomponents(reader: FieldReader, node: Node | null, field: string
     if (seen.has(child.name)) {
       const first = seen.get(child.name);
       throw reader.error(`two subcomponents are named ${JSON.stringify(child.name)}${first ? ` (the first on line ${first})` : ''}`,
-        item as Node, `${field}[${index}].name`, 'subcomponent names must be unique: they name the config entry and the output file');
+        item as Node, `${field}[${index}].name`,
+        'subcomponent names must be unique: they name the config entry and the output file. Deliberate difference from Fabrikate, which rendered both into one file (the last write won): rename one');
     }
     seen.set(child.name, child.origin.line);
     return child;

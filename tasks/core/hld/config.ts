@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { isMap, isScalar, Node, YAMLMap } from 'yaml';
+import { isScalar, Node } from 'yaml';
+import { FabrikateValueError, toFabrikateValue } from './fabrikate-yaml';
 import { Logger } from '../logger';
 import { yamlDocumentValue } from '../yaml/parse';
 import { assertPlainName, isPlainName, isReservedKey } from '../names';
@@ -28,11 +29,19 @@ export async function loadConfig(dir: string, environment: string, options: Load
 function readConfig(reader: FieldReader, node: Node | null, field: string, logger: Logger): ComponentConfig {
   const result = emptyConfig();
   const map = reader.map(node, field, field ? `subcomponent config ${field}` : 'the config file');
+  // Go's nil map: a subcomponent entry without `config:`, or `config: null` anywhere.
+  if (field !== '') result.configAbsent = true;
   for (const entry of reader.entries(map, field)) {
     switch (entry.key) {
-      case 'config':
-        result.config = plainMap(reader, entry.value, entry.field);
+      case 'config': {
+        const values = plainMap(reader, entry.value, entry.field);
+        // A second `config:` (duplicate or from a << merge) adds its keys to the first, as go-yaml
+        // decoded into the existing map; `config: null` resets it.
+        result.config = values ? Object.assign(result.configAbsent ? {} : result.config, values) : {};
+        if (values) delete result.configAbsent;
+        else result.configAbsent = true;
         break;
+      }
       case 'namespace':
         result.namespace = reader.string(entry.value, entry.field);
         break;
@@ -57,11 +66,23 @@ function readConfig(reader: FieldReader, node: Node | null, field: string, logge
   return result;
 }
 
-/** The `config:` values as plain data (aliases resolved), checked to be a map. */
-function plainMap(reader: FieldReader, node: Node | null, field: string): Record<string, unknown> {
-  if (node === null || (isScalar(node) && node.value === null)) return {};
-  if (!isMap(node)) throw reader.error(`must be a map of values, not ${describeNode(node)}`, node, field);
-  return yamlDocumentValue(reader.source.document, node as YAMLMap) as Record<string, unknown>;
+/**
+ * The `config:` values as plain data, decoded as Fabrikate's go-yaml fork did (fabrikate-yaml.ts),
+ * checked to be a map; undefined for null.
+ */
+function plainMap(reader: FieldReader, node: Node | null, field: string): Record<string, unknown> | undefined {
+  if (node === null || (isScalar(node) && node.value === null)) return undefined;
+  let value: unknown;
+  try {
+    value = toFabrikateValue(node, reader.source.document);
+  } catch (error) {
+    if (error instanceof FabrikateValueError) throw reader.error(error.message, error.node ?? node, field);
+    throw error;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw reader.error(`must be a map of values, not ${describeNode(node)}`, node, field);
+  }
+  return value as Record<string, unknown>;
 }
 
 /**

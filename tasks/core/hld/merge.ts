@@ -4,9 +4,14 @@ import { ComponentConfig, emptyConfig, EnvironmentSet } from './model';
 
 /**
  * Merges config layers, highest precedence first, the way Fabrikate did (conjungo with
- * Overwrite=false, then its MergeNamespaces pass):
+ * Overwrite=false, then its MergeNamespaces pass; timfpark/conjungo `merge`, `mergeMap`,
+ * `mergeSlice`, fabrikate `ComponentConfig.Merge`):
  * - maps merge key by key; the higher layer's keys keep their order, new keys follow;
- * - a scalar from the higher layer wins; a null in the higher layer counts as absent;
+ * - a scalar from the higher layer wins;
+ * - NULL (conjungo's isEmpty): a null in the higher layer stays null (and reaches helm, removing
+ *   the chart's default) unless a lower layer has a value for the same key, which then wins; a
+ *   null in a lower layer adds nothing to a map the higher layer already has, but a lower map
+ *   that is new to the higher layer is taken whole, nulls included;
  * - LISTS CONCATENATE: the higher layer's items first, then the lower layer's (conjungo's default
  *   slice merge `append(target, source...)`); duplicates are kept;
  * - `namespace` is filled from a lower layer only while still empty, and `injectNamespace` travels
@@ -18,17 +23,26 @@ import { ComponentConfig, emptyConfig, EnvironmentSet } from './model';
  */
 export function mergeConfigs(layers: readonly ComponentConfig[]): ComponentConfig {
   if (layers.length === 0) return emptyConfig();
-  return layers.slice(1).reduce((higher, lower) => mergeTwo(higher, lower), cloneConfig(layers[0]));
+  return withoutMarks(layers.slice(1).reduce((higher, lower) => mergeTwo(higher, lower), cloneConfig(layers[0])));
+}
+
+function withoutMarks(config: ComponentConfig): ComponentConfig {
+  delete config.configAbsent;
+  for (const child of Object.values(config.subcomponents)) withoutMarks(child);
+  return config;
 }
 
 function mergeTwo(higher: ComponentConfig, lower: ComponentConfig): ComponentConfig {
+  // A layer without `config:` is Go's nil map: the next layer's map is taken whole.
+  const absent = higher.configAbsent === true;
   const result: ComponentConfig = {
-    config: mergeValues(higher.config, lower.config) as Record<string, unknown>,
+    config: absent ? clone(lower.config) : (mergeValues(higher.config, lower.config) as Record<string, unknown>),
     namespace: higher.namespace,
     injectNamespace: higher.injectNamespace,
     disabled: higher.disabled,
     subcomponents: { ...higher.subcomponents },
   };
+  if (absent && lower.configAbsent) result.configAbsent = true;
   if (result.namespace === '') {
     result.namespace = lower.namespace;
     result.injectNamespace = lower.injectNamespace;
@@ -40,23 +54,27 @@ function mergeTwo(higher: ComponentConfig, lower: ComponentConfig): ComponentCon
   return result;
 }
 
+/** conjungo `merge(target=higher, source=lower)`; undefined means "no key". */
 function mergeValues(higher: unknown, lower: unknown): unknown {
+  if (lower === null || lower === undefined) return higher === undefined ? undefined : clone(higher);
   if (higher === null || higher === undefined) return clone(lower);
-  if (lower === null || lower === undefined) return clone(higher);
   if (Array.isArray(higher) && Array.isArray(lower)) return [...clone(higher) as unknown[], ...clone(lower) as unknown[]];
   if (isPlainObject(higher) && isPlainObject(lower)) {
     // Keys are plain data: `__proto__`, `constructor` or `toString` in a config are ordinary keys,
     // never looked up on or written to a prototype.
     const merged: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(higher)) setOwn(merged, key, mergeValues(value, Object.hasOwn(lower, key) ? lower[key] : undefined));
-    for (const [key, value] of Object.entries(lower)) if (!Object.hasOwn(higher, key)) setOwn(merged, key, clone(value));
+    for (const [key, value] of Object.entries(higher)) setKey(merged, key, mergeValues(value, Object.hasOwn(lower, key) ? lower[key] : undefined));
+    for (const [key, value] of Object.entries(lower)) {
+      if (!Object.hasOwn(merged, key) && value !== null && value !== undefined) setKey(merged, key, clone(value));
+    }
     return merged;
   }
   return clone(higher);
 }
 
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value === undefined) return;
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -71,7 +89,10 @@ function cloneConfig(config: ComponentConfig): ComponentConfig {
   return structuredClone(config);
 }
 
-export interface ResolveConfigOptions extends Partial<LoadConfigOptions> {}
+export interface ResolveConfigOptions extends Partial<LoadConfigOptions> {
+  /** The HLD's root component (its config starts as an empty map, as in Fabrikate's WalkComponentTree). */
+  isRoot?: boolean;
+}
 
 /**
  * The merged config of one component directory for an environment set: the parent's
@@ -86,10 +107,12 @@ export async function resolveConfig(
   options: ResolveConfigOptions = {},
 ): Promise<ComponentConfig> {
   const loadOptions = { root: options.root, logger: options.logger ?? silentLogger };
-  const layers: ComponentConfig[] = parentOverride ? [parentOverride] : [];
+  // Fabrikate's root starts from an empty (non-nil) config map; a child from the parent's entry
+  // or, without one, from nothing (LoadComponent + LoadConfig). A missing file is an empty layer.
+  const start: ComponentConfig = options.isRoot ? emptyConfig() : { ...emptyConfig(), configAbsent: true };
+  const layers: ComponentConfig[] = parentOverride ? [start, parentOverride] : [start];
   for (const environment of [...environments.filter((env) => env !== 'common'), 'common']) {
-    const layer = await loadConfig(componentDir, environment, loadOptions);
-    if (layer) layers.push(layer);
+    layers.push((await loadConfig(componentDir, environment, loadOptions)) ?? emptyConfig());
   }
   return mergeConfigs(layers);
 }

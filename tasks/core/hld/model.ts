@@ -8,7 +8,7 @@
  * component file and `config/` folder.
  */
 
-export type ComponentType = 'component' | 'helm' | 'static';
+export type ComponentType = 'component' | 'helm' | 'static' | 'kustomize';
 export type ComponentMethod = 'local' | 'git' | 'helm' | 'http';
 export type HookName = 'before-install' | 'after-install' | 'before-generate' | 'after-generate';
 export const HOOK_NAMES: readonly HookName[] = ['before-install', 'after-install', 'before-generate', 'after-generate'];
@@ -47,6 +47,11 @@ export interface ComponentConfig {
   injectNamespace: boolean;
   disabled: boolean;
   subcomponents: Record<string, ComponentConfig>;
+  /**
+   * Set while merging when the layer had no `config:` map (Go's nil map, which conjungo replaces
+   * by the next layer's map as a whole). Never set on a resolved config.
+   */
+  configAbsent?: boolean;
 }
 
 /** A component placed in the tree, with its configuration merged for one environment set. */

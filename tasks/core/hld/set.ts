@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, parse, Node, Pair, Scalar, YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parse, parseDocument, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName } from '../names';
-import { formatKeyPath, SetValue } from './keypath';
-import { parseYamlValue, readYamlText, yamlDocumentValue } from '../yaml/parse';
+import { formatKeyPath, ListSelector, listSelector, SetValue } from './keypath';
+import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, toFabrikateValue } from './fabrikate-yaml';
+import { parseYamlValue, readYamlText } from '../yaml/parse';
 import { parseSource, type SourceDocument } from './yaml-source';
 import { displayPath } from './source-file';
 import { checkoutRoot, realPathInside } from '../paths';
@@ -63,7 +64,7 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
     changes.push({ key: formatKeyPath(value.path), ...(edit.existed ? { oldValue: edit.oldValue } : {}), newValue: edit.newValue });
   }
   if (current !== text) {
-    const beforeValue = yamlDocumentValue(original.document);
+    const beforeValue = toFabrikateValue(original.document.contents as Node | null, original.document);
     original = undefined; // the source tree is not needed for the check: let it go before the re-parse
     verifyEdit(text, beforeValue, current, applied, file);
   }
@@ -110,6 +111,50 @@ export async function setValues(componentDir: string, request: SetRequest, logge
   return { ...result, file, created: created && result.changed };
 }
 
+/**
+ * `fab set --file`: the values of a YAML (or JSON) file, read with Fabrikate's scalar rules, as
+ * assignments, one per leaf (Fabrikate's FlattenMap). A string stays a string; a number, boolean
+ * or null keeps its type (Fabrikate wrote every value as a string). Keys holding dots stay one
+ * key. Lists are refused, as Fabrikate did not support them.
+ */
+export function assignmentsFromFile(text: string, file: string): SetValue[] {
+  const { document, lineOf } = parseSource(text, file);
+  const root = document.contents as Node | null;
+  if (root === null || (isScalar(root) && root.value === null)) return [];
+  if (!isMap(root)) throw new GitopsError('a values file must hold a map of keys to values', { file, line: lineOf(root.range?.[0]) });
+  const data = toFabrikateValue(root, document) as Record<string, unknown>;
+  const values: SetValue[] = [];
+  const walk = (map: Record<string, unknown>, prefix: string[]): void => {
+    for (const [key, value] of Object.entries(map)) {
+      const path = [...prefix, key];
+      if (CONTROL.test(key)) throw new GitopsError(`key ${JSON.stringify(key)} contains control characters`, { file, field: formatKeyPath(path) });
+      if (Array.isArray(value)) {
+        throw new GitopsError(`${formatKeyPath(path)} is a list; set --file takes maps of single values`, {
+          file, field: formatKeyPath(path), hint: 'set list items one by one: key[0]=value or key[name=x].field=value',
+        });
+      }
+      if (value !== null && typeof value === 'object') walk(value as Record<string, unknown>, path);
+      else if (typeof value === 'string') {
+        if (CONTROL.test(value)) throw new GitopsError(`the value of ${formatKeyPath(path)} contains a newline or control character`, { file, field: formatKeyPath(path), hint: 'set single-line values only' });
+        values.push({ path, value, typed: false });
+      } else values.push({ path, value: value === null ? 'null' : typedText(value as number | boolean), typed: true });
+    }
+  };
+  walk(data, []);
+  return values;
+}
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+function typedText(value: number | boolean): string {
+  if (typeof value === 'boolean') return String(value);
+  if (Number.isNaN(value)) return '.nan';
+  if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf';
+  // Floats keep a form Fabrikate's reader still sees as a float (signed exponent).
+  const text = String(value);
+  return /e\d/.test(text) ? text.replace('e', 'e+') : text;
+}
+
 interface EditContext {
   file: string;
   json: boolean;
@@ -147,8 +192,16 @@ function editOnce(text: string, parsed: SourceDocument, path: string[], value: S
   for (let i = 0; i < path.length; i++) {
     const where = formatKeyPath(path.slice(0, i));
     if (isAlias(node)) throw aliasError(context.file, where, source.lineOf(node.range?.[0]));
+    const selector = listSelector(path[i]);
+    if (selector) {
+      node = selectListItem(node, selector, path, i, context, source);
+      inFlow = inFlow || (node as { flow?: boolean }).flow === true;
+      parentPair = undefined;
+      continue;
+    }
     if (isScalar(node) && node.value === null && parentPair) {
       requireNewKeysAllowed(context, path, i);
+      refuseNewListItems(context, path, i);
       const rendered = renderNewValue(value, context, inFlow);
       return { text: source.replaceNullWithMap(parentPair, node, path.slice(i), rendered.text, inFlow), existed: false, newValue: rendered.value };
     }
@@ -160,9 +213,17 @@ function editOnce(text: string, parsed: SourceDocument, path: string[], value: S
     }
     const map: YAMLMap = node;
     inFlow = inFlow || map.flow === true;
-    const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === path[i]);
+    const matches = map.items.filter((item) => isScalar(item.key) && keyText(item.key) === path[i]);
+    if (matches.length > 1) {
+      throw new GitopsError(`${formatKeyPath(path.slice(0, i + 1))} appears ${matches.length} times in one map; Fabrikate used the last one`, {
+        file: context.file, line: source.lineOf((matches[1].key as Node).range?.[0]), field: formatKeyPath(path.slice(0, i + 1)),
+        hint: 'remove the duplicate keys first, keeping the value that should stay',
+      });
+    }
+    const pair = matches[0];
     if (!pair) {
       requireNewKeysAllowed(context, path, i);
+      refuseNewListItems(context, path, i);
       const rendered = renderNewValue(value, context, inFlow);
       return { text: source.insertIntoMap(map, path.slice(i), rendered.text), existed: false, newValue: rendered.value };
     }
@@ -186,6 +247,60 @@ function editOnce(text: string, parsed: SourceDocument, path: string[], value: S
   const rendered = renderReplacement(value, node, context, inFlow);
   if (sameValue(node.value, rendered.value)) return { existed: true, oldValue: node.value, newValue: rendered.value };
   return { text: source.replaceScalar(node, rendered.text), existed: true, oldValue: node.value, newValue: rendered.value };
+}
+
+/** A map key as go-yaml read it: its source text (`yes:` is the key "yes", not true). */
+function keyText(key: Scalar): string {
+  if (typeof key.value === 'string') return key.value;
+  if (key.value === null) return '';
+  return key.source ?? String(key.value);
+}
+
+/** The list item `[i]` or `[key=value]` selects; set never creates list items. */
+function selectListItem(node: Node, selector: ListSelector, path: string[], at: number, context: EditContext, source: SourceText): Node {
+  const where = formatKeyPath(path.slice(0, at));
+  const field = formatKeyPath(path.slice(0, at + 1));
+  if (!isSeq(node)) {
+    throw new GitopsError(`cannot select ${field}: ${where} is not a list`, {
+      file: context.file, line: source.lineOf(node.range?.[0]), field,
+      hint: 'list selectors ([0], [name=web]) address items of an existing list; set cannot create lists',
+    });
+  }
+  let item: unknown;
+  if ('index' in selector) {
+    item = node.items[selector.index];
+  } else {
+    const found = node.items.filter((candidate) => {
+      const target = isAlias(candidate) ? undefined : candidate;
+      if (!isMap(target)) return false;
+      const keyPair = target.items.find((pair) => isScalar(pair.key) && keyText(pair.key) === selector.key);
+      return keyPair !== undefined && isScalar(keyPair.value) && keyPair.value.value !== null && String(keyPair.value.value) === selector.value;
+    });
+    if (found.length > 1) {
+      throw new GitopsError(`${field} matches ${found.length} items of ${where}`, {
+        file: context.file, line: source.lineOf(node.range?.[0]), field, hint: 'use a key whose value is unique in the list, or an index',
+      });
+    }
+    item = found[0];
+  }
+  if (item === undefined || item === null) {
+    const count = node.items.length;
+    throw new GitopsError(`${field} does not exist: ${where} has ${count} item${count === 1 ? '' : 's'}${'index' in selector ? '' : ` and none with ${selector.key}: ${selector.value}`}`, {
+      file: context.file, line: source.lineOf(node.range?.[0]), field,
+      hint: 'set edits existing list items only; add the item to the list first',
+    });
+  }
+  if (isAlias(item)) throw aliasError(context.file, field, source.lineOf((item as Node).range?.[0]));
+  return item as Node;
+}
+
+function refuseNewListItems(context: EditContext, path: string[], missingAt: number): void {
+  const selectorAt = path.findIndex((segment, index) => index >= missingAt && listSelector(segment));
+  if (selectorAt < 0) return;
+  const missing = formatKeyPath(path.slice(0, missingAt + 1));
+  throw new GitopsError(`cannot set ${formatKeyPath(path)}: ${missing} does not exist, and set does not create lists or list items`, {
+    file: context.file, field: missing, hint: 'create the list with its items first',
+  });
 }
 
 function requireNewKeysAllowed(context: EditContext, path: string[], missingAt: number): void {
@@ -332,7 +447,8 @@ function detectIndentStep(root: unknown, text: string): number {
     for (const pair of node.items) {
       const child = pair.value;
       if (isMap(child) && child.items.length > 0) {
-        const parentColumn = node.flow ? column(node.range![0]) : column((pair.key as Node).range![0]);
+        // Measured from the key's line, also in JSON: `  "a": {` then `    "b"` is a step of 2.
+        const parentColumn = column((pair.key as Node).range![0]);
         const childColumn = column((child.items[0].key as Node).range![0]);
         const multiline = !child.flow || text.slice(child.range![0], (child.items[0].key as Node).range![0]).includes('\n');
         if (multiline && childColumn > parentColumn) return childColumn - parentColumn;
@@ -382,7 +498,7 @@ function parseTyped(value: SetValue, context: EditContext): unknown {
   const field = formatKeyPath(value.path);
   let parsed: unknown;
   try {
-    parsed = parseYamlValue(value.value.trim() === '' ? 'null' : value.value, `${context.file}: value of ${field}`);
+    parsed = parseYamlValue(value.value.trim() === '' ? 'null' : value.value, `${context.file}: value of ${field}`, context.json ? FABRIKATE_JSON_OPTIONS : FABRIKATE_YAML_OPTIONS);
   } catch (error) {
     throw new GitopsError(`the typed value ${JSON.stringify(value.value)} is not a valid YAML value`, {
       file: context.file, field, cause: error,
@@ -419,9 +535,33 @@ function renderReplacement(value: SetValue, old: Scalar, context: EditContext, i
     return { text: value.value, value: value.value === 'true' };
   }
   const keepsStyle = typeof old.value === 'string' || old.type !== Scalar.PLAIN;
-  const style = keepsStyle && !(inFlow && old.type === Scalar.PLAIN) ? old.type : undefined;
+  const style = keepsStyle ? old.type : undefined;
+  if (style === Scalar.PLAIN && !context.json) {
+    // A plain string stays plain when the new text reads back as the same string there.
+    return { text: readsBackAsPlainString(value.value, inFlow) ? value.value : JSON.stringify(value.value), value: value.value };
+  }
   const plainStyle = style === Scalar.BLOCK_FOLDED || style === Scalar.BLOCK_LITERAL ? Scalar.QUOTE_DOUBLE : style;
   return { text: renderString(value.value, context.json, plainStyle), value: value.value };
+}
+
+/**
+ * True when `text`, written plain as a map value (block) or list item (flow), reads back as that
+ * same string under Fabrikate's rules and YAML 1.2's, so `nginx:v1.0.0` or `new value` can
+ * replace a plain value without quotes, while `5640e21`, `on`, `a: b` or `x #y` get quoted.
+ */
+function readsBackAsPlainString(text: string, flow: boolean): boolean {
+  if (text === '' || text !== text.trim() || /[\x00-\x1f\x7f]/.test(text)) return false;
+  const probe = flow ? `[${text}]\n` : `k: ${text}\n`;
+  for (const options of [FABRIKATE_YAML_OPTIONS, {}]) {
+    const document = parseDocument(probe, options);
+    if (document.errors.length > 0 || document.warnings.length > 0) return false;
+    const contents = document.contents;
+    const item = flow
+      ? (isSeq(contents) && contents.items.length === 1 ? contents.items[0] : undefined)
+      : (isMap(contents) && contents.items.length === 1 ? contents.items[0].value : undefined);
+    if (!isScalar(item) || item.type !== Scalar.PLAIN || item.value !== text) return false;
+  }
+  return true;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -432,16 +572,25 @@ function sameValue(a: unknown, b: unknown): boolean {
 function verifyEdit(before: string, beforeValue: unknown, after: string, applied: { path: string[]; value: unknown }[], file: string): void {
   const expected = (beforeValue ?? {}) as Record<string, unknown>;
   for (const { path, value } of applied) {
-    let node = expected;
-    for (const key of path.slice(0, -1)) {
+    let node = expected as Record<string, unknown>;
+    const slot = (segment: string): string => {
+      const selector = listSelector(segment);
+      if (!selector) return segment;
+      const list = node as unknown as Record<string, unknown>[];
+      const index = 'index' in selector ? selector.index
+        : list.findIndex((item) => item !== null && typeof item === 'object' && item[selector.key] !== undefined && item[selector.key] !== null && String(item[selector.key]) === selector.value);
+      return String(index);
+    };
+    for (const segment of path.slice(0, -1)) {
+      const key = slot(segment);
       if (node[key] === null || node[key] === undefined) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path[path.length - 1]] = value;
+    node[slot(path[path.length - 1])] = value;
   }
   let actual: unknown;
   try {
-    actual = parseYamlValue(after, file, { keepSourceTokens: false });
+    actual = fabrikateData(after, file);
     if (file.toLowerCase().endsWith('.json') && isJson(before)) actual = JSON.parse(after);
   } catch (error) {
     throw new GitopsError('internal error: the edited config no longer parses; nothing was written', { file, cause: error });
@@ -452,6 +601,11 @@ function verifyEdit(before: string, beforeValue: unknown, after: string, applied
       hint: 'please report this with the config file',
     });
   }
+}
+
+function fabrikateData(text: string, file: string): unknown {
+  const { document } = parseSource(text, file);
+  return toFabrikateValue(document.contents as Node | null, document);
 }
 
 function isJson(text: string): boolean {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import { Document, isMap, isScalar, isSeq, Node, Pair, Scalar, YAMLMap } from 'yaml';
+import { Document, isAlias, isMap, isScalar, isSeq, Node, Pair, Scalar, visit, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { readYamlText } from '../yaml/parse';
@@ -36,7 +36,23 @@ export async function readYamlOrJson(dir: string, base: string, root: string | u
     await realPathInside(await checkoutRoot(root), path, { what, rootLabel: 'the HLD repository', file: display });
   }
   const { document, lineOf } = parseSource(await readYamlText(path, display), display);
+  warnDuplicateKeys(document, (offset) => lineOf(offset), display, logger);
   return { path, display, root: document.contents as Node | null, document, lineOf };
+}
+
+/** go-yaml v2 (non-strict) let the last of two equal keys win; we do too, and say so. */
+function warnDuplicateKeys(document: Document.Parsed, lineOf: (offset: number | undefined) => number | undefined, display: string, logger: Logger): void {
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || pair.key.source === '<<') continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) logger.warn(`${display}:${lineOf(pair.key.range?.[0]) ?? '?'}: key ${JSON.stringify(key)} appears twice in one map; the last one wins, as in Fabrikate`);
+        seen.add(key);
+      }
+    },
+  });
 }
 
 export function displayPath(path: string, root: string | undefined): string {
@@ -64,21 +80,42 @@ export class FieldReader {
     return node;
   }
 
-  entries(map: YAMLMap | undefined, field: string): { key: string; pair: Pair; value: Node | null; field: string }[] {
+  /**
+   * The entries of a map in order, with `<<` merge keys expanded where they stand (go-yaml's
+   * decode.go `merge`: merged keys overwrite earlier ones, later keys overwrite them, and in a
+   * list of maps the first wins). Callers let the last entry of a key win.
+   */
+  entries(map: YAMLMap | undefined, field: string, depth = 0): { key: string; pair: Pair; value: Node | null; field: string }[] {
     if (!map) return [];
-    return map.items.map((pair) => {
+    if (depth > 20) throw this.error('merge keys (<<) nest too deeply', map, field);
+    return map.items.flatMap((pair) => {
       const keyNode = pair.key as Node;
+      if (isScalar(keyNode) && keyNode.source === '<<' && keyNode.type === Scalar.PLAIN) return this.mergedEntries(pair.value as Node | null, field, depth);
       if (!isScalar(keyNode)) throw this.error('keys must be plain text', keyNode, field);
-      const key = String(keyNode.value);
-      return { key, pair, value: (pair.value as Node | null) ?? null, field: field ? `${field}.${key}` : key };
+      // go-yaml gave a Go string key the key's source text: `off:` is the key "off".
+      const key = typeof keyNode.value === 'string' ? keyNode.value : keyNode.value === null ? '' : sourceText(keyNode);
+      return [{ key, pair, value: (pair.value as Node | null) ?? null, field: field ? `${field}.${key}` : key }];
     });
   }
 
-  /** A string field; numbers are accepted by their source text (so `version: 1.10` stays "1.10"). */
-  string(node: Node | null, field: string, options: { numbers?: boolean } = {}): string {
+  private mergedEntries(value: Node | null, field: string, depth: number): { key: string; pair: Pair; value: Node | null; field: string }[] {
+    const resolve = (node: unknown): Node | null | undefined => (isAlias(node) ? (node.resolve(this.source.document) as Node | undefined) : (node as Node | null));
+    const target = resolve(value);
+    const maps = isSeq(target) ? [...target.items].reverse().map(resolve) : [target];
+    return maps.flatMap((node) => {
+      if (!isMap(node)) throw this.error('a merge key (<<) needs a map or a list of maps', value, field);
+      return this.entries(node, field, depth + 1);
+    });
+  }
+
+  /**
+   * A string field. Any other scalar is read by its source text, as go-yaml did for a Go string
+   * field (so `version: 1.10` stays "1.10" and `branch: on` is "on").
+   */
+  string(node: Node | null, field: string, _options: { numbers?: boolean } = {}): string {
     if (node === null || (isScalar(node) && node.value === null)) return '';
     if (isScalar(node) && typeof node.value === 'string') return node.value;
-    if (options.numbers && isScalar(node) && typeof node.value === 'number') return sourceText(node);
+    if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean')) return sourceText(node);
     throw this.error(`must be a string, not ${describeNode(node)}`, node, field);
   }
 

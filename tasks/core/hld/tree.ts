@@ -9,6 +9,7 @@ import { mergeConfigs, resolveConfig } from './merge';
 import { ComponentConfig, ComponentDefinition, ComponentNode, emptyConfig, EnvironmentSet } from './model';
 import { displayPath } from './source-file';
 import { checkoutRoot, isWithin, realPathInside } from '../paths';
+import { allSettledOrThrow } from '../settle';
 
 /** How messages name the folder a component must stay in: the HLD's checkout, or a fetched tree below it. */
 export function boundaryLabel(boundary: string, root: string): string {
@@ -23,6 +24,14 @@ export interface LoadTreeOptions {
    * `<parentDir>/components/<name>` is used.
    */
   materialize?: (definition: ComponentDefinition, parentDir: string) => Promise<string>;
+  /**
+   * Called for every enabled node once its config is merged and BEFORE its children are loaded,
+   * as Fabrikate's WalkComponentTree ran a component's iterator (hooks, install, generate) before
+   * preparing its subcomponents: a parent's hooks may create a child's folder, chart or manifests.
+   * Siblings are walked concurrently. With `visit`, static folders are left for the visitor to
+   * check (after the hooks that create them).
+   */
+  visit?: (node: ComponentNode) => Promise<void>;
 }
 
 /**
@@ -33,12 +42,32 @@ export interface LoadTreeOptions {
  */
 export async function loadTree(rootDir: string, environments: EnvironmentSet, options: LoadTreeOptions): Promise<ComponentNode> {
   const root = resolve(rootDir);
-  const definition = await loadComponentFile(root, { root, logger: options.logger });
-  const config = await resolveConfig(root, environments, undefined, { root, logger: options.logger });
+  const context: WalkContext = { ...options, root, environments };
+  let definition = await loadComponentFile(root, { root, logger: options.logger });
+  let config = await resolveConfig(root, environments, undefined, { root, logger: options.logger, isRoot: true });
   if (config.disabled) options.logger.warn(`${definition.origin.file}: disabled in the root component's own config has no effect`);
+  let directory = root;
+  let boundary = await checkoutRoot(root);
+  let remoteSource: string | undefined;
+  const ancestors = [await realpath(root)];
+  if (definition.method === 'git' && definition.type === 'component') {
+    // Fabrikate's UpdateComponentPath: the root is replaced by the component cloned into
+    // components/<name>; the root folder's config beats the cloned component's own.
+    directory = await childDirectory(root, definition, context);
+    boundary = join(root, 'components', definition.name);
+    remoteSource = definition.source;
+    await realPathInside(boundary, directory, {
+      what: 'component folder', rootLabel: boundaryLabel(boundary, root),
+      file: definition.origin.file, line: definition.origin.line, field: fieldOf(definition, 'path'),
+    });
+    ancestors.push(await realpath(directory));
+    definition = await loadComponentFile(directory, { root, logger: options.logger });
+    config = await resolveConfig(directory, environments, config, { root, logger: options.logger });
+  }
   config.disabled = false;
-  const node: ComponentNode = { definition, directory: root, logicalPath: './', inlined: false, boundary: await checkoutRoot(root), config, children: [] };
-  await loadChildren(node, [await realpath(root)], { ...options, root, environments });
+  const node: ComponentNode = { definition, directory, logicalPath: './', inlined: false, boundary, remoteSource, config, children: [] };
+  await options.visit?.(node);
+  await loadChildren(node, ancestors, context);
   return node;
 }
 
@@ -48,23 +77,37 @@ interface WalkContext extends LoadTreeOptions {
 }
 
 async function loadChildren(parent: ComponentNode, ancestors: string[], context: WalkContext): Promise<void> {
-  for (const definition of parent.definition.subcomponents) {
+  parent.children = await allSettledOrThrow(parent.definition.subcomponents.map((definition) => {
     const override = parent.config.subcomponents[definition.name];
-    if (definition.type === 'helm' || definition.type === 'static') {
-      parent.children.push(await inlinedChild(parent, definition, override, context.root));
-      continue;
-    }
-    parent.children.push(await componentChild(parent, definition, override, ancestors, context));
-  }
+    if (definition.type === 'helm' || definition.type === 'static' || definition.type === 'kustomize') return inlinedChild(parent, definition, override, ancestors, context);
+    return componentChild(parent, definition, override, ancestors, context);
+  }));
 }
 
-async function inlinedChild(parent: ComponentNode, definition: ComponentDefinition, override: ComponentConfig | undefined, root: string): Promise<ComponentNode> {
+/**
+ * A helm or static child shares its parent's folder and logical path. Its own `subcomponents:`
+ * are walked too (Fabrikate's WalkComponentTree visits the subcomponents of every component),
+ * taking their config from the inlined child's entry in the parent's config.
+ */
+async function inlinedChild(
+  parent: ComponentNode,
+  definition: ComponentDefinition,
+  override: ComponentConfig | undefined,
+  ancestors: string[],
+  context: WalkContext,
+): Promise<ComponentNode> {
   const config = override ? mergeConfigs([override]) : emptyConfig();
-  const boundary = parent.boundary ?? root;
-  if (!config.disabled && definition.type === 'static' && definition.method === 'local') {
-    await validateStaticDirectory(parent.directory, definition, { root: boundary, label: boundaryLabel(boundary, root) });
+  const boundary = parent.boundary ?? context.root;
+  if (!context.visit && !config.disabled && definition.type === 'static' && definition.method === 'local') {
+    await validateStaticDirectory(parent.directory, definition, { root: boundary, label: boundaryLabel(boundary, context.root) });
   }
-  return { definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, boundary, remoteSource: parent.remoteSource, config, children: [] };
+  const node: ComponentNode = {
+    definition, directory: parent.directory, logicalPath: parent.logicalPath, inlined: true, boundary, remoteSource: parent.remoteSource, config, children: [],
+  };
+  if (config.disabled) return node;
+  await context.visit?.(node);
+  await loadChildren(node, ancestors, context);
+  return node;
 }
 
 async function componentChild(
@@ -99,18 +142,20 @@ async function componentChild(
       hint: 'a local component must not point back at a folder above it',
     });
   }
-  const loaded = await loadComponentFile(directory, { root: context.root, logger: context.logger });
-  if (loaded.name !== declared.name) {
-    context.logger.debug(`component ${logicalPath}: its component file names it ${loaded.name}; the parent's name is used`);
+  // Fabrikate's LoadComponent: the child's own file gives the name (its output file name),
+  // while the logical path and the parent's config entry use the name the parent declared.
+  const definition = await loadComponentFile(directory, { root: context.root, logger: context.logger });
+  if (definition.name !== declared.name) {
+    context.logger.info(`component ${logicalPath}: its component file names it ${definition.name}, so it renders to ${posix.join(logicalPath, definition.name)}.yaml`);
   }
   const own = await loadConfigWithoutOverride(directory, context);
   const config = await resolveConfig(directory, context.environments, override, { root: context.root, logger: context.logger });
   // Fabrikate decides disabled from the parent's entry only; a component's own file cannot disable it.
   config.disabled = false;
   if (own.disabled) context.logger.warn(`${displayPath(directory, context.root)}: disabled in a component's own config has no effect; set subcomponents.${declared.name}.disabled in the parent's config`);
-  const definition: ComponentDefinition = { ...loaded, name: declared.name };
   const remoteSource = declared.method === 'git' ? declared.source : parent.remoteSource;
   const node: ComponentNode = { definition, directory, logicalPath, inlined: false, boundary, remoteSource, config, children: [] };
+  await context.visit?.(node);
   await loadChildren(node, [...ancestors, real], context);
   return node;
 }

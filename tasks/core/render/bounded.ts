@@ -21,3 +21,32 @@ export async function runBounded<T, R>(items: readonly T[], limit: number, fn: (
   if (firstError) throw firstError.error;
   return results;
 }
+
+/**
+ * At most `limit` calls of `run` in flight, for work discovered while it runs (a tree walked
+ * level by level). After the first failure no new work starts: waiting and later calls reject
+ * with that failure, so callers can wait for what is running and stop.
+ */
+export class WorkLimiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (!this.failure && this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.failure) throw this.failure.error;
+    this.running++;
+    try {
+      return await fn();
+    } catch (error) {
+      this.failure ??= { error };
+      for (const wake of this.waiting.splice(0)) wake();
+      throw error;
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}

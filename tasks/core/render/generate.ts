@@ -1,16 +1,19 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, posix, relative } from 'node:path';
-import { dump } from 'js-yaml';
-import { runBounded } from './bounded';
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, posix, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { WorkLimiter } from './bounded';
+import { allSettledOrThrow } from '../settle';
 import { ComponentNode, environmentSetName } from '../hld/model';
 import { assertEnvironmentsConfigured } from '../hld/environments';
 import { boundaryLabel, loadTree } from '../hld/tree';
+import { validateStaticDirectory } from '../hld/component';
 import { checkoutRoot, realPathInside } from '../paths';
 import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
 import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
 import { injectNamespace, joinStaticFiles, normalizeHelmOutput } from './manifests';
 import { isYamlSyntaxError, loadYamlDocuments, readYamlText } from '../yaml/parse';
+import { renderKustomize } from './kustomize';
 import { RenderOptions, RenderSession, withSession } from './session';
 import { FetchCounts } from './sources';
 
@@ -61,37 +64,59 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
     const sets = options.environmentSets.length === 0 ? [[]] : options.environmentSets;
     for (const set of sets) {
       set.forEach((environment) => assertPlainName(environment, 'environment', { field: 'environments' }));
+      if (set.includes('common')) {
+        session.logger.warn(
+          `environment "common" is always the lowest layer, so naming it (${set.join(' ')}) merges config/common.yaml once. ` +
+            'Deliberate difference: Fabrikate merged it twice, which repeated the items of every list in it; list the other environments only to silence this',
+        );
+      }
     }
     const stats: RenderStats = { helmTemplates: 0, renderCacheHits: 0, sharedRenders: 0, fetches: session.fetcher.counts };
     const renderer = new NodeRenderer(session, stats);
     await session.access.load(session.hldDir, session.hldDir);
 
-    const trees: ComponentNode[] = [];
-    for (const set of sets) {
-      trees.push(
-        await loadTree(session.hldDir, set, {
-          logger: session.logger,
-          materialize: (definition, parentDir) => materializeGitComponent(session, definition, parentDir),
+    // Each node is installed and rendered (hooks included) before its children are loaded, as in
+    // Fabrikate's WalkComponentTree; siblings and environment sets proceed concurrently, at most
+    // `concurrency` nodes at a time.
+    const limiter = new WorkLimiter(session.concurrency);
+    const rendered = new Map<ComponentNode, string>();
+    const trees = await allSettledOrThrow(sets.map((set) =>
+      loadTree(session.hldDir, set, {
+        logger: session.logger,
+        materialize: (definition, parentDir) => limiter.run(() => materializeGitComponent(session, definition, parentDir)),
+        visit: (node) => limiter.run(async () => {
+          await installNode(session, node);
+          rendered.set(node, await renderer.render(node));
         }),
-      );
-    }
+      }),
+    ));
+    // Checked once the trees are loaded (git components may hold an environment's config), before
+    // anything is written.
     if (!options.allowEnvironmentsWithoutConfig) assertEnvironmentsConfigured(sets, trees);
     const jobs = trees.flatMap((tree, setIndex) => flattenTree(tree).map((node) => ({ setIndex, node })));
-    const outputs = await runBounded(jobs, session.concurrency, async ({ node }) => {
-      await installNode(session, node);
-      return renderer.render(node);
-    });
+    const outputs = jobs.map(({ node }) => rendered.get(node)!);
 
     const environmentSets: RenderedEnvironmentSet[] = sets.map((set) => ({ name: environmentSetName(set), files: [] }));
     const owners = sets.map(() => new Map<string, ComponentNode>());
     jobs.forEach(({ setIndex, node }, index) => {
       const path = outputPath(node);
       const owner = owners[setIndex].get(path);
+      const files = environmentSets[setIndex].files;
       if (owner) {
-        throw componentError(node.definition, 'name', `renders to ${path}, as does component "${owner.definition.name}" (${owner.definition.origin.file})`, 'give one of them another name');
+        // A wrapper component and its helm/static child of the same name: Fabrikate wrote the
+        // wrapper's empty file first and the child's manifests over it. Keep the manifests.
+        if (owner.definition.type === 'component' || node.definition.type === 'component') {
+          if (node.definition.type !== 'component') {
+            owners[setIndex].set(path, node);
+            files.find((file) => file.path === path)!.content = outputs[index];
+          }
+          return;
+        }
+        throw componentError(node.definition, 'name', `renders to ${path}, as does component "${owner.definition.name}" (${owner.definition.origin.file})`,
+          'give one of them another name (Fabrikate kept whichever it wrote last)');
       }
       owners[setIndex].set(path, node);
-      environmentSets[setIndex].files.push({ path, content: outputs[index] });
+      files.push({ path, content: outputs[index] });
     });
     for (const set of environmentSets) {
       set.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -102,6 +127,15 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
     );
     return { environmentSets, stats };
   });
+}
+
+/**
+ * The values file handed to helm. Every string and key is double-quoted and keys are sorted, so
+ * helm's YAML reader (YAML 1.1-like) gives each value the type it has in our config: a string
+ * `5640e21`, `on` or `0644` stays a string; numbers, booleans and null stay what they are.
+ */
+export function helmValues(values: Record<string, unknown>): string {
+  return stringify(values, { sortMapEntries: true, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'QUOTE_DOUBLE', lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function outputPath(node: ComponentNode): string {
@@ -129,13 +163,18 @@ class NodeRenderer {
     let manifest = '';
     if (definition.type === 'helm') manifest = await this.helm(node);
     else if (definition.type === 'static') manifest = await this.static(node);
+    else if (definition.type === 'kustomize') manifest = await renderKustomize(this.session, node);
     await runHooks(this.session, definition, 'after-generate', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     return manifest;
   }
 
   private async static(node: ComponentNode): Promise<string> {
-    const folder = await staticDirectory(this.session, node);
     const boundary = node.boundary ?? (await checkoutRoot(this.session.hldDir));
+    // Checked here, after the hooks that may create the folder.
+    if (node.definition.method === 'local') {
+      await validateStaticDirectory(node.directory, node.definition, { root: boundary, label: boundaryLabel(boundary, this.session.hldDir) });
+    }
+    const folder = await staticDirectory(this.session, node);
     const where = { rootLabel: boundaryLabel(boundary, this.session.hldDir), file: node.definition.origin.file, line: node.definition.origin.line, field: 'path' };
     await realPathInside(boundary, folder, { what: `static component ${node.definition.name}: manifests folder`, ...where });
     let entries;
@@ -174,7 +213,7 @@ class NodeRenderer {
     }
     const helm = await this.session.helm();
     const chartHash = await this.session.once(`hash:${chartDir}`, () => hashDirectory(chartDir));
-    const values = dump(config.config ?? {}, { sortKeys: true, lineWidth: -1, noRefs: true });
+    const values = helmValues(config.config ?? {});
     const namespace = config.namespace || 'default';
     const key = cacheKey({ chart: chartHash, values, release: definition.name, namespace, helm: helm.version });
     let first = false;

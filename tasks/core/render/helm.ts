@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { parseYamlValue } from '../yaml/parse';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { GitopsError } from '../errors';
 import { displayUrl, runProcess, RunResult } from '../exec';
@@ -155,9 +156,24 @@ export class Helm {
     return singleFolder(options.destination);
   }
 
-  /** Fetches a chart's dependencies: `build` honours an existing Chart.lock, `update` resolves them. */
+  /**
+   * Fetches a chart's dependencies: `build` honours an existing Chart.lock, `update` resolves them.
+   * Dependencies already vendored in `charts/` are used as they are (no download). The http(s)
+   * repositories the chart names are added first, as Fabrikate's helm/dependency.go did: without
+   * them `helm dependency build` fails with "no repository definition".
+   */
   async fetchDependencies(chartDir: string, useLock: boolean, timeoutMs?: number): Promise<void> {
+    const dependencies = await chartDependencies(chartDir);
+    if (dependencies.length > 0 && (await allVendored(chartDir, dependencies))) {
+      this.logger.debug(`${chartDir}: every dependency is vendored in charts/; nothing to fetch`);
+      return;
+    }
     const home = await this.home();
+    const repositories = [...new Set(dependencies.map((dependency) => dependency.repository).filter((url) => /^https?:\/\//i.test(url)))];
+    for (const [index, url] of repositories.entries()) {
+      const added = await this.run(['repo', 'add', '--', `dependency-${index + 1}`, url], { home, timeoutMs });
+      if (added.code !== 0) throw this.failure('repo add', url, added);
+    }
     const result = await this.run(['dependency', useLock ? 'build' : 'update', '--', chartDir], { home, timeoutMs });
     if (result.code !== 0) throw this.failure(`dependency ${useLock ? 'build' : 'update'}`, chartDir, result);
   }
@@ -198,6 +214,41 @@ export class Helm {
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
     return new GitopsError(`helm ${command} failed for ${displayUrl(subject)}: ${detail}`);
   }
+}
+
+interface ChartDependency {
+  name: string;
+  repository: string;
+}
+
+/** The dependencies a chart declares (Chart.yaml, or requirements.yaml of apiVersion v1 charts). */
+async function chartDependencies(chartDir: string): Promise<ChartDependency[]> {
+  const found: ChartDependency[] = [];
+  for (const file of ['Chart.yaml', 'requirements.yaml']) {
+    const text = await readFile(join(chartDir, file), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    let data: unknown;
+    try {
+      data = parseYamlValue(text, join(chartDir, file));
+    } catch {
+      continue;
+    }
+    const list = (data as { dependencies?: unknown } | null)?.dependencies;
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      if (item && typeof item === 'object' && typeof (item as ChartDependency).name === 'string') {
+        found.push({ name: (item as ChartDependency).name, repository: String((item as ChartDependency).repository ?? '') });
+      }
+    }
+  }
+  return found;
+}
+
+/** True when `charts/` holds every dependency, as a folder or a `<name>-<version>.tgz` archive. */
+async function allVendored(chartDir: string, dependencies: readonly ChartDependency[]): Promise<boolean> {
+  const entries = await readdir(join(chartDir, 'charts'), { withFileTypes: true }).catch(() => []);
+  return dependencies.every(({ name }) =>
+    entries.some((entry) => (entry.isDirectory() && entry.name === name) || (entry.isFile() && entry.name.startsWith(`${name}-`) && /^-\d.*\.tgz$/.test(entry.name.slice(name.length)))));
 }
 
 export async function findOnPath(program: string, pathVariable: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { runBounded } from './bounded';
+import { WorkLimiter } from './bounded';
 import { loadTree } from '../hld/tree';
 import { flattenTree, installNode, materializeGitComponent } from './install';
 import { RenderOptions, withSession } from './session';
@@ -17,12 +17,15 @@ export interface InstallResult {
 export async function install(options: RenderOptions): Promise<InstallResult> {
   return withSession(options, async (session) => {
     await session.access.load(session.hldDir, session.hldDir);
+    // A node's install (hooks included) finishes before its children are loaded (Fabrikate's
+    // WalkComponentTree order); siblings install concurrently, at most `concurrency` at a time.
+    const limiter = new WorkLimiter(session.concurrency);
     const tree = await loadTree(session.hldDir, [], {
       logger: session.logger,
-      materialize: (definition, parentDir) => materializeGitComponent(session, definition, parentDir),
+      materialize: (definition, parentDir) => limiter.run(() => materializeGitComponent(session, definition, parentDir)),
+      visit: (node) => limiter.run(() => installNode(session, node)),
     });
     const nodes = flattenTree(tree);
-    await runBounded(nodes, session.concurrency, (node) => installNode(session, node));
     session.logger.info(`installed ${nodes.length} components`);
     return { components: nodes.length, fetches: session.fetcher.counts };
   });

@@ -32,7 +32,8 @@ export function renderSummaryMarkdown(input: SummaryInput): string {
   const parts = [head];
   for (const { env, overview } of sections) {
     parts.push(overview);
-    if (env.files.length > 0) parts.push(renderDiffs(env.files, budget));
+    const contentChanges = env.files.filter((file) => !file.formattingOnly);
+    if (contentChanges.length > 0) parts.push(renderDiffs(contentChanges, budget));
   }
   if (budget.omittedFiles > 0 || budget.omittedLines > 0) {
     parts.push(`> **Diff truncated:** ${plural(budget.omittedLines, 'more line')} in ${plural(budget.omittedFiles, 'file')} not shown `
@@ -71,7 +72,14 @@ function environmentOverview(env: EnvironmentDiff): string {
       escapeMarkdown(r.file),
     ])));
   }
-  lines.push(table(['File', 'Change'], env.files.map((f) => [escapeMarkdown(f.path), f.opaque ? `${f.change} (not Kubernetes YAML)` : f.change])));
+  const formatting = env.files.filter((f) => f.formattingOnly).length;
+  if (formatting > 0) {
+    lines.push(`${plural(formatting, 'file')} changed only in formatting (same documents, e.g. after migrating from Fabrikate); their diffs are not shown.`, '');
+  }
+  lines.push(table(['File', 'Change'], env.files.map((f) => [
+    escapeMarkdown(f.path),
+    f.opaque ? `${f.change} (not Kubernetes YAML)` : f.formattingOnly ? 'formatting only (same documents)' : f.change,
+  ])));
   return lines.join('\n');
 }
 

@@ -15,6 +15,11 @@ export interface FileChange {
   diff?: string;
   /** True when the file is not parsed as Kubernetes YAML (binary-like, invalid YAML, other data). */
   opaque: boolean;
+  /**
+   * A changed file whose documents are the same objects in the same order: only the text changed
+   * (e.g. Fabrikate's `---\n---` framing and blank lines, on the first publish after migrating).
+   */
+  formattingOnly?: boolean;
 }
 
 export interface ResourceChange extends ResourceIdentity {
@@ -80,7 +85,8 @@ function diffFolder(folder: string, before: Map<string, string>, after: Map<stri
     for (const r of newParsed ?? []) newResources.set(r.id, { ...r, file: path });
     const change: ChangeKind = oldText === undefined ? 'added' : newText === undefined ? 'removed' : 'changed';
     const opaque = (oldText !== undefined && !oldParsed) || (newText !== undefined && !newParsed);
-    files.push({ path, change, opaque, diff: unifiedDiff(path, oldText, newText) });
+    const formattingOnly = change === 'changed' && !opaque && sameDocuments(oldParsed!, newParsed!);
+    files.push({ path, change, opaque, diff: unifiedDiff(path, oldText, newText), ...(formattingOnly ? { formattingOnly } : {}) });
   }
 
   const resources: ResourceChange[] = [];
@@ -94,6 +100,10 @@ function diffFolder(folder: string, before: Map<string, string>, after: Map<stri
     resources.push({ ...identity, change });
   }
   return { folder, files, resources, unchangedFiles };
+}
+
+function sameDocuments(before: readonly ParsedResource[], after: readonly ParsedResource[]): boolean {
+  return before.length === after.length && before.every((resource, index) => resource.fingerprint === after[index].fingerprint);
 }
 
 /** The diff shown to people: Secret values are redacted on both sides (see secrets.ts). */

@@ -17,7 +17,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { loadAll as jsLoadAll } from 'js-yaml';
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, ParseOptions, DocumentOptions, SchemaOptions, YAMLError } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseAllDocuments, parseDocument, ParseOptions, DocumentOptions, SchemaOptions, YAMLError } from 'yaml';
 import { GitopsError } from '../errors';
 
 export interface YamlLimits {
@@ -103,11 +103,22 @@ export interface ParsedYaml {
 
 export type YamlDocumentOptions = ParseOptions & DocumentOptions & SchemaOptions;
 
+/** How strict parseYamlDocument is where YAML readers differ (HLD files follow Fabrikate's go-yaml). */
+export interface YamlStrictness {
+  /** 'refuse' (default): a key twice in one map is an error; 'allow': the last one wins. */
+  duplicateKeys?: 'refuse' | 'allow';
+  /**
+   * 'refuse' (default): more than one document is an error; 'ignoreEmpty': documents after the
+   * first are accepted when empty (a trailing `---`), refused when they hold content.
+   */
+  extraDocuments?: 'refuse' | 'ignoreEmpty';
+}
+
 /**
  * Parses one YAML (or JSON) document with the `yaml` package, keeping source ranges, and checks it:
  * syntax, size, duplicate keys, alias expansion and cycles. Errors name the file and line.
  */
-export function parseYamlDocument(text: string, file: string, options: YamlDocumentOptions = {}, limits?: Partial<YamlLimits>): ParsedYaml {
+export function parseYamlDocument(text: string, file: string, options: YamlDocumentOptions = {}, limits?: Partial<YamlLimits>, strictness: YamlStrictness = {}): ParsedYaml {
   const bounds = limitsOf(limits);
   assertYamlSize(text, file, bounds);
   const kind = file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
@@ -119,13 +130,39 @@ export function parseYamlDocument(text: string, file: string, options: YamlDocum
     throw parserCrash(error, file, kind);
   }
   const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  if (strictness.extraDocuments === 'ignoreEmpty' && document.errors.some((error) => error.code === 'MULTIPLE_DOCS')) {
+    document = firstOfDocuments(text, file, { keepSourceTokens: true, prettyErrors: false, ...options, uniqueKeys: false }, lineOf);
+  }
   const problem: YAMLError | undefined = document.errors[0];
   if (problem && /call stack/i.test(problem.message)) throw parserCrash(new RangeError(problem.message), file, kind);
   if (problem) {
     throw new GitopsError(`malformed ${kind}: ${problem.message.split('\n')[0]}`, { file, line: lineOf(problem.pos[0]), hint: `fix the ${kind} syntax` });
   }
-  checkDocumentTree(document, file, lineOf, bounds, text);
+  checkDocumentTree(document, file, lineOf, bounds, text, strictness.duplicateKeys !== 'allow');
   return { document, lineOf };
+}
+
+/**
+ * The first of several documents, as go-yaml read a file: later documents may only be empty (a
+ * trailing `---`); one with content is refused as a deliberate difference from Fabrikate.
+ */
+function firstOfDocuments(text: string, file: string, options: YamlDocumentOptions, lineOf: (offset: number | undefined) => number | undefined): Document.Parsed {
+  const documents = parseAllDocuments(text, { ...options, lineCounter: new LineCounter() });
+  const all = Array.isArray(documents) ? documents : [];
+  const extra = all.slice(1).find((doc) => doc.errors.length > 0 || hasContent(doc));
+  if (extra || all.length === 0) {
+    throw new GitopsError(`holds ${all.length} YAML documents; a config or component file must be one document`, {
+      file,
+      line: lineOf(extra?.range[0]),
+      hint: 'deliberate difference from Fabrikate, which silently read only the first document: merge the documents into one, or delete the extra ones (a trailing "---" alone is fine)',
+    });
+  }
+  return all[0] as unknown as Document.Parsed;
+}
+
+function hasContent(document: Document): boolean {
+  const contents = document.contents;
+  return contents !== null && !(isScalar(contents) && contents.value === null);
 }
 
 /** The plain value of a document checked by parseYamlDocument (aliases resolved; already bounded). */
@@ -212,7 +249,7 @@ function expansionBudget(text: string, limits: YamlLimits): number {
  * Only anchored nodes can be reached twice (through aliases), so only they are memoised and
  * tracked as open; meeting an open anchored node again is an alias cycle.
  */
-function checkDocumentTree(document: Document.Parsed, file: string, lineOf: (offset: number | undefined) => number | undefined, limits: YamlLimits, text: string): void {
+function checkDocumentTree(document: Document.Parsed, file: string, lineOf: (offset: number | undefined) => number | undefined, limits: YamlLimits, text: string, refuseDuplicates = true): void {
   const root = document.contents as Node | null;
   if (!root) return;
   const line = (node: unknown) => lineOf((node as Node | undefined)?.range?.[0]);
@@ -232,7 +269,7 @@ function checkDocumentTree(document: Document.Parsed, file: string, lineOf: (off
       const key = pair.key as Node | null;
       if (isScalar(key) && key.value !== '<<') {
         const first = seen.get(key.value);
-        if (first) {
+        if (first && refuseDuplicates) {
           throw new GitopsError(`duplicate key ${JSON.stringify(String(key.value))}${line(first) ? ` (first on line ${line(first)})` : ''}`, {
             file, line: line(key), hint: 'a key may appear only once in a map',
           });

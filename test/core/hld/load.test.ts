@@ -136,9 +136,10 @@ describe('hld component file', () => {
   });
 
   it('rejects an unknown type', async () => {
-    const error = await loadError({ 'component.yaml': 'name: a\ntype: kustomize\n' });
+    const error = await loadError({ 'component.yaml': 'name: a\ntype: jsonnet\n' });
     assert.deepEqual([error.field, error.line], ['type', 2]);
-    assert.match(error.message, /unknown type "kustomize"/);
+    assert.match(error.message, /unknown type "jsonnet"/);
+    assert.match(error.hint ?? '', /component, helm, static, kustomize \(deliberate difference: Fabrikate rendered an unknown type as an empty file\)/);
   });
 
   it('rejects an unknown method', async () => {
@@ -150,7 +151,7 @@ describe('hld component file', () => {
     assert.deepEqual((await loadError({ 'component.yaml': 'name: a\nsource: [x]\n' })).field, 'source');
     assert.deepEqual((await loadError({ 'component.yaml': 'name: a\nsubcomponents: {x: 1}\n' })).field, 'subcomponents');
     assert.deepEqual((await loadError({ 'component.yaml': 'name: a\nhooks:\n  before-install: echo\n' })).field, 'hooks.before-install');
-    assert.deepEqual((await loadError({ 'component.yaml': 'name: 5\n' })).field, 'name');
+    assert.deepEqual((await loadError({ 'component.yaml': 'name: {a: 1}\n' })).field, 'name');
   });
 
   it('rejects an unknown hook name', async () => {
@@ -203,10 +204,10 @@ describe('hld static directory check', () => {
 
 describe('hld config files', () => {
   it('reads every field of config/<env>.yaml', async () => {
-    const dir = hld({ 'config/prod.yaml': 'namespace: web\ninjectNamespace: true\ndisabled: false\nconfig:\n  a: {b: [1, 2]}\nsubcomponents:\n  c:\n    disabled: true\n    config: {x: y}\n' });
+    const dir = hld({ 'config/prod.yaml': 'namespace: web\ninjectNamespace: true\ndisabled: false\nconfig:\n  a: {b: [1, 2]}\nsubcomponents:\n  c:\n    disabled: true\n    config: {x: z}\n' });
     assert.deepEqual(await loadConfig(dir, 'prod', { logger: new MemoryLogger() }), {
       config: { a: { b: [1, 2] } }, namespace: 'web', injectNamespace: true, disabled: false,
-      subcomponents: { c: { config: { x: 'y' }, namespace: '', injectNamespace: false, disabled: true, subcomponents: {} } },
+      subcomponents: { c: { config: { x: 'z' }, namespace: '', injectNamespace: false, disabled: true, subcomponents: {} } },
     });
   });
 

@@ -104,7 +104,7 @@ describe('hld set: in-place edits of config text', () => {
   });
 
   it('keeps = inside values', () => {
-    expectSet('config:\n  args: a\n', ['args=--opt=1'], 'config:\n  args: "--opt=1"\n');
+    expectSet('config:\n  args: a\n', ['args=--opt=1'], 'config:\n  args: --opt=1\n');
   });
 
   it('uses quoted key segments as one key', () => {
@@ -319,5 +319,60 @@ describe('hld set: files', () => {
 
   it('rejects an environment that is not a plain name', async () => {
     await assert.rejects(setValues(tempDir(), { environment: '../x', subcomponent: '', values: [] }, new MemoryLogger()), /not a plain name/);
+  });
+});
+
+describe('hld set: cases from its peers\' test suites (issue 12)', () => {
+  it('sets list items by index and by key=value selector, never creating a key named "images[0]"', () => {
+    const before = 'config:\n  images:\n    - name: web\n      tag: 1.0.0\n    - name: api\n      tag: 1.0.0\n';
+    expectSet(before, ['images[0].tag=2.0.0'], before.replace('web\n      tag: 1.0.0', 'web\n      tag: 2.0.0'));
+    expectSet(before, ['images[name=api].tag=3.0.0'], before.replace('api\n      tag: 1.0.0', 'api\n      tag: 3.0.0'));
+    expectSet(before, ['images[name=api].pullPolicy=Always'], `${before}      pullPolicy: Always\n`);
+    const flow = 'config:\n  containers: [{name: web, image: "nginx:1"}]\n';
+    expectSet(flow, ['containers[name=web].image=nginx:2'], 'config:\n  containers: [{name: web, image: "nginx:2"}]\n');
+  });
+
+  it('refuses list selectors that match nothing or do not address a list, and never creates list items', () => {
+    const before = 'config:\n  images:\n    - name: web\n      tag: 1.0.0\n';
+    assert.match(gitopsError(() => set(before, ['images[3].tag=2'])).message, /config\.images\[3\] does not exist: config\.images has 1 item/);
+    assert.match(gitopsError(() => set(before, ['images[name=db].tag=2'])).message, /none with name: db/);
+    assert.match(gitopsError(() => set(before, ['missing[0].tag=2'])).message, /does not create lists or list items/);
+    assert.match(gitopsError(() => set('config:\n  images: {a: 1}\n', ['images[0].tag=2'])).message, /images is not a list/);
+    assert.throws(() => parseAssignment('images[x].tag=2'), /not a list selector/);
+    // A key that really holds brackets is quoted.
+    expectSet('config:\n  a: 1\n', ['"images[0]".tag=2'], 'config:\n  a: 1\n  "images[0]":\n    tag: "2"\n');
+  });
+
+  it('inserts nested keys into a 2-space JSON config with 2-space steps', () => {
+    const before = '{\n  "config": {\n    "image": {\n      "tag": "v1"\n    }\n  }\n}\n';
+    const result = set(before, ['resources.limits.cpu=1'], '', 'config/prod.json');
+    assert.equal(result.text, '{\n  "config": {\n    "image": {\n      "tag": "v1"\n    },\n    "resources": {\n      "limits": {\n        "cpu": "1"\n      }\n    }\n  }\n}\n');
+  });
+
+  it('says that a config with several YAML documents is unsupported, and accepts a trailing ---', () => {
+    const error = gitopsError(() => set('config:\n  a: 1\n---\nconfig:\n  b: 2\n', ['a=2']));
+    assert.match(error.message, /holds 2 YAML documents; a config or component file must be one document/);
+    assert.match(error.hint ?? '', /deliberate difference from Fabrikate/);
+    assert.doesNotMatch(error.message, /malformed/);
+    expectSet('config:\n  a: x\n---\n', ['a=z'], 'config:\n  a: z\n---\n');
+  });
+
+  it('keeps a plain value plain when the new string is safe as plain, and quotes it otherwise', () => {
+    expectSet('config:\n  image: nginx:v0.9\n', ['image=nginx:v1.0.0'], 'config:\n  image: nginx:v1.0.0\n');
+    expectSet('config:\n  text: old value\n', ['text=new value'], 'config:\n  text: new value\n');
+    for (const [value, quoted] of [['5640e21', '"5640e21"'], ['on', '"on"'], ['a: b', '"a: b"'], ['x #y', '"x #y"'], ['0644', '"0644"'], ['-x', '-x']]) {
+      expectSet('config:\n  tag: abc\n', [`tag=${value}`], `config:\n  tag: ${quoted}\n`);
+    }
+  });
+
+  it('treats an unquoted short SHA written by fab set as the string it was (Fabrikate\'s resolve.go: no float without a signed exponent)', () => {
+    // The old value is a string under Fabrikate's rules, so a new all-digit tag stays a string too.
+    const result = set('config:\n  tag: 5640e21\n', ['tag=1234567']);
+    assert.equal(result.text, 'config:\n  tag: "1234567"\n');
+    assert.deepEqual(result.changes, [{ key: 'tag', oldValue: '5640e21', newValue: '1234567' }]);
+  });
+
+  it('refuses to edit a key that appears twice (Fabrikate used the last one)', () => {
+    assert.match(gitopsError(() => set('config:\n  tag: a\n  tag: b\n', ['tag=c'])).message, /tag appears 2 times in one map; Fabrikate used the last one/);
   });
 });

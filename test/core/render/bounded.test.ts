@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { runBounded } from '../../../tasks/core/render/bounded';
+import { runBounded, WorkLimiter } from '../../../tasks/core/render/bounded';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -32,5 +32,32 @@ describe('render runBounded', () => {
     );
     assert.deepEqual(started, [0, 1]);
     assert.ok(slowFinished);
+  });
+});
+
+describe('render WorkLimiter', () => {
+  it('runs at most `limit` at once, also for work added while running', async () => {
+    const limiter = new WorkLimiter(2);
+    let running = 0;
+    let peak = 0;
+    const task = (ms: number, then?: () => Promise<unknown>) => limiter.run(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await pause(ms);
+      running--;
+    }).then(() => then?.());
+    await Promise.all([task(20, () => Promise.all([task(10), task(10), task(10)])), task(5), task(5)]);
+    assert.equal(peak, 2);
+  });
+
+  it('starts nothing after a failure: waiting and later work reject with it', async () => {
+    const limiter = new WorkLimiter(1);
+    const started: string[] = [];
+    const first = limiter.run(async () => { started.push('a'); await pause(10); throw new Error('a fails'); });
+    const waiting = limiter.run(async () => { started.push('b'); });
+    await assert.rejects(first, /a fails/);
+    await assert.rejects(waiting, /a fails/);
+    await assert.rejects(limiter.run(async () => { started.push('c'); }), /a fails/);
+    assert.deepEqual(started, ['a']);
   });
 });

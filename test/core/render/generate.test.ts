@@ -5,17 +5,9 @@ import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { generate, GenerateOptions, RenderedTree } from '../../../tasks/core/render/generate';
 import { buildChartRepository, createChart, FileServer, serveDirectory } from '../../support/chartRepo';
-import { git, testGitEnv } from '../../support/gitServer';
+import { bareRepo, writeTree } from '../../support/hldFixtures';
 import { helmBinaries, helm4 } from '../../support/tools';
 import { tempDir } from '../../support/tmp';
-
-function writeTree(root: string, files: Record<string, string>): string {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  }
-  return root;
-}
 
 const clusterRoleTemplate = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {{ .Release.Name }}-reader\nrules: []\n';
 
@@ -62,19 +54,6 @@ function fileOf(tree: RenderedTree, set: string, path: string): string {
   const file = tree.environmentSets.find((s) => s.name === set)?.files.find((f) => f.path === path);
   assert.ok(file, `${set}/${path} was not rendered`);
   return file.content;
-}
-
-async function bareRepo(files: Record<string, string>, tag?: string): Promise<{ url: string; commit: string }> {
-  const dir = tempDir('bg-gitcomp-');
-  const work = writeTree(join(dir, 'work'), files);
-  const env = testGitEnv();
-  await git(['init', '-q', '-b', 'main'], { cwd: work, env });
-  await git(['add', '.'], { cwd: work, env });
-  await git(['commit', '-q', '-m', 'init'], { cwd: work, env });
-  if (tag) await git(['tag', tag], { cwd: work, env });
-  const commit = await git(['rev-parse', 'HEAD'], { cwd: work, env });
-  await git(['clone', '-q', '--bare', work, join(dir, 'repo.git')], { env });
-  return { url: `file://${join(dir, 'repo.git')}`, commit };
 }
 
 describe('render generate', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { diffTrees, parseResources } from '../../../tasks/core/report';
+import { diffTrees, parseResources, renderSummaryMarkdown } from '../../../tasks/core/report';
 import { tempDir } from '../../support/tmp';
 
 function writeTree(files: Record<string, string>): string {
@@ -138,5 +138,26 @@ describe('report: diffTrees', () => {
     const diff = diffTrees(root, [{ path: 'prod/app.yaml', content: service }], ['prod/']);
     assert.equal(diff.changed, false);
     assert.equal(diff.environments[0].folder, 'prod');
+  });
+});
+
+describe('report: migration from Fabrikate (issue 12)', () => {
+  it('marks files whose documents are the same as formatting-only, and the summary lists them without their diffs', () => {
+    // Fabrikate framed helm output as ---\n---\n with blank lines; we write ---\n<doc>.
+    const old = writeTree({
+      'prod/app.yaml': `---\n---\n# Source: web/templates/deployment.yaml\n${deployment('1.0')}\n---\n\n${service}\n`,
+      'prod/other.yaml': deployment('1.0'),
+    });
+    const diff = diffTrees(old, [
+      { path: 'prod/app.yaml', content: `---\n${deployment('1.0')}---\n${service}` },
+      { path: 'prod/other.yaml', content: deployment('2.0') },
+    ], ['prod']);
+    const files = diff.environments[0].files;
+    assert.deepEqual(files.map((f) => [f.path, f.change, f.formattingOnly === true]), [['prod/app.yaml', 'changed', true], ['prod/other.yaml', 'changed', false]]);
+    const summary = renderSummaryMarkdown({ diff });
+    assert.match(summary, /1 file changed only in formatting \(same documents, e\.g\. after migrating from Fabrikate\)/);
+    assert.match(summary, /\| prod\/app\.yaml \| formatting only \(same documents\) \|/);
+    assert.doesNotMatch(summary, /a\/prod\/app\.yaml/);
+    assert.match(summary, /a\/prod\/other\.yaml/);
   });
 });
