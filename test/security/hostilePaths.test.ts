@@ -72,7 +72,7 @@ describe('hostile paths (bundled UpdateImageTag and GenerateManifests)', functio
       refusedUpdate({ 'config/prod.yaml': { link: canary.file } }, /config file "config\/prod\.yaml" resolves outside the HLD repository/));
 
     it('refuses config/ committed as a symlink to an outside folder (no file created there)', () =>
-      refusedUpdate({ config: { link: canary.dir } }, /config file "config\/prod\.yaml" resolves outside the HLD repository/));
+      refusedUpdate({ config: { link: canary.dir } }, /config (?:file|folder) "config(?:\/prod\.yaml)?" resolves outside the HLD repository/));
 
     it('refuses a relative symlink that climbs out with ../', () =>
       refusedUpdate({ 'config/prod.yaml': { link: `${'../'.repeat(30)}${canary.file.slice(1)}` } }, /config file "config\/prod\.yaml" resolves outside the HLD repository/));
@@ -91,7 +91,8 @@ describe('hostile paths (bundled UpdateImageTag and GenerateManifests)', functio
       // access.yaml names the variable holding the test git server's token, as an HLD would.
       const hldDir = writeTree(tempDir('paths-hld-'), access ? { ...files, 'access.yaml': `${JSON.stringify(access)}: GIT_SOURCE_TOKEN\n` } : files);
       const run = await measuredTask('GenerateManifests', {
-        inputs: { hldPath: hldDir, environments: 'prod', helmPath: helm4, manifestRepositoryUrl: manifestUrl },
+        // These HLDs have no config/prod.yaml: the environment check is not what is tested here.
+        inputs: { hldPath: hldDir, environments: 'prod', helmPath: helm4, manifestRepositoryUrl: manifestUrl, allowEnvironmentsWithoutConfig: true },
         variables: { 'Build.BuildId': '1', 'System.CollectionUri': 'https://dev.azure.com/org/', 'System.TeamProject': 'proj' },
         secrets: { 'System.AccessToken': server.token },
         env: { GIT_SOURCE_TOKEN: server.token },
