@@ -33,3 +33,5 @@ if (helmBinaries.length !== 2) {
 
 export const helm4 = helmBinaries.find((h) => h.major === 4)!.path;
 export const helm3 = helmBinaries.find((h) => h.major === 3)!.path;
+/** kubectl from the same npm package as helm (`npm install` extracts it): its `kubectl kustomize` renders kustomize components. */
+export const kubectl = join(repoRoot, '.tools', 'kubectl', 'kubectl');

@@ -6,7 +6,7 @@ import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName } from '../names';
 import { formatKeyPath, ListSelector, listSelector, SetValue } from './keypath';
-import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, toFabrikateValue } from './fabrikate-yaml';
+import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, FabrikateValueError, toFabrikateValue } from './fabrikate-yaml';
 import { parseYamlValue, readYamlText } from '../yaml/parse';
 import { parseSource, type SourceDocument } from './yaml-source';
 import { displayPath } from './source-file';
@@ -64,7 +64,7 @@ export function setValuesInText(text: string, request: SetRequest, file: string)
     changes.push({ key: formatKeyPath(value.path), ...(edit.existed ? { oldValue: edit.oldValue } : {}), newValue: edit.newValue });
   }
   if (current !== text) {
-    const beforeValue = toFabrikateValue(original.document.contents as Node | null, original.document);
+    const beforeValue = fabrikateValueOf(original.document, file);
     original = undefined; // the source tree is not needed for the check: let it go before the re-parse
     verifyEdit(text, beforeValue, current, applied, file);
   }
@@ -604,8 +604,17 @@ function verifyEdit(before: string, beforeValue: unknown, after: string, applied
 }
 
 function fabrikateData(text: string, file: string): unknown {
-  const { document } = parseSource(text, file);
-  return toFabrikateValue(document.contents as Node | null, document);
+  return fabrikateValueOf(parseSource(text, file).document, file);
+}
+
+/** The file's values as Fabrikate decoded them; what it could not decode is a GitopsError naming the file. */
+function fabrikateValueOf(document: SourceDocument['document'], file: string): unknown {
+  try {
+    return toFabrikateValue(document.contents as Node | null, document);
+  } catch (error) {
+    if (error instanceof FabrikateValueError) throw new GitopsError(error.message, { file, hint: 'fix the YAML of the config file' });
+    throw error;
+  }
 }
 
 function isJson(text: string): boolean {

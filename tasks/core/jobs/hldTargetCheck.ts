@@ -3,10 +3,14 @@
  * file in the component and every subcomponent must be part of the component tree, unless the
  * caller says a new one is meant. Errors suggest the closest existing name.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
 import { GitopsError } from '../errors';
+import type { Node } from 'yaml';
+import { toFabrikateValue } from '../hld/fabrikate-yaml';
+import { parseSource } from '../hld/yaml-source';
+import { checkoutRoot, isWithin, realPathInside } from '../paths';
+import { readYamlTextSync } from '../yaml/parse';
 import { loadComponentFile } from '../hld/component';
 import { configuredEnvironments } from '../hld/environments';
 import type { ComponentDefinition } from '../hld/model';
@@ -20,6 +24,8 @@ export interface TargetCheckOptions {
   createSubcomponent?: boolean;
   /** The input that named the subcomponent, for errors (default `subcomponent`). */
   subcomponentField?: string;
+  /** The checkout the component lives in: nothing outside it is listed or read (default: its git root). */
+  root?: string;
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {} };
@@ -29,6 +35,11 @@ const quiet: Logger = { debug() {}, info() {}, warn() {} };
  * `componentLabel` names the component in messages (its path in the HLD, or "the root component").
  */
 export async function assertHldTargetExists(componentDir: string, componentLabel: string, environment: string, subcomponents: readonly string[], options: TargetCheckOptions): Promise<void> {
+  const root = await checkoutRoot(options.root ?? componentDir);
+  // A committed symlink (config/ or the component folder) must not make us list or read outside files.
+  for (const [path, what] of [[componentDir, 'component folder'], [join(componentDir, 'config'), 'config folder']] as const) {
+    if (existsSync(path)) await realPathInside(root, path, { what, rootLabel: 'the HLD repository' });
+  }
   const environments = configuredEnvironments(componentDir);
   if (!options.createEnvironment && environment !== 'common' && !environments.includes(environment)) {
     const hint = suggestion(environment, environments);
@@ -38,22 +49,22 @@ export async function assertHldTargetExists(componentDir: string, componentLabel
     });
   }
   if (options.createSubcomponent) return;
-  const configured = environments.map((env) => readConfig(componentDir, env));
+  const configured = environments.map((env) => readConfig(componentDir, env, root));
   let definition: ComponentDefinition | undefined;
   let loaded = false;
   for (const path of new Set(subcomponents)) {
     if (path === '') continue;
     if (!loaded) {
-      definition = await tryLoadComponent(componentDir);
+      definition = await tryLoadComponent(componentDir, root);
       loaded = true;
     }
-    await checkPath(path, componentDir, definition, configured, componentLabel, options.subcomponentField ?? 'subcomponent');
+    await checkPath(path, componentDir, definition, configured, componentLabel, options.subcomponentField ?? 'subcomponent', root);
   }
 }
 
-async function checkPath(path: string, componentDir: string, root: ComponentDefinition | undefined, configured: unknown[], label: string, field: string): Promise<void> {
+async function checkPath(path: string, componentDir: string, top: ComponentDefinition | undefined, configured: unknown[], label: string, field: string, root: string): Promise<void> {
   const segments = path.split('.');
-  let definition = root;
+  let definition = top;
   let dir: string | undefined = componentDir;
   let entries = configured;
   for (let i = 0; i < segments.length; i++) {
@@ -71,7 +82,7 @@ async function checkPath(path: string, componentDir: string, root: ComponentDefi
     }
     entries = entries.map((entry) => subcomponentsOf(entry)[name]);
     const childDir: string | undefined = match && dir ? childFolder(dir, match) : undefined;
-    definition = childDir ? await tryLoadComponent(childDir) : undefined;
+    definition = childDir ? await tryLoadComponent(childDir, root) : undefined;
     dir = childDir;
   }
 }
@@ -84,18 +95,20 @@ function childFolder(parentDir: string, child: ComponentDefinition): string | un
   return existsSync(dir) ? dir : undefined;
 }
 
-async function tryLoadComponent(dir: string): Promise<ComponentDefinition | undefined> {
+async function tryLoadComponent(dir: string, root: string): Promise<ComponentDefinition | undefined> {
   if (!existsSync(join(dir, 'component.yaml')) && !existsSync(join(dir, 'component.json'))) return undefined;
   // A broken component file is reported by the render; here it only means "no declared names".
-  return loadComponentFile(dir, { logger: quiet }).catch(() => undefined);
+  return loadComponentFile(dir, { root, logger: quiet }).catch(() => undefined);
 }
 
-function readConfig(componentDir: string, environment: string): unknown {
+/** A config file's values (bounded, read as Fabrikate did); undefined when unreadable or outside the checkout. */
+function readConfig(componentDir: string, environment: string, root: string): unknown {
   for (const ext of ['yaml', 'json']) {
     const file = join(componentDir, 'config', `${environment}.${ext}`);
-    if (!existsSync(file)) continue;
+    if (!existsSync(file) || !isWithin(realpathSync(root), realpathSync(file))) continue;
     try {
-      return parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 });
+      const { document } = parseSource(readYamlTextSync(file, file), file);
+      return toFabrikateValue(document.contents as Node | null, document);
     } catch {
       return undefined;
     }

@@ -333,6 +333,7 @@ async function checkTargets(dir: string, options: HldUpdateOptions, edits: reado
     createEnvironment: options.createEnvironment,
     createSubcomponent: options.createSubcomponent,
     subcomponentField: options.subcomponentField,
+    root: dir,
   });
   return component;
 }

