@@ -89,6 +89,8 @@ export function assertRefName(value: string, field: string, kind: 'branch' | 'ta
     name === '@' ||
     name === 'HEAD' ||
     name.startsWith('-') ||
+    // `refs/heads/refs/heads/x` would name a branch called `refs/heads/x`: a mistake, never meant.
+    name.startsWith('refs/') ||
     /^\/|[/.]$/.test(name) ||
     name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'));
   if (bad) {

@@ -198,7 +198,8 @@ describe('hostile servers (bundled GenerateManifests)', function () {
     const access: TreeSpec = extra.tokenFor ? { 'access.yaml': `${JSON.stringify(extra.tokenFor)}: GIT_SOURCE_TOKEN\n` } : {};
     const hldDir = writeTree(tempDir('hostile-hld-'), { 'component.yaml': `name: root\nsubcomponents:\n${subcomponents}`, ...access, ...extra.files });
     const run = await measuredTask('GenerateManifests', {
-      inputs: { hldPath: hldDir, environments: 'prod', helmPath: helm4, manifestRepositoryUrl: manifestUrl, networkTimeoutSeconds: String(NETWORK_TIMEOUT_S), ...extra.inputs },
+      // These HLDs configure no environment: the environment check is not what is tested here.
+      inputs: { hldPath: hldDir, environments: 'prod', helmPath: helm4, manifestRepositoryUrl: manifestUrl, networkTimeoutSeconds: String(NETWORK_TIMEOUT_S), allowEnvironmentsWithoutConfig: 'true', ...extra.inputs },
       variables: { 'Build.BuildId': '1', 'System.CollectionUri': 'https://dev.azure.com/org/', 'System.TeamProject': 'proj', ...extra.variables },
       secrets: { 'System.AccessToken': git.token },
       env: { GIT_SOURCE_TOKEN: git.token, ...extra.env },

@@ -26,6 +26,12 @@ export async function loadConfig(dir: string, environment: string, options: Load
   return readConfig(new FieldReader(source), source.root, '', options.logger);
 }
 
+/** Object.assign without setters: a `__proto__` key is copied as a plain key, never sets a prototype. */
+function assignOwn(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(source)) Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  return target;
+}
+
 function readConfig(reader: FieldReader, node: Node | null, field: string, logger: Logger): ComponentConfig {
   const result = emptyConfig();
   const map = reader.map(node, field, field ? `subcomponent config ${field}` : 'the config file');
@@ -37,7 +43,7 @@ function readConfig(reader: FieldReader, node: Node | null, field: string, logge
         const values = plainMap(reader, entry.value, entry.field);
         // A second `config:` (duplicate or from a << merge) adds its keys to the first, as go-yaml
         // decoded into the existing map; `config: null` resets it.
-        result.config = values ? Object.assign(result.configAbsent ? {} : result.config, values) : {};
+        result.config = values ? assignOwn(result.configAbsent ? {} : result.config, values) : {};
         if (values) delete result.configAbsent;
         else result.configAbsent = true;
         break;
