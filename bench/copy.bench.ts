@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { silentLogger } from '../tasks/core/logger';
 import { copyImage } from '../tasks/core/registry/copy';
 import { parseImageReference } from '../tasks/core/registry/reference';

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportRow } from './report';
+import { flatConfig } from '../test/support/yamlFixtures';
 
 const cli = join(__dirname, '..', 'bin', 'bedrock-gitops.js');
 const work = mkdtempSync(join(tmpdir(), 'bench-large-config-'));
@@ -18,20 +19,9 @@ function write(path: string, content: string): void {
   writeFileSync(path, content);
 }
 
-function flatConfig(bytes: number): string {
-  const lines = ['subcomponents:', '  app:', '    config:'];
-  let size = 40;
-  for (let i = 0; size < bytes; i++) {
-    const line = `      key${i}: value-${i}-abcdefghijklmnopqrstuvwxyz0123456789`;
-    lines.push(line);
-    size += line.length + 1;
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 write(join(hld, 'component.yaml'), 'name: bench\nsubcomponents:\n  - name: app\n    type: static\n    path: ./manifests\n');
 write(join(hld, 'manifests', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n');
-const config = flatConfig(30 * 1024 * 1024);
+const config = flatConfig(30 * 1024 * 1024, 'app');
 write(join(hld, 'config', 'prod.yaml'), config);
 write(join(hld, 'config', 'common.yaml'), 'subcomponents:\n  app:\n    namespace: app\n');
 

@@ -5,11 +5,9 @@
  * in any git argv.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { repoRoot } from '../support/tools';
-import { bundleOnce } from '../tasks/updateImageTagHelpers';
+import { bundleOnce, runCli } from '../tasks/updateImageTagHelpers';
 import { assertContained, hldFiles, payload, startFixture, stateBefore, type Fixture } from './hostileInput.support';
 
 interface CliCase {
@@ -62,22 +60,10 @@ const cases: CliCase[] = [
 ];
 
 function cli(f: Fixture, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], {
-      cwd,
-      env: {
-        PATH: f.path, HOME: process.env.HOME ?? '/tmp', GIT_TERMINAL_PROMPT: '0', BEDROCK_GITOPS_VERBOSE: '1',
-        GITOPS_GIT_TOKEN: f.server.token, GITOPS_TARGET_REGISTRY_USERNAME: 'ci', GITOPS_TARGET_REGISTRY_PASSWORD: f.registryPassword,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runCli(args, {
+    PATH: f.path, BEDROCK_GITOPS_VERBOSE: '1',
+    GITOPS_GIT_TOKEN: f.server.token, GITOPS_TARGET_REGISTRY_USERNAME: 'ci', GITOPS_TARGET_REGISTRY_PASSWORD: f.registryPassword,
+  }, { cwd });
 }
 
 describe('hostile arguments against the bundled CLI', function () {

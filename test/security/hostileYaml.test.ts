@@ -14,21 +14,13 @@ import { buildOciLayout, seedImage } from '../support/ociImage';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { runTask, type TaskRun } from '../support/runTask';
 import { tempDir } from '../support/tmp';
+import { aliasBomb as aliasBombOf } from '../support/yamlFixtures';
 import { helm4, repoRoot } from '../support/tools';
 import { chartFiles } from '../tasks/generateManifests.fixture';
 import { bundleOnce, createFileRepo, refsOf } from '../tasks/updateImageTagHelpers';
 
 /** 9^8 (43 million) strings from 600 bytes. */
-export const aliasBomb = [
-  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
-  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
-  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
-  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
-  'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
-  'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
-  'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
-  'h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]',
-].join('\n');
+const aliasBomb = aliasBombOf(8);
 
 const manifestBomb = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\n  namespace: web\ndata:\n  ${aliasBomb.replace(/\n/g, '\n  ')}\n`;
 const manifestCycle = 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: loop\n  labels: *m\n';

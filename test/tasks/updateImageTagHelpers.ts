@@ -52,9 +52,10 @@ export function messageOf(bare: string, ref: string): Promise<string> {
 }
 
 /** Runs the bundled CLI (dist/cli.js) with only PATH, HOME and `env` in its environment. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], {
+      cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GIT_TERMINAL_PROMPT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { generate, GenerateOptions, RenderedTree } from '../../../tasks/core/render/generate';

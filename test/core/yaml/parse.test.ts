@@ -6,32 +6,10 @@ import { setValuesInText } from '../../../tasks/core/hld/set';
 import { parseResources } from '../../../tasks/core/report';
 import { isYamlSyntaxError, loadYamlDocuments, parseYamlDocument, parseYamlValue, readYamlText } from '../../../tasks/core/yaml/parse';
 import { tempDir } from '../../support/tmp';
+import { aliasBomb as aliasBombOf, flatConfig } from '../../support/yamlFixtures';
 
 /** 510 bytes that expand to 9^7 (4.8 million) strings. */
-export const aliasBomb = [
-  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
-  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
-  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
-  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
-  'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
-  'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
-  'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
-  'h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]',
-  'kind: ConfigMap',
-  'metadata: {name: lol}',
-  '',
-].join('\n');
-
-export function flatConfig(bytes: number): string {
-  const lines = ['subcomponents:', '  web:', '    config:'];
-  let size = 40;
-  for (let i = 0; size < bytes; i++) {
-    const line = `      key${i}: value-${i}-abcdefghijklmnopqrstuvwxyz`;
-    lines.push(line);
-    size += line.length + 1;
-  }
-  return `${lines.join('\n')}\n`;
-}
+const aliasBomb = `${aliasBombOf(7)}\nkind: ConfigMap\nmetadata: {name: lol}\n`;
 
 function refused(run: () => unknown, pattern: RegExp, file: string): void {
   assert.throws(run, (error: unknown) => {
