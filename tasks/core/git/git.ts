@@ -129,7 +129,7 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
   const fullArgs = ['-c', 'maintenance.auto=false', '-c', 'protocol.ext.allow=never', ...args];
   if (options.auth) fullArgs.unshift(`--config-env=http.extraheader=${authHeaderVariable}`);
   options.logger.debug(displayUrl(redact(`git ${args.join(' ')}`, secrets)));
-  const result = await spawnGit(fullArgs, { cwd: options.cwd, env, allowed, input: options.input, timeoutMs: options.timeoutMs });
+  const result = await spawnGit(fullArgs, { cwd: options.cwd, env, allowed, input: options.input, timeoutMs: options.timeoutMs, secrets });
   return {
     code: result.code,
     stdout: redact(result.stdout, secrets),
@@ -144,6 +144,8 @@ interface SpawnGitOptions {
   allowed: string[];
   input?: string;
   timeoutMs?: number;
+  /** Redacted from the messages of errors simple-git throws. */
+  secrets: readonly string[];
 }
 
 /**
@@ -172,9 +174,13 @@ async function spawnGit(args: string[], options: SpawnGitOptions): Promise<RunRe
       },
       // Always something, so stdin is closed: git never waits for input nobody sends.
       input: () => options.input ?? emptyInput,
+      // Done when the pipes are closed, not 50 ms after git exits: on a busy agent its output may
+      // not have been read by then (a push's porcelain status was lost that way). A deadline closes
+      // the pipes itself, so a remote helper holding them cannot keep us waiting.
+      completion: { onClose: true, onExit: false },
     }).env(options.env);
   } catch (error) {
-    throw new GitopsError(`git cannot run in ${options.cwd}: ${(error as Error).message}`);
+    throw new GitopsError(`git cannot run in ${options.cwd}: ${redact((error as Error).message, options.secrets)}`);
   }
   git.outputHandler((_command, stdout, stderr) => {
     pipes = [stdout, stderr];
@@ -208,7 +214,7 @@ async function spawnGit(args: string[], options: SpawnGitOptions): Promise<RunRe
   } catch (error) {
     if (error instanceof GitopsError) throw error;
     const plugin = (error as GitPluginError).plugin;
-    throw new GitopsError(`git was not run: ${(error as Error).message}`, {
+    throw new GitopsError(`git was not run: ${displayUrl(redact((error as Error).message, options.secrets))}`, {
       hint: plugin === 'unsafe' || plugin === 'allowEnvironment' ? 'an argument or variable that could run another program was refused' : undefined,
     });
   } finally {
