@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrailers } from '../../tasks/core/git/commitMessage';
 import { git, startGitServer, type GitServer } from '../support/gitServer';
@@ -128,6 +128,22 @@ describe('UpdateImageTag task (bundle, git over HTTP with token auth)', function
     });
     assert.equal(run.result, 'Succeeded', run.message);
     assert.equal(run.outputs.hldCommitId, await tipOf(repo.bare));
+    assertNoLeaks(run);
+  });
+
+  it('DEBUG=* prints no token, and GIT_DIR or GIT_CONFIG_* pipeline variables do not redirect git', async () => {
+    const repo = await newRepo();
+    const elsewhere = tempDir('git-dir-');
+    const run = await runTask('UpdateImageTag', {
+      inputs: inputs(repo.url),
+      // Pipeline variables reach the task as environment variables.
+      variables: { GIT_DIR: elsewhere, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'url.http://127.0.0.9/.insteadOf', GIT_CONFIG_VALUE_0: server.baseUrl },
+      env: { DEBUG: '*' },
+      secrets: { 'System.AccessToken': server.token },
+    });
+    assert.equal(run.result, 'Succeeded', run.message + run.stderr);
+    assert.equal(run.outputs.hldCommitId, await tipOf(repo.bare));
+    assert.deepEqual(readdirSync(elsewhere), []);
     assertNoLeaks(run);
   });
 

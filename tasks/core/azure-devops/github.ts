@@ -1,3 +1,4 @@
+import { request } from '@octokit/request';
 import { describeError, GitopsError } from '../errors';
 import { requestFailure } from './failures';
 import { markerTag } from './marker';
@@ -104,41 +105,48 @@ export async function closeGithubPullRequest(provider: GithubProvider, options: 
 
 type Api = <T = unknown>(action: string, method: string, path: string, body?: unknown) => Promise<T>;
 
+/**
+ * GitHub's REST API through @octokit/request, which uses the global fetch (so the proxy and CA of
+ * core/network.ts). A redirect is an error, never followed: the token must not travel to another host.
+ */
 function client(provider: GithubProvider, token: string): Api {
+  const github = request.defaults({
+    baseUrl: provider.apiUrl,
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+    },
+    request: { redirect: 'error' },
+  });
   return async <T>(action: string, method: string, path: string, body?: unknown): Promise<T> => {
-    let response: Response;
+    let data: unknown;
     try {
-      response = await fetch(`${provider.apiUrl}${path}`, {
-        method,
-        redirect: 'error',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          Accept: 'application/vnd.github+json',
-          'X-GitHub-Api-Version': '2022-11-28',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      ({ data } = await github(`${method} ${path}`, body === undefined ? {} : { data: body }));
     } catch (error) {
-      throw requestFailure('GitHub', action, undefined, error instanceof Error ? error.message : String(error), token);
+      const failure = error as { status?: number; response?: { data?: unknown }; message?: string };
+      // Without a response the request never got an answer (network, TLS, redirect).
+      if (!failure.response) throw requestFailure('GitHub', action, undefined, failure.message ?? String(error), token);
+      throw requestFailure('GitHub', action, failure.status, githubMessage(failure.response.data), token);
     }
-    const text = await response.text();
-    if (!response.ok) throw requestFailure('GitHub', action, response.status, githubMessage(text), token);
+    if (data === '' || data === undefined) return undefined as T;
+    // octokit parses only what is labelled JSON; anything else must still be JSON to be used.
     try {
-      return (text ? JSON.parse(text) : undefined) as T;
-    } catch {
+      if (typeof data === 'string') return JSON.parse(data) as T;
+    } catch { /* not JSON */ }
+    if (typeof data !== 'object' || data === null || data instanceof ArrayBuffer) {
       throw new GitopsError(`GitHub answered ${method} ${path} with a body that is not JSON`);
     }
+    return data as T;
   };
 }
 
-function githubMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { message?: string; errors?: { message?: string }[] };
-    return [parsed.message, ...(parsed.errors ?? []).map((e) => e.message)].filter(Boolean).join('; ');
-  } catch {
-    return text;
-  }
+/** GitHub's error message and the messages of its `errors` list. */
+function githubMessage(data: unknown): string {
+  if (typeof data === 'string') return data;
+  if (typeof data !== 'object' || data === null) return '';
+  const parsed = data as { message?: string; errors?: { message?: string }[] };
+  return [parsed.message, ...(Array.isArray(parsed.errors) ? parsed.errors : []).map((e) => e?.message)].filter(Boolean).join('; ');
 }
 
 function repoPath(provider: GithubProvider): string {

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/azure-devops';
 import { GitopsError, describeError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
@@ -78,5 +80,31 @@ describe('GitHub pull requests (strict double)', () => {
     assert.equal(second.created, false);
     assert.equal(second.threadId, first.threadId);
     assert.deepEqual(github.pullRequests[0].comments.map((c) => c.body), ['<!-- bedrock-gitops:prod -->\ntwo']);
+  });
+
+  it('never follows a redirect: the token stays with the API host and the error names the action', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const listen = async (server: Server, host: string) => {
+      await new Promise<void>((done) => server.listen(0, host, done));
+      return `http://${host}:${(server.address() as AddressInfo).port}`;
+    };
+    const elsewhere = createServer((req, res) => { seen.push(req.headers); res.writeHead(200, { 'content-type': 'application/json' }).end('[]'); });
+    const target = await listen(elsewhere, '127.0.0.3');
+    const redirecting = createServer((req, res) => res.writeHead(307, { location: `${target}${req.url}` }).end());
+    const apiUrl = await listen(redirecting, '127.0.0.1');
+    try {
+      const provider = detectProvider('https://github.com/contoso/manifests.git', { githubApiUrl: apiUrl });
+      assert.ok(provider);
+      await assert.rejects(createOrUpdatePullRequest({ ...options(), provider }), (error: unknown) => {
+        assert.ok(error instanceof GitopsError);
+        assert.match(describeError(error), /GitHub failed to list pull requests \(no HTTP status\)/);
+        assert.ok(!describeError(error).includes(token));
+        return true;
+      });
+      assert.deepEqual(seen, [], 'a request reached the host the redirect named');
+    } finally {
+      redirecting.close();
+      elsewhere.close();
+    }
   });
 });

@@ -1,4 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { basicAuth, bearerAuth, secretsOf } from '../../../tasks/core/git/auth';
@@ -46,4 +50,85 @@ describe('git auth and runGit', () => {
     await assert.rejects(runGit(['clone', 'https://u:pw123456@example.com/r', tempDir()], { logger }), /contains credentials/);
     assert.equal(logger.lines.length, 0);
   });
+
+  it('runGit feeds input to git on stdin and reports the exit code and stderr of a failure', async () => {
+    const dir = tempDir();
+    const hashed = await runGit(['hash-object', '--stdin'], { cwd: dir, logger: new MemoryLogger(), input: 'hello\n' });
+    assert.deepEqual(hashed, { code: 0, stdout: 'ce013625030ba8dba906f756967f9e9ca394464a\n', stderr: '' });
+    const failed = await runGit(['rev-parse', '--verify', '--quiet', '--end-of-options', 'no-such-ref'], { cwd: dir, logger: new MemoryLogger() });
+    assert.equal(failed.code, 128);
+    assert.match(failed.stderr, /not a git repository/);
+  });
+
+  it('simple-git refuses --upload-pack, even in a caller\'s arguments, and git refuses abbreviated options', async () => {
+    const dir = tempDir();
+    const marker = join(dir, 'pwned');
+    await runGit(['init', '--quiet'], { cwd: dir, logger: new MemoryLogger() });
+    await assert.rejects(runGit(['fetch', `--upload-pack=touch ${marker}`, '--', dir], { cwd: dir, logger: new MemoryLogger() }),
+      (e: unknown) => e instanceof GitopsError && /--upload-pack/.test(e.message));
+    const abbreviated = await runGit(['fetch', `--upload-pa=touch ${marker}`, '--', dir], { cwd: dir, logger: new MemoryLogger() });
+    assert.notEqual(abbreviated.code, 0);
+    assert.match(abbreviated.stderr, /abbreviated/);
+    assert.ok(!existsSync(marker), 'the upload-pack command ran');
+  });
+
+  it('git gets the commit identity and TLS variables, but no GIT_DIR or GIT_CONFIG_* from the environment', async () => {
+    const dir = tempDir();
+    await runGit(['init', '--quiet'], { cwd: dir, logger: new MemoryLogger() });
+    const env = {
+      GIT_DIR: join(tempDir(), 'elsewhere.git'),
+      GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.name', GIT_CONFIG_VALUE_0: 'Injected',
+      GIT_AUTHOR_NAME: 'Build Agent', GIT_AUTHOR_EMAIL: 'agent@example.com',
+      EDITOR: 'touch /tmp/editor-ran',
+    };
+    const gitDir = await runGit(['rev-parse', '--git-dir'], { cwd: dir, env, logger: new MemoryLogger() });
+    assert.equal(gitDir.stdout.trim(), '.git');
+    const ident = await runGit(['var', 'GIT_AUTHOR_IDENT'], { cwd: dir, env, logger: new MemoryLogger() });
+    assert.match(ident.stdout, /^Build Agent <agent@example.com> /);
+    const name = await runGit(['config', '--get', 'user.name'], { cwd: dir, env, logger: new MemoryLogger() });
+    assert.ok(!name.stdout.includes('Injected'));
+    // The CA bundle core/network.ts sets reaches git: a missing one fails before any TLS handshake.
+    const server = createServer(() => { /* the handshake never starts */ });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/r.git`;
+      const tls = await runGit(['ls-remote', '--', url], { env: { GIT_SSL_CAINFO: join(dir, 'missing-ca.pem') }, logger: new MemoryLogger(), timeoutMs: 10_000 });
+      assert.match(tls.stderr, /SSL CA cert/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a deadline stops git waiting on a server that never answers', async function () {
+    this.timeout(20_000);
+    const server = createServer(() => { /* accept and say nothing */ });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const started = Date.now();
+      const result = await runGit(['ls-remote', '--', `http://127.0.0.1:${(server.address() as AddressInfo).port}/r.git`], {
+        logger: new MemoryLogger(), timeoutMs: 1_000,
+      });
+      assert.notEqual(result.code, 0);
+      assert.ok(Date.now() - started < 4_000, `took ${Date.now() - started} ms`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('simple-git\'s debug log stays off even with DEBUG=*: it would print the environment with the header', function () {
+    this.timeout(30_000);
+    const dir = tempDir();
+    const script = join(dir, 'run.ts');
+    const gitModule = resolve(__dirname, '../../../tasks/core/git');
+    writeFileSync(script, `import { bearerAuth, runGit } from ${JSON.stringify(gitModule)};
+import { silentLogger } from ${JSON.stringify(resolve(__dirname, '../../../tasks/core/logger'))};
+runGit(['config', '--get', 'http.extraheader'], { cwd: ${JSON.stringify(dir)}, auth: bearerAuth('tok-debug-4711'), logger: silentLogger })
+  .then((r) => process.stdout.write(r.stdout));
+`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, DEBUG: '*', DEBUG_COLORS: '0' }, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'AUTHORIZATION: bearer ***');
+    assert.ok(!child.stderr.includes('tok-debug-4711'), 'the token was printed on stderr');
+  });
 });
+
