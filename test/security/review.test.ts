@@ -150,6 +150,28 @@ describe('security review', function () {
       }
     });
 
+    it('access.yaml cannot send the agent\'s proxy password (HTTPS_PROXY) to a host the HLD names (GenerateManifests, no hooks)', async () => {
+      const http = await recordingServer('');
+      try {
+        const hld = writeTree(tempDir('review-proxy-'), {
+          'component.yaml': `name: root\nsubcomponents:\n  - name: web\n    method: git\n    source: ${http.url}/repo.git\n`,
+          'access.yaml': `${http.url}/repo.git: HTTPS_PROXY\n`,
+        });
+        const password = `proxy-${Date.now()}-secret`;
+        await measuredTask('GenerateManifests', {
+          inputs: { hldPath: hld, environments: 'prod', helmPath: helm4, dryRun: true, runHooks: false, allowEnvironmentsWithoutConfig: true },
+          // The proxy itself is never reached: the bypass list sends 127.0.0.1 direct.
+          variables: { 'Build.BuildId': '1', 'Agent.ProxyUrl': 'http://127.0.0.1:9', 'Agent.ProxyUsername': 'agent', 'Agent.ProxyBypassList': '["127\\\\.0\\\\.0\\\\.1"]' },
+          secrets: { 'Agent.ProxyPassword': password },
+        });
+        const sent = http.requests.map((r) => Buffer.from((r.authorization ?? '').replace(/^basic /i, ''), 'base64').toString('utf8'));
+        assert.ok(http.requests.length > 0, 'the source was fetched (the test reaches the server)');
+        assert.ok(!sent.some((s) => s.includes(password)), `the proxy password was sent to ${http.url}: ${JSON.stringify(sent)}`);
+      } finally {
+        http.server.close();
+      }
+    });
+
     it('CLI hooks do not get GITOPS_GIT_TOKEN (README: "They get no token variable")', async () => {
       const seen = join(tempDir('review-hook-'), 'seen.txt');
       const hld = writeTree(tempDir('review-hook-hld-'), {
