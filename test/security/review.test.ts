@@ -3,7 +3,7 @@
  * the agent and a user run them. Each one fails on the code it was written against.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
@@ -184,6 +184,61 @@ describe('security review', function () {
       assert.equal(cli.code, 0, cli.stdout + cli.stderr);
       assert.ok(existsSync(seen), 'the hook ran');
       assert.equal(readFileSync(seen, 'utf8'), '', 'the hook saw GITOPS_GIT_TOKEN');
+    });
+  });
+
+  describe('trace, history and rollback read hostile commits', () => {
+    /** An HLD (bare, file://) where prod/api ran good.example/api 1.0.0 then 1.1.0, plus `extra` commits made by `extra`. */
+    async function hldHistory(extra: (work: string, commit: (args: string[]) => Promise<string>) => Promise<void>): Promise<{ url: string; bare: string; work: string }> {
+      const work = writeTree(tempDir('review-rb-'), {
+        'component.yaml': componentYaml,
+        'api/component.yaml': 'name: api\n',
+        'config/prod.yaml': 'subcomponents:\n  api:\n    config:\n      image:\n        repository: good.example/api\n        tag: "1.0.0"\n',
+      });
+      const commit = (args: string[]) => runGit(['-c', 'user.name=ci', '-c', 'user.email=ci@example.invalid', 'commit', '--quiet', ...args], { cwd: work });
+      const trailers = (image: string) => ['--trailer', `Gitops-Image: ${image}`, '--trailer', 'Gitops-Environment: prod', '--trailer', 'Gitops-Subcomponent: api'];
+      await runGit(['init', '--quiet', '--initial-branch=main', work]);
+      await runGit(['add', '-A'], { cwd: work });
+      await commit(['-m', 'api 1.0.0', ...trailers('good.example/api:1.0.0')]);
+      await extra(work, commit);
+      writeFileSync(join(work, 'config/prod.yaml'), readFileSync(join(work, 'config/prod.yaml'), 'utf8').replace('1.0.0', '1.1.0'));
+      await commit(['-am', 'api 1.1.0', ...trailers('good.example/api:1.1.0')]);
+      const bare = join(tempDir('review-rb-bare-'), 'hld.git');
+      await runGit(['clone', '--quiet', '--bare', work, bare]);
+      return { url: `file://${bare}`, bare, work };
+    }
+
+    it('rollback --previous restores the repository the HLD held, not one an empty commit\'s trailers name', async () => {
+      const { url, bare } = await hldHistory(async (_work, commit) => {
+        await commit(['--allow-empty', '-m', 'docs: typo', '--trailer', 'Gitops-Image: evil.example/api:1.0.0', '--trailer', 'Gitops-Environment: prod', '--trailer', 'Gitops-Subcomponent: api']);
+      });
+      const cli = await runCli(['rollback', '--hld-repo', url, '--environment', 'prod', '--subcomponent', 'api', '--previous']);
+      const config = await runGit(['--git-dir', bare, 'show', 'main:config/prod.yaml']);
+      assert.doesNotMatch(config, /evil\.example/, `${cli.stdout}${cli.stderr}\n${config}`);
+    });
+
+    it('history cannot be forged by a commit subject holding the log\'s field and record separators', async () => {
+      let legit = '';
+      const { url } = await hldHistory(async (work, commit) => {
+        legit = (await runGit(['rev-parse', 'HEAD'], { cwd: work })).trim();
+        const subject = `chore: tidy\x1e${legit}\x1f\x1f2020-01-01T00:00:00+00:00\x1fAlice Admin\x1falice@example.invalid\x1fRelease 3.0.0`;
+        await commit(['--allow-empty', '-m', subject, '--trailer', 'Gitops-Image: evil.example/api:3.0.0', '--trailer', 'Gitops-Environment: prod', '--trailer', 'Gitops-Subcomponent: api']);
+      });
+      const cli = await runCli(['history', '--hld-repo', url, '--environment', 'prod', '--subcomponent', 'api', '--json']);
+      assert.equal(cli.code, 0, cli.stderr);
+      const entries = (JSON.parse(cli.stdout) as { entries: { hldCommit: string; author: string; tag: string }[] }).entries;
+      assert.ok(!entries.some((e) => e.author === 'Alice Admin'), `a forged entry: ${JSON.stringify(entries)}`);
+      assert.ok(!entries.some((e) => e.tag === '3.0.0' && e.hldCommit === legit), 'a change attributed to a commit that did not make it');
+    });
+
+    it('history does not print terminal control sequences from trailers', async () => {
+      const { url } = await hldHistory(async (_work, commit) => {
+        await commit(['--allow-empty', '-m', 'x', '--trailer', 'Gitops-Image: good.example/api:1.0.1', '--trailer', 'Gitops-Environment: prod',
+          '--trailer', 'Gitops-Subcomponent: api', '--trailer', 'Gitops-Build: \x1b]0;owned\x07\x1b[2J']);
+      });
+      const cli = await runCli(['history', '--hld-repo', url, '--environment', 'prod', '--subcomponent', 'api']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.doesNotMatch(cli.stdout, /[\x00-\x08\x0b-\x1f\x7f]/, JSON.stringify(cli.stdout));
     });
   });
 
