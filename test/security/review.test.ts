@@ -96,6 +96,26 @@ describe('security review', function () {
     });
   });
 
+  describe('git sources', () => {
+    it('a git component cannot clone a repository from the agent\'s disk (absolute path or file://)', async () => {
+      const other = writeTree(tempDir('review-otherrepo-'), {
+        'component.yaml': 'name: other\ntype: static\nmethod: local\npath: ./s\n',
+        's/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stolen\ndata:\n  k: ${canary.secret}\n`,
+      });
+      await runGit(['init', '--quiet', '--initial-branch=main', other]);
+      await runGit(['add', '-A'], { cwd: other });
+      await runGit(['commit', '--quiet', '-m', 'private'], { cwd: other });
+      for (const source of [other, `file://${other}`]) {
+        const hld = writeTree(tempDir('review-localsrc-'), { 'component.yaml': `name: root\nsubcomponents:\n  - name: w\n    method: git\n    source: ${source}\n` });
+        await runGit(['init', '--quiet', hld]);
+        const output = tempDir('review-localsrc-out-');
+        const cli = await runCli(['generate', '--hld', hld, '--output', output]);
+        canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
+        assert.equal(cli.code, 1, `source ${source}: ${cli.stdout}${cli.stderr}`);
+      }
+    });
+  });
+
   describe('kustomize components', () => {
     it('refuses a kustomize path that is a symlink to a folder outside the HLD', async () => {
       const outside = writeTree(tempDir('review-kout-'), { 'kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [secret.txt]\n', 'secret.txt': `${canary.secret}\n` });
