@@ -170,6 +170,27 @@ describe('security review', function () {
       }
     });
 
+    it('a remote component\'s access.yaml cannot send an environment variable to a host it names (hooks of remote components are off)', async () => {
+      const http = await recordingServer('');
+      try {
+        const remote = await pushTree(server, 'third-party', {
+          'component.yaml': `name: third-party\nsubcomponents:\n  - name: evil\n    method: git\n    source: ${http.url}/evil.git\n`,
+          'access.yaml': `${http.url}/evil.git: GITOPS_GIT_TOKEN\n`,
+        });
+        const hld = writeTree(tempDir('review-remote-access-'), {
+          'component.yaml': `name: root\nsubcomponents:\n  - name: third-party\n    method: git\n    source: ${remote}\n`,
+          'access.yaml': `${remote}: GIT_SOURCE_TOKEN\n`,
+        });
+        await runGit(['init', '--quiet', hld]);
+        const token = `review-${Date.now()}-remote`;
+        await runCli(['generate', '--hld', hld, '--output', tempDir('review-remote-access-out-')], { GITOPS_GIT_TOKEN: token, GIT_SOURCE_TOKEN: server.token });
+        const sent = http.requests.map((r) => Buffer.from((r.authorization ?? '').replace(/^basic /i, ''), 'base64').toString('utf8'));
+        assert.ok(!sent.some((s) => s.includes(token)), `GITOPS_GIT_TOKEN was sent to ${http.url} on a remote component's word: ${JSON.stringify(sent)}`);
+      } finally {
+        http.server.close();
+      }
+    });
+
     it('access.yaml cannot send the agent\'s proxy password (HTTPS_PROXY) to a host the HLD names (GenerateManifests, no hooks)', async () => {
       const http = await recordingServer('');
       try {
