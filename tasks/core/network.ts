@@ -217,6 +217,14 @@ export function useNetwork(settings: NetworkSettings, options: { workDir: string
   if (settings.caFile) options.logger.info(`Trusting the certificate authorities in ${settings.caFile} besides the system ones`);
 }
 
+/**
+ * A new dispatcher with this process's network (the one `useNetwork` set up, else direct), for a
+ * client that owns its keep-alive pools: `connections` per origin, closed by that client.
+ */
+export function networkDispatcher(options: { connections?: number } = {}): Dispatcher {
+  return createDispatcher(processNetwork.settings, options);
+}
+
 /** Proxy and certificate options in the shape azure-devops-node-api's REST clients take. */
 export function restClientNetwork(): {
   proxy?: { proxyUrl: string; proxyUsername?: string; proxyPassword?: string; proxyBypassHosts?: string[] };
