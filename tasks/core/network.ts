@@ -197,7 +197,7 @@ export function bypassHost(pattern: string): string | undefined {
 }
 
 /** The network this process was set up with (see `useNetwork`), for clients that need it spelt out. */
-let processNetwork: { settings: NetworkSettings; caBundle?: string } = { settings: {} };
+let processNetwork: { settings: NetworkSettings; caBundle?: string; tls?: ReturnType<typeof tlsOptions> } = { settings: {} };
 
 /**
  * Sets up this process's network once, at its edge (the task adapter or the CLI): every `fetch`
@@ -223,6 +223,18 @@ export function useNetwork(settings: NetworkSettings, options: { workDir: string
  */
 export function networkDispatcher(options: { connections?: number } = {}): Dispatcher {
   return createDispatcher(processNetwork.settings, options);
+}
+
+/**
+ * For a client that opens its own sockets (the registry's lean blob path, core/registry/wire.ts):
+ * the TLS options of this process's network (extra CA, client certificate) when `url` goes direct,
+ * or undefined when it goes through the proxy, so such requests must use `networkDispatcher()`.
+ */
+export function directConnection(url: URL): { ca?: string[]; cert?: Buffer; key?: Buffer; passphrase?: string } | undefined {
+  const { settings } = processNetwork;
+  if (usesProxy(settings, url)) return undefined;
+  processNetwork.tls ??= tlsOptions(settings);
+  return processNetwork.tls;
 }
 
 /** Proxy and certificate options in the shape azure-devops-node-api's REST clients take. */

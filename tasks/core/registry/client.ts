@@ -4,7 +4,7 @@ import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { RegistryAuth, type RegistryCredentials } from './auth';
 import { isLoopbackHost } from '../net';
-import { networkDispatcher } from '../network';
+import { directConnection, networkDispatcher } from '../network';
 import { BlobDownload } from './blob';
 import {
   DEFAULT_NETWORK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_MS, drain, formatSeconds, isDeadlineError, isRetryableNetworkError, isRetryableStatus, isTransient,
@@ -12,6 +12,7 @@ import {
 } from './http';
 import { digestAlgorithm, digestOf, MANIFEST_ACCEPT, parseReferrers, type Descriptor } from './manifest';
 import { isDigest, isLoopbackRegistry, isTag, registryEndpoint, type Digest } from './reference';
+import { sendWire, WireBody } from './wire';
 
 export interface RegistryClientOptions {
   /** Registry as in the image reference (`docker.io` is reached at registry-1.docker.io). */
@@ -53,8 +54,12 @@ interface RequestSpec {
   headers?: OutgoingHttpHeaders;
   /** A Buffer can be re-sent; bytes streamed from a download cannot, so such requests are not retried. */
   body?: Buffer | StreamedBody;
-  /** Counted while a blob body streams (download or upload), so that a stall says how far it got. */
+  /** Blob bodies: over a lean connection (wire.ts) when the URL goes direct, else through undici. */
+  wire?: boolean;
+  /** Counted while a blob body streams through undici, so that a stall says how far it got. */
   progress?: Progress;
+  /** Blob downloads: fail a body slower than this on average, after a grace of networkTimeoutSeconds. */
+  minBytesPerSecond?: number;
   /** Statuses that are answers, not errors. */
   expect: number[];
   what: string;
@@ -62,8 +67,11 @@ interface RequestSpec {
   deadline?: number;
 }
 
+/** A blob download: lean (direct connection) or through undici. */
+export type BlobSource = WireBody | BlobDownload;
+
 /** The next `length` bytes of a blob download, as a request body. */
-interface StreamedBody { source: BlobDownload; length: number }
+interface StreamedBody { source: BlobSource; length: number }
 
 const MAX_REDIRECTS = 5;
 const DEADLINE_HINT = 'the registry stalled or is too slow; retries count against the same deadline (networkTimeoutSeconds raises it)';
@@ -77,6 +85,7 @@ export class RegistryClient {
   /** Settles once the scheme of a loopback registry is known (https when it speaks TLS). */
   private schemeKnown: Promise<void> | undefined;
   private readonly dispatcher: Dispatcher;
+  /** Created its own dispatcher: closes it, and may use the lean blob path on direct connections. */
   private readonly ownsDispatcher: boolean;
   private readonly auth: RegistryAuth;
   private readonly logger: Logger;
@@ -183,7 +192,14 @@ export class RegistryClient {
           sentAuthorization = !!headers.authorization;
           const streamed = isStreamed(spec.body) ? spec.body : undefined;
           const progress = streamed ? { bytes: 0, upload: true } : spec.progress;
-          response = await send(url, {
+          // The lean path: only for a direct connection, and for uploads only from a lean download.
+          const tls = spec.wire && this.ownsDispatcher && (!streamed || streamed.source instanceof WireBody) ? directConnection(url) : undefined;
+          if (tls) {
+            response = await sendWire(url, {
+              method: spec.method, headers, body: streamed as { source: WireBody; length: number } | undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline, tls,
+              pace: spec.minBytesPerSecond ? { graceMs: this.timeoutMs, bytesPerSecond: spec.minBytesPerSecond } : undefined,
+            });
+          } else response = await send(url, {
             method: spec.method, headers, dispatcher: this.dispatcher, timeoutMs: DEFAULT_TIMEOUT_MS, progress,
             body: streamed ? streamed.source.take(streamed.length, progress) : spec.body as Buffer | undefined,
             // A stalled source fails the upload with its own deadline error, which says more.
@@ -373,12 +389,19 @@ export class RegistryClient {
    * Opens a blob download: the body arrives only as fast as it is consumed, and fails (instead of
    * ending) when its bytes do not match the digest or size.
    */
-  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number, minBytesPerSecond?: number): Promise<BlobDownload> {
+  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number, minBytesPerSecond?: number): Promise<BlobSource> {
     const started = Date.now();
     const progress: Progress = { bytes: 0 };
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, deadline, progress });
+    const what = `blob ${repo}@${blob.digest} from ${this.registry}`;
+    const response = await this.request({
+      method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true, deadline, progress, minBytesPerSecond,
+    });
+    if (response.body instanceof WireBody) {
+      response.body.expect(blob, what);
+      return response.body;
+    }
     const pace = minBytesPerSecond ? { started, graceMs: this.timeoutMs, bytesPerSecond: minBytesPerSecond, host: response.url.host } : undefined;
-    return new BlobDownload(response.body, blob, `blob ${repo}@${blob.digest} from ${this.registry}`, progress, pace);
+    return new BlobDownload(response.body, blob, what, progress, pace);
   }
 
   /** A small blob (config) in memory, verified. */
@@ -428,7 +451,7 @@ export class RegistryClient {
    * chunkSize, else PATCH chunks with Content-Range, then PUT `digest=` (keeping Location's query).
    * The download is closed when the upload fails.
    */
-  async uploadBlob(repo: string, blob: { digest: Digest; size: number }, source: BlobDownload, location?: URL, deadline?: number): Promise<void> {
+  async uploadBlob(repo: string, blob: { digest: Digest; size: number }, source: BlobSource, location?: URL, deadline?: number): Promise<void> {
     try {
       let url = location ?? await this.startUpload(repo, deadline);
       const what = `upload blob ${blob.digest} to ${repo}`;
@@ -436,7 +459,7 @@ export class RegistryClient {
       if (blob.size <= this.chunkSize) {
         url.searchParams.set('digest', blob.digest);
         const response = await this.request({
-          method: 'PUT', path: url, repos: [repo], body: { source, length: blob.size }, expect: [201],
+          method: 'PUT', path: url, repos: [repo], body: { source, length: blob.size }, wire: true, expect: [201],
           headers: { ...headers, 'content-length': blob.size }, what, deadline,
         });
         await drain(response);
@@ -446,7 +469,7 @@ export class RegistryClient {
         const length = Math.min(this.chunkSize, blob.size - offset);
         const range = `${offset}-${offset + length - 1}`;
         const response = await this.request({
-          method: 'PATCH', path: url, repos: [repo], body: { source, length }, expect: [202],
+          method: 'PATCH', path: url, repos: [repo], body: { source, length }, wire: true, expect: [202],
           headers: { ...headers, 'content-length': length, 'content-range': range }, what: `${what} (bytes ${range})`, deadline,
         });
         await drain(response);
