@@ -277,7 +277,9 @@ export class RegistryClient {
     const failed = isDeadlineError(error) ? `did not complete within its ${formatSeconds(this.timeoutMs)} deadline${tries}` : `failed${tries}`;
     return new GitopsError(`registry ${this.registry}: ${what} ${failed}: ${message}${code && !message.includes(code) && code !== 'EDEADLINE' ? ` (${code})` : ''}`, {
       cause: error,
-      hint: isDeadlineError(error) ? DEADLINE_HINT : 'check that the registry is reachable from the agent; transient failures were retried',
+      hint: isDeadlineError(error) ? DEADLINE_HINT
+        : failedVerification(error) ? 'the registry\'s TLS certificate is not trusted: add its certificate authority to the agent\'s CA setting (Agent.CAInfo) or give it with --ca-file'
+        : 'check that the registry is reachable from the agent; transient failures were retried',
     });
   }
 
