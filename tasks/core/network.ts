@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, Dispatcher, ProxyAgent, setGlobalDispatcher } from 'undici';
 import { GitopsError } from './errors';
 import type { Logger } from './logger';
@@ -95,14 +95,28 @@ function trustedCertificates(settings: NetworkSettings): string[] | undefined {
   return [...rootCertificates, readFileSync(settings.caFile, 'utf8')];
 }
 
-function tlsOptions(settings: NetworkSettings) {
+/**
+ * TLS options for every connection: one secure context (extra CA, client certificate) built once,
+ * not per connection (parsing the system's CAs costs milliseconds each time); none by default.
+ */
+function tlsOptions(settings: NetworkSettings): { secureContext?: SecureContext } {
   const client = settings.clientCertificate;
-  return {
-    ca: trustedCertificates(settings),
-    cert: client ? readFileSync(client.certFile) : undefined,
-    key: client?.keyFile ? readFileSync(client.keyFile) : undefined,
-    passphrase: client?.passphrase,
-  };
+  const ca = trustedCertificates(settings);
+  if (!ca && !client) return {};
+  try {
+    return {
+      secureContext: createSecureContext({
+        ca,
+        cert: client ? readFileSync(client.certFile) : undefined,
+        key: client?.keyFile ? readFileSync(client.keyFile) : undefined,
+        passphrase: client?.passphrase,
+      }),
+    };
+  } catch (error) {
+    throw new GitopsError(`cannot use the ${client ? 'client certificate or CA file' : 'CA file'}: ${(error as Error).message}`, {
+      hint: 'check the certificate and key files (PEM) and the key\'s passphrase',
+    });
+  }
 }
 
 /**
@@ -230,7 +244,7 @@ export function networkDispatcher(options: { connections?: number } = {}): Dispa
  * the TLS options of this process's network (extra CA, client certificate) when `url` goes direct,
  * or undefined when it goes through the proxy, so such requests must use `networkDispatcher()`.
  */
-export function directConnection(url: URL): { ca?: string[]; cert?: Buffer; key?: Buffer; passphrase?: string } | undefined {
+export function directConnection(url: URL): { secureContext?: SecureContext } | undefined {
   const { settings } = processNetwork;
   if (usesProxy(settings, url)) return undefined;
   processNetwork.tls ??= tlsOptions(settings);
