@@ -192,18 +192,19 @@ export class RegistryClient {
           sentAuthorization = !!headers.authorization;
           const streamed = isStreamed(spec.body) ? spec.body : undefined;
           const progress = streamed ? { bytes: 0, upload: true } : spec.progress;
+          // A stalled source fails the upload it feeds with its own deadline error, which says more.
+          const until = streamed ? deadline + 250 : deadline;
           // The lean path: only for a direct connection, and for uploads only from a lean download.
           const tls = spec.wire && this.ownsDispatcher && (!streamed || streamed.source instanceof WireBody) ? directConnection(url) : undefined;
           if (tls) {
             response = await sendWire(url, {
-              method: spec.method, headers, body: streamed as { source: WireBody; length: number } | undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline, tls,
+              method: spec.method, headers, body: streamed as { source: WireBody; length: number } | undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline: until, tls,
               pace: spec.minBytesPerSecond ? { graceMs: this.timeoutMs, bytesPerSecond: spec.minBytesPerSecond } : undefined,
             });
           } else response = await send(url, {
             method: spec.method, headers, dispatcher: this.dispatcher, timeoutMs: DEFAULT_TIMEOUT_MS, progress,
             body: streamed ? streamed.source.take(streamed.length, progress) : spec.body as Buffer | undefined,
-            // A stalled source fails the upload with its own deadline error, which says more.
-            deadline: streamed ? deadline + 250 : deadline,
+            deadline: until,
           });
           const location = response.headers.location;
           const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
