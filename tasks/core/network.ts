@@ -7,9 +7,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import { Agent, Dispatcher, ProxyAgent, setGlobalDispatcher } from 'undici';
 import { GitopsError } from './errors';
 import type { Logger } from './logger';
+
+// undici parses HTTP with a WebAssembly build of llhttp (the only WebAssembly in this code). V8
+// compiles it with its baseline compiler, then again, optimised, on a background thread: that
+// costs a short task process ~50 ms of CPU and keeps it alive 0.1-0.3 s after its work is done
+// (README, performance notes). The baseline code parses the few header bytes of each answer fast
+// enough; bodies are handed over in spans, not parsed byte by byte. Read when llhttp is compiled,
+// i.e. at the first request, after this module was loaded.
+setFlagsFromString('--liftoff-only');
 
 export interface ProxySettings {
   /** `http://host:port` (or https); credentials go in `username`/`password`, never in the URL. */
