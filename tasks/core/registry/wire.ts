@@ -9,7 +9,7 @@ import { assertHttpUrl, deadlineError, formatSeconds, isRetryableNetworkError, m
  * A lean HTTP/1.1 exchange for blob bodies on direct connections (never through the proxy: the
  * registry client uses undici there, see client.ts). undici, like Node's http, reads every socket
  * chunk into a fresh 64 KiB buffer and moves it through streams; for a 200 MB copy that measured
- * about 1.4x slower with 1.7x the peak RSS (README, performance notes). Here sockets read into a
+ * about 1.3x the time and 1.5x the peak RSS (README, performance notes). Here sockets read into a
  * small pool of reused buffers (`onread`), the digest is computed on those buffers, and the same
  * bytes are written straight to the upload socket. TLS trusts the same extra CA and presents the
  * same client certificate as every other request (`tls`, from core/network.ts). One exchange per
