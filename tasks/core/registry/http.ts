@@ -101,6 +101,10 @@ export async function send(url: URL, options: SendOptions): Promise<RawResponse>
       // undici streams async iterables too (its typings list only Readable).
       body: options.body as Buffer | Readable | undefined,
       signal: controller.signal,
+      // undici closes the connection after a HEAD by default (for servers that send a body with it);
+      // registries answer HEAD for every blob and manifest check, and a connection is only ever
+      // shared with the same origin, whose answers are verified anyway: keep it.
+      reset: false,
       headersTimeout: idleTimeout,
       bodyTimeout: idleTimeout,
     });
