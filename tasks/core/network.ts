@@ -6,10 +6,19 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import { Agent, Dispatcher, ProxyAgent, setGlobalDispatcher } from 'undici';
 import { GitopsError } from './errors';
 import type { Logger } from './logger';
+
+// undici parses HTTP with a WebAssembly build of llhttp (the only WebAssembly in this code). V8
+// compiles it with its baseline compiler, then again, optimised, on a background thread: that
+// costs a short task process ~50 ms of CPU and keeps it alive 0.1-0.3 s after its work is done
+// (README, performance notes). The baseline code parses the few header bytes of each answer fast
+// enough; bodies are handed over in spans, not parsed byte by byte. Read when llhttp is compiled,
+// i.e. at the first request, after this module was loaded.
+setFlagsFromString('--liftoff-only');
 
 export interface ProxySettings {
   /** `http://host:port` (or https); credentials go in `username`/`password`, never in the URL. */
@@ -95,14 +104,28 @@ function trustedCertificates(settings: NetworkSettings): string[] | undefined {
   return [...rootCertificates, readFileSync(settings.caFile, 'utf8')];
 }
 
-function tlsOptions(settings: NetworkSettings) {
+/**
+ * TLS options for every connection: one secure context (extra CA, client certificate) built once,
+ * not per connection (parsing the system's CAs costs milliseconds each time); none by default.
+ */
+function tlsOptions(settings: NetworkSettings): { secureContext?: SecureContext } {
   const client = settings.clientCertificate;
-  return {
-    ca: trustedCertificates(settings),
-    cert: client ? readFileSync(client.certFile) : undefined,
-    key: client?.keyFile ? readFileSync(client.keyFile) : undefined,
-    passphrase: client?.passphrase,
-  };
+  const ca = trustedCertificates(settings);
+  if (!ca && !client) return {};
+  try {
+    return {
+      secureContext: createSecureContext({
+        ca,
+        cert: client ? readFileSync(client.certFile) : undefined,
+        key: client?.keyFile ? readFileSync(client.keyFile) : undefined,
+        passphrase: client?.passphrase,
+      }),
+    };
+  } catch (error) {
+    throw new GitopsError(`cannot use the ${client ? 'client certificate or CA file' : 'CA file'}: ${(error as Error).message}`, {
+      hint: 'check the certificate and key files (PEM) and the key\'s passphrase',
+    });
+  }
 }
 
 /**
@@ -197,7 +220,7 @@ export function bypassHost(pattern: string): string | undefined {
 }
 
 /** The network this process was set up with (see `useNetwork`), for clients that need it spelt out. */
-let processNetwork: { settings: NetworkSettings; caBundle?: string } = { settings: {} };
+let processNetwork: { settings: NetworkSettings; caBundle?: string; tls?: ReturnType<typeof tlsOptions> } = { settings: {} };
 
 /**
  * Sets up this process's network once, at its edge (the task adapter or the CLI): every `fetch`
@@ -215,6 +238,26 @@ export function useNetwork(settings: NetworkSettings, options: { workDir: string
     options.logger.info(`Using the proxy ${new URL(settings.proxy.url).origin}${settings.proxy.username ? ` as ${settings.proxy.username}` : ''}${bypass}`);
   }
   if (settings.caFile) options.logger.info(`Trusting the certificate authorities in ${settings.caFile} besides the system ones`);
+}
+
+/**
+ * A new dispatcher with this process's network (the one `useNetwork` set up, else direct), for a
+ * client that owns its keep-alive pools: `connections` per origin, closed by that client.
+ */
+export function networkDispatcher(options: { connections?: number } = {}): Dispatcher {
+  return createDispatcher(processNetwork.settings, options);
+}
+
+/**
+ * For a client that opens its own sockets (the registry's lean blob path, core/registry/wire.ts):
+ * the TLS options of this process's network (extra CA, client certificate) when `url` goes direct,
+ * or undefined when it goes through the proxy, so such requests must use `networkDispatcher()`.
+ */
+export function directConnection(url: URL): { secureContext?: SecureContext } | undefined {
+  const { settings } = processNetwork;
+  if (usesProxy(settings, url)) return undefined;
+  processNetwork.tls ??= tlsOptions(settings);
+  return processNetwork.tls;
 }
 
 /** Proxy and certificate options in the shape azure-devops-node-api's REST clients take. */

@@ -9,7 +9,9 @@
  *   await reg.stop();   // SIGTERM and wait;  reg.kill() = SIGKILL now (simulates a crash)
  *
  * Options: `users` (name -> password, default { tester: 'secret-pass-1' }), `dataDir` (reuse the
- * storage of a previous registry, e.g. to inspect it after kill()).
+ * storage of a previous registry, e.g. to inspect it after kill()), `host` (the loopback address to
+ * listen on, default 127.0.0.1; 127.0.0.2 keeps clients from bypassing a proxy for "localhost"),
+ * `tls` (PEM certificate and key files: the registry speaks https only).
  * Token mode also emulates ACR's Azure AD exchange: `POST /oauth2/exchange` (access_token =
  * `aadTokens[...]`) returns a refresh token, `POST /oauth2/token` trades it for an access token;
  * pass `tokenRealmPath: '/oauth2/token'` to advertise that realm like ACR does.
@@ -20,6 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSign, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runProcess } from '../../tasks/core/exec';
@@ -44,6 +47,10 @@ export interface StartRegistryOptions {
   aadTokens?: Record<string, string>;
   /** Token mode: lifetime of issued tokens (default 300 s). */
   tokenLifetimeSeconds?: number;
+  /** Loopback address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Serve https with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface TestRegistry {
@@ -193,9 +200,10 @@ async function startTokenIssuer(config: IssuerConfig): Promise<{ server: Server;
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-function probe(host: string): Promise<number> {
+function probe(host: string, tls: boolean): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(`http://${host}/v2/`, { method: 'GET' }, (res) => {
+    // The readiness probe only: the certificate is the test's own, checked by the tests themselves.
+    const req = (tls ? httpsRequest : request)(`${tls ? 'https' : 'http'}://${host}/v2/`, { method: 'GET', rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -211,7 +219,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const dataDir = options.dataDir ?? join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `${options.host ?? '127.0.0.1'}:${port}`;
   const tokenRequests: TokenRequestRecord[] = [];
   let issuer: Server | undefined;
 
@@ -219,7 +227,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     'version: 0.1',
     'log: { level: warn, accesslog: { disabled: true } }',
     `storage: { filesystem: { rootdirectory: "${dataDir}" }, delete: { enabled: true } }`,
-    `http: { addr: "${host}", secret: test-only }`,
+    `http: { addr: "${host}", secret: test-only${options.tls ? `, tls: { certificate: "${options.tls.certFile}", key: "${options.tls.keyFile}" }` : ''} }`,
   ];
   if (auth === 'htpasswd') {
     const entries: string[] = [];
@@ -259,7 +267,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
   const deadline = Date.now() + 15_000;
   while (true) {
-    const status = await probe(host);
+    const status = await probe(host, !!options.tls);
     if (status === 200 || status === 401) break;
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -1,7 +1,8 @@
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { isLoopbackRegistry } from './reference';
-import { assertHttpUrl, readBody, send, TOKEN_LIMIT_BYTES, type Agents, type RawResponse } from './http';
+import type { Dispatcher } from 'undici';
+import { assertHttpUrl, readBody, send, TOKEN_LIMIT_BYTES, type RawResponse } from './http';
 
 /** How to log in to a registry. Nothing set = anonymous. */
 export interface RegistryCredentials {
@@ -47,7 +48,7 @@ export class RegistryAuth {
   constructor(
     private readonly registry: string,
     private readonly credentials: RegistryCredentials | undefined,
-    private readonly agents: Agents,
+    private readonly dispatcher: Dispatcher,
     private readonly logger: Logger,
     private readonly insecure: boolean,
   ) {}
@@ -142,7 +143,7 @@ export class RegistryAuth {
       if (service) form.set('service', service);
       if (requested.length) form.set('scope', requested.join(' '));
       response = await this.tokenCall(realm, what, () => send(realm, {
-        method: 'POST', agents: this.agents, body: Buffer.from(form.toString()), deadline,
+        method: 'POST', dispatcher: this.dispatcher, body: Buffer.from(form.toString()), deadline,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       }));
     } else {
@@ -150,7 +151,7 @@ export class RegistryAuth {
       if (service) url.searchParams.set('service', service);
       for (const scope of requested) url.searchParams.append('scope', scope);
       const basic = this.basicHeader();
-      response = await this.tokenCall(realm, what, () => send(url, { method: 'GET', agents: this.agents, headers: basic ? { authorization: basic } : {}, deadline }));
+      response = await this.tokenCall(realm, what, () => send(url, { method: 'GET', dispatcher: this.dispatcher, headers: basic ? { authorization: basic } : {}, deadline }));
     }
     const body = await this.tokenCall(realm, what, () => readBody(response, TOKEN_LIMIT_BYTES));
     if (response.status === 401 || response.status === 403) {
@@ -193,7 +194,7 @@ export class RegistryAuth {
         const exchange = new URL('/oauth2/exchange', realm);
         const what = 'refresh token from /oauth2/exchange';
         const response = await this.tokenCall(exchange, what, () => send(exchange, {
-          method: 'POST', agents: this.agents, body: Buffer.from(form.toString()), deadline,
+          method: 'POST', dispatcher: this.dispatcher, body: Buffer.from(form.toString()), deadline,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
         }));
         const body = await this.tokenCall(exchange, what, () => readBody(response, TOKEN_LIMIT_BYTES));

@@ -1,21 +1,27 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import { RegistryAuth, type RegistryCredentials } from './auth';
 import { isLoopbackHost } from '../net';
+import { directConnection, networkDispatcher } from '../network';
+import { BlobDownload } from './blob';
 import {
-  createAgents, DEFAULT_NETWORK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_MS, drain, formatSeconds, isDeadlineError, isRetryableNetworkError, isRetryableStatus, isTransient,
-  MANIFEST_LIMIT_BYTES, markTransient, readBody, retryDelayMs, send, sleep, type Agents, type RawResponse,
+  DEFAULT_NETWORK_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_MS, drain, formatSeconds, isDeadlineError, isRetryableNetworkError, isRetryableStatus, isTransient,
+  MANIFEST_LIMIT_BYTES, markTransient, readBody, retryDelayMs, send, sleep, type Progress, type RawResponse,
 } from './http';
 import { digestAlgorithm, digestOf, MANIFEST_ACCEPT, parseReferrers, type Descriptor } from './manifest';
 import { isDigest, isLoopbackRegistry, isTag, registryEndpoint, type Digest } from './reference';
-import { sendWire, type WireBody } from './wire';
+import { sendWire, WireBody } from './wire';
 
 export interface RegistryClientOptions {
   /** Registry as in the image reference (`docker.io` is reached at registry-1.docker.io). */
   registry: string;
   credentials?: RegistryCredentials;
-  /** Plain HTTP to a non-loopback registry. Loopback registries use plain HTTP anyway. */
+  /**
+   * Plain HTTP to a non-loopback registry. A loopback registry is tried over https first and
+   * spoken to over plain HTTP when it does not speak TLS.
+   */
   insecure?: boolean;
   logger: Logger;
   /** Extra attempts after a 408/429/5xx or a connection reset (default 4). */
@@ -25,8 +31,13 @@ export interface RegistryClientOptions {
   actions?: 'pull' | 'pull,push';
   /** Blobs larger than this are uploaded in PATCH chunks of this size (default 512 MiB). */
   chunkSize?: number;
-  /** Open connections per registry (default 16). */
+  /** Open (keep-alive) connections per origin (default 16). */
   maxSockets?: number;
+  /**
+   * The undici dispatcher requests go through. Default: a dispatcher of its own with this process's
+   * network (proxy, bypass list, CA, client certificate: core/network.ts), closed by `close()`.
+   */
+  dispatcher?: Dispatcher;
   /** Overall deadline of each operation (one request with its retries, or one blob transfer), default 300 s. */
   networkTimeoutSeconds?: number;
 }
@@ -43,19 +54,24 @@ interface RequestSpec {
   headers?: OutgoingHttpHeaders;
   /** A Buffer can be re-sent; bytes streamed from a download cannot, so such requests are not retried. */
   body?: Buffer | StreamedBody;
-  /** Blob bodies go over a lean connection (wire.ts) instead of Node's http. */
+  /** Blob bodies: over a lean connection (wire.ts) when the URL goes direct, else through undici. */
   wire?: boolean;
+  /** Counted while a blob body streams through undici, so that a stall says how far it got. */
+  progress?: Progress;
+  /** Blob downloads: fail a body slower than this on average, after a grace of networkTimeoutSeconds. */
+  minBytesPerSecond?: number;
   /** Statuses that are answers, not errors. */
   expect: number[];
   what: string;
   /** Epoch ms by which the operation (retries and body included) must be done; default now + networkTimeoutSeconds. */
   deadline?: number;
-  /** Wire requests: fail a body slower than this on average, after a grace of networkTimeoutSeconds. */
-  minBytesPerSecond?: number;
 }
 
+/** A blob download: lean (direct connection) or through undici. */
+export type BlobSource = WireBody | BlobDownload;
+
 /** The next `length` bytes of a blob download, as a request body. */
-interface StreamedBody { source: WireBody; length: number }
+interface StreamedBody { source: BlobSource; length: number }
 
 const MAX_REDIRECTS = 5;
 const DEADLINE_HINT = 'the registry stalled or is too slow; retries count against the same deadline (networkTimeoutSeconds raises it)';
@@ -65,8 +81,12 @@ const DEFAULT_CHUNK_SIZE = 512 * 1024 * 1024;
 /** One registry's HTTP API (OCI distribution spec v1.1), with auth, retries and streaming. */
 export class RegistryClient {
   readonly registry: string;
-  private readonly base: URL;
-  private readonly agents: Agents;
+  private base: URL;
+  /** Settles once the scheme of a loopback registry is known (https when it speaks TLS). */
+  private schemeKnown: Promise<void> | undefined;
+  private readonly dispatcher: Dispatcher;
+  /** Created its own dispatcher: closes it, and may use the lean blob path on direct connections. */
+  private readonly ownsDispatcher: boolean;
   private readonly auth: RegistryAuth;
   private readonly logger: Logger;
   private readonly retries: number;
@@ -79,9 +99,10 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions) {
     this.registry = options.registry;
-    const plain = options.insecure || isLoopbackRegistry(options.registry);
-    this.base = new URL(`${plain ? 'http' : 'https'}://${registryEndpoint(options.registry)}`);
-    this.agents = createAgents(options.maxSockets ?? 16);
+    const loopback = isLoopbackRegistry(options.registry);
+    this.base = new URL(`${options.insecure ? 'http' : 'https'}://${registryEndpoint(options.registry)}`);
+    this.ownsDispatcher = !options.dispatcher;
+    this.dispatcher = options.dispatcher ?? networkDispatcher({ connections: options.maxSockets ?? 16 });
     this.logger = options.logger;
     this.retries = options.retries ?? 4;
     this.userAgent = options.userAgent ?? 'bedrock-gitops';
@@ -91,13 +112,38 @@ export class RegistryClient {
     const seconds = options.networkTimeoutSeconds ?? DEFAULT_NETWORK_TIMEOUT_SECONDS;
     if (!(seconds > 0)) throw new GitopsError(`the network timeout must be a positive number of seconds, not ${seconds}`, { field: 'networkTimeoutSeconds' });
     this.timeoutMs = seconds * 1000;
-    this.auth = new RegistryAuth(options.registry, options.credentials, this.agents, this.logger, !!options.insecure);
+    this.auth = new RegistryAuth(options.registry, options.credentials, this.dispatcher, this.logger, !!options.insecure);
+    this.schemeKnown = loopback && !options.insecure ? undefined : Promise.resolve();
   }
 
-  /** Closes idle keep-alive connections. */
+  /** Closes the keep-alive connections (of a dispatcher this client made). */
   close(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    if (this.ownsDispatcher) void this.dispatcher.destroy().catch(() => {});
+  }
+
+  /**
+   * A registry on this machine may speak plain HTTP (a local test or mirror registry) or TLS (with
+   * a certificate the agent must trust): it is tried over https first, once per client, and
+   * spoken to over http only when it does not speak TLS at all. A TLS error (an untrusted
+   * certificate) fails here, naming the registry: never a fallback. Other registries are https
+   * unless marked insecure, and are never downgraded.
+   */
+  private knowScheme(deadline: number): Promise<void> {
+    if (!this.schemeKnown) {
+      this.schemeKnown = (async () => {
+        const url = new URL('/v2/', this.base);
+        try {
+          const response = await send(url, { method: 'GET', headers: { 'user-agent': this.userAgent }, dispatcher: this.dispatcher, deadline });
+          await drain(response);
+        } catch (error) {
+          if (failedVerification(error)) throw this.networkError(error, `GET ${url.href}`);
+          this.base = new URL(`http://${this.base.host}`);
+          this.logger.debug(`registry ${this.registry} does not speak TLS; it is on this machine, so plain HTTP is used`);
+        }
+      })();
+      this.schemeKnown.catch(() => { this.schemeKnown = undefined; });
+    }
+    return this.schemeKnown;
   }
 
   private scopes(repos: string[]): string[] {
@@ -132,22 +178,34 @@ export class RegistryClient {
     /** Whether a retry after `delay` ms still ends before the deadline. */
     const timeLeftFor = (delay: number) => Date.now() + delay < deadline;
     for (let attempt = 0; ; attempt++) {
-      let url = spec.path instanceof URL ? spec.path : new URL(spec.path, this.base);
+      let url: URL;
       let response: RawResponse;
       let sentAuthorization = false;
       try {
+        await this.knowScheme(deadline);
+        url = spec.path instanceof URL ? spec.path : new URL(spec.path, this.base);
         this.checkUrl(url, spec.what);
         let authorization = await this.auth.authorization(scopes, deadline);
         for (let redirects = 0; ; redirects++) {
           const headers: OutgoingHttpHeaders = { 'user-agent': this.userAgent, ...spec.headers };
           if (authorization && url.origin === this.base.origin) headers.authorization = authorization;
           sentAuthorization = !!headers.authorization;
-          response = spec.wire
-            ? await sendWire(url, {
-              method: spec.method, headers, body: isStreamed(spec.body) ? spec.body : undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline,
+          const streamed = isStreamed(spec.body) ? spec.body : undefined;
+          const progress = streamed ? { bytes: 0, upload: true } : spec.progress;
+          // A stalled source fails the upload it feeds with its own deadline error, which says more.
+          const until = streamed ? deadline + 250 : deadline;
+          // The lean path: only for a direct connection, and for uploads only from a lean download.
+          const tls = spec.wire && this.ownsDispatcher && (!streamed || streamed.source instanceof WireBody) ? directConnection(url) : undefined;
+          if (tls) {
+            response = await sendWire(url, {
+              method: spec.method, headers, body: streamed as { source: WireBody; length: number } | undefined, timeoutMs: DEFAULT_TIMEOUT_MS, deadline: until, tls,
               pace: spec.minBytesPerSecond ? { graceMs: this.timeoutMs, bytesPerSecond: spec.minBytesPerSecond } : undefined,
-            })
-            : await send(url, { method: spec.method, headers, body: isStreamed(spec.body) ? undefined : spec.body, agents: this.agents, deadline });
+            });
+          } else response = await send(url, {
+            method: spec.method, headers, dispatcher: this.dispatcher, timeoutMs: DEFAULT_TIMEOUT_MS, progress,
+            body: streamed ? streamed.source.take(streamed.length, progress) : spec.body as Buffer | undefined,
+            deadline: until,
+          });
           const location = response.headers.location;
           const redirect = [301, 302, 303, 307, 308].includes(response.status) && location && (spec.method === 'GET' || spec.method === 'HEAD');
           if (!redirect) break;
@@ -220,7 +278,9 @@ export class RegistryClient {
     const failed = isDeadlineError(error) ? `did not complete within its ${formatSeconds(this.timeoutMs)} deadline${tries}` : `failed${tries}`;
     return new GitopsError(`registry ${this.registry}: ${what} ${failed}: ${message}${code && !message.includes(code) && code !== 'EDEADLINE' ? ` (${code})` : ''}`, {
       cause: error,
-      hint: isDeadlineError(error) ? DEADLINE_HINT : 'check that the registry is reachable from the agent; transient failures were retried',
+      hint: isDeadlineError(error) ? DEADLINE_HINT
+        : failedVerification(error) ? 'the registry\'s TLS certificate is not trusted: add its certificate authority to the agent\'s CA setting (Agent.CAInfo) or give it with --ca-file'
+        : 'check that the registry is reachable from the agent; transient failures were retried',
     });
   }
 
@@ -332,12 +392,19 @@ export class RegistryClient {
    * Opens a blob download: the body arrives only as fast as it is consumed, and fails (instead of
    * ending) when its bytes do not match the digest or size.
    */
-  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number, minBytesPerSecond?: number): Promise<WireBody> {
-    const response = await this.request({ method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true, deadline, minBytesPerSecond });
-    // Wire requests answer with wire bodies.
-    const body = response.body as WireBody;
-    body.expect(blob, `blob ${repo}@${blob.digest} from ${this.registry}`);
-    return body;
+  async openBlob(repo: string, blob: { digest: Digest; size: number }, deadline?: number, minBytesPerSecond?: number): Promise<BlobSource> {
+    const started = Date.now();
+    const progress: Progress = { bytes: 0 };
+    const what = `blob ${repo}@${blob.digest} from ${this.registry}`;
+    const response = await this.request({
+      method: 'GET', path: `/v2/${repo}/blobs/${blob.digest}`, repos: [repo], expect: [200], what: `GET blob ${repo}@${blob.digest}`, wire: true, deadline, progress, minBytesPerSecond,
+    });
+    if (response.body instanceof WireBody) {
+      response.body.expect(blob, what);
+      return response.body;
+    }
+    const pace = minBytesPerSecond ? { started, graceMs: this.timeoutMs, bytesPerSecond: minBytesPerSecond, host: response.url.host } : undefined;
+    return new BlobDownload(response.body, blob, what, progress, pace);
   }
 
   /** A small blob (config) in memory, verified. */
@@ -387,7 +454,7 @@ export class RegistryClient {
    * chunkSize, else PATCH chunks with Content-Range, then PUT `digest=` (keeping Location's query).
    * The download is closed when the upload fails.
    */
-  async uploadBlob(repo: string, blob: { digest: Digest; size: number }, source: WireBody, location?: URL, deadline?: number): Promise<void> {
+  async uploadBlob(repo: string, blob: { digest: Digest; size: number }, source: BlobSource, location?: URL, deadline?: number): Promise<void> {
     try {
       let url = location ?? await this.startUpload(repo, deadline);
       const what = `upload blob ${blob.digest} to ${repo}`;
@@ -448,4 +515,15 @@ function isStreamed(body: RequestSpec['body']): body is StreamedBody {
 function headerText(value: string | string[] | number | undefined): string | undefined {
   if (value === undefined) return undefined;
   return Array.isArray(value) ? value[0] : String(value);
+}
+
+/**
+ * The TLS connection failed on the certificates (the server's was not trusted, or ours was
+ * refused), or the deadline passed: the registry speaks TLS (or stalls), so this is the answer.
+ * Anything else (a plain-HTTP answer to the handshake, a connection closed during it) means a
+ * loopback registry that does not speak TLS.
+ */
+function failedVerification(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code ?? '';
+  return isDeadlineError(error) || /CERT|SELF_SIGNED|UNABLE_TO_|ALERT|^ERR_TLS_/.test(code);
 }

@@ -1,8 +1,9 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { GitopsError } from '../errors';
 
-/** A response body: Node's IncomingMessage, or a blob body on a lean connection (wire.ts). */
+/** A response body (undici's readable body): read it, stream it or destroy it. */
 export interface ResponseBody extends AsyncIterable<Buffer> {
   destroy(error?: Error): void;
 }
@@ -24,24 +25,22 @@ export const MANIFEST_LIMIT_BYTES = 4 * 1024 * 1024;
 /** Token answers (registry Bearer tokens, ACR exchange, Azure AD): a few KiB in practice. */
 export const TOKEN_LIMIT_BYTES = 256 * 1024;
 
+/** Bytes moved so far by a streamed exchange (its upload or its download), for messages about a stall. */
+export interface Progress { bytes: number; upload?: boolean }
+
 export interface SendOptions {
   method: string;
   headers?: OutgoingHttpHeaders;
-  body?: Buffer;
-  agents: Agents;
+  /** A Buffer, or a stream of bytes (a blob taken from a download) sent once. */
+  body?: Buffer | Readable | AsyncIterable<Buffer>;
+  /** The keep-alive pools (and proxy, CA) the request goes through: see core/network.ts. */
+  dispatcher: Dispatcher;
   /** Idle timeout (default 120 s, never past the deadline). */
   timeoutMs?: number;
   /** Epoch ms by which the whole exchange, body included, must be complete. */
   deadline?: number;
-}
-
-export interface Agents { http: HttpAgent; https: HttpsAgent }
-
-export function createAgents(maxSockets: number): Agents {
-  return {
-    http: new HttpAgent({ keepAlive: true, maxSockets }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets }),
-  };
+  /** Counted by whoever streams the body, so that a stall names how far it got. */
+  progress?: Progress;
 }
 
 /** Only http and https are spoken; anything else (ftp:, file:) is refused before a connection opens. */
@@ -68,52 +67,79 @@ export const formatSeconds = (ms: number) => `${Math.round(ms / 100) / 10}s`;
 /** Milliseconds left before `deadline` (at least 1, so timers still fire). */
 export const remainingMs = (deadline: number) => Math.max(1, deadline - Date.now());
 
-/** One HTTP exchange through Node's http (keep-alive), no redirects, no retries; the deadline also covers the body. */
-export function send(url: URL, options: SendOptions): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    assertHttpUrl(url);
-    const secure = url.protocol === 'https:';
-    const started = Date.now();
-    let answered = false;
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    let incoming: IncomingMessage | undefined;
-    const request = (secure ? httpsRequest : httpRequest)(url, {
-      method: options.method,
-      headers: options.headers,
-      agent: secure ? options.agents.https : options.agents.http,
-    }, (response) => {
-      answered = true;
-      incoming = response;
-      // Consumers see body errors through their own iterators or pipes; this listener only keeps a
-      // connection dying under an unread body from becoming an uncaught exception.
-      response.on('error', () => {});
-      response.on('close', () => clearTimeout(deadlineTimer));
-      resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response, url });
+/** What an exchange was doing when it stalled. */
+function stageOf(answered: boolean, method: string, progress?: Progress): string {
+  if (!answered) return progress?.upload ? `uploading, ${progress.bytes} bytes sent, no answer yet` : 'waiting for the answer';
+  return progress && !progress.upload && method === 'GET' ? `reading the body after ${progress.bytes} bytes` : 'reading the body of the answer';
+}
+
+/**
+ * One HTTP exchange through undici (keep-alive pools of `dispatcher`), no redirects, no retries;
+ * the deadline also covers the body: when it passes, the request or its body fails with a
+ * deadline error naming the stage.
+ */
+export async function send(url: URL, options: SendOptions): Promise<RawResponse> {
+  assertHttpUrl(url);
+  const started = Date.now();
+  let answered = false;
+  const controller = new AbortController();
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const left = options.deadline ? remainingMs(options.deadline) : Infinity;
+  let idleMs = Math.min(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, left);
+  if (options.deadline) {
+    deadlineTimer = setTimeout(() => controller.abort(deadlineError(url.host, Date.now() - started, stageOf(answered, options.method, options.progress))), left).unref();
+  }
+  // When the deadline comes first, it (not the idle timer, whose message says less) ends the exchange.
+  const idleTimeout = idleMs >= left ? idleMs + 1000 : idleMs;
+  idleMs = Math.round(idleMs);
+  try {
+    const response = await options.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: options.method as Dispatcher.HttpMethod,
+      headers: options.headers as Record<string, string>,
+      // undici streams async iterables too (its typings list only Readable).
+      body: options.body as Buffer | Readable | undefined,
+      signal: controller.signal,
+      // undici closes the connection after a HEAD by default (for servers that send a body with it);
+      // registries answer HEAD for every blob and manifest check, and a connection is only ever
+      // shared with the same origin, whose answers are verified anyway: keep it.
+      reset: false,
+      headersTimeout: idleTimeout,
+      bodyTimeout: idleTimeout,
     });
-    // (A 'data' listener would start the body flowing before its reader is there: no byte count here.)
-    const stage = () => answered ? 'reading the body of the answer' : 'waiting for the answer';
-    const fail = (error: Error) => {
-      clearTimeout(deadlineTimer);
-      // Destroying the response hands the error to whoever reads its body.
-      incoming?.destroy(error);
-      request.destroy(error);
-    };
-    let settled = false;
-    request.on('error', (error) => {
-      clearTimeout(deadlineTimer);
-      if (settled) return;
-      settled = true;
-      reject(error);
-    });
-    request.on('response', () => { settled = true; });
-    const idleMs = Math.min(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.deadline ? remainingMs(options.deadline) : Infinity);
-    request.setTimeout(idleMs, () => fail(Object.assign(new Error(`no data from ${url.host} for ${formatSeconds(idleMs)} (${stage()})`), { code: 'ETIMEDOUT' })));
-    if (options.deadline) {
-      const total = remainingMs(options.deadline);
-      deadlineTimer = setTimeout(() => fail(deadlineError(url.host, Date.now() - started, stage())), total).unref();
-    }
-    request.end(options.body);
-  });
+    answered = true;
+    const body = response.body;
+    // Consumers see body errors through their own iterators; this listener only keeps a connection
+    // dying under an unread body from becoming an uncaught exception.
+    body.on('error', () => {});
+    body.on('close', () => clearTimeout(deadlineTimer));
+    return { status: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: withIdleMessage(body, url, idleMs), url };
+  } catch (error) {
+    clearTimeout(deadlineTimer);
+    throw explainTimeout(error, url, idleMs, stageOf(false, options.method, options.progress));
+  }
+}
+
+/** undici's "Headers/Body Timeout Error" as a message saying who stalled, for how long, at which stage. */
+function explainTimeout(error: unknown, url: URL, idleMs: number, stage: string): unknown {
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code !== 'UND_ERR_HEADERS_TIMEOUT' && code !== 'UND_ERR_BODY_TIMEOUT') return error;
+  return Object.assign(new Error(`no data from ${url.host} for ${formatSeconds(idleMs)} (${stage})`, { cause: error }), { code: 'ETIMEDOUT' });
+}
+
+/** The body, whose idle-timeout error says what stalled. */
+function withIdleMessage(body: Dispatcher.ResponseData['body'], url: URL, idleMs: number): ResponseBody {
+  const iterate = body[Symbol.asyncIterator].bind(body);
+  return Object.assign(body, {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* { [Symbol.asyncIterator]: iterate } as AsyncIterable<Buffer>;
+      } catch (error) {
+        throw explainTimeout(error, url, idleMs, 'reading the body of the answer');
+      }
+    },
+  }) as unknown as ResponseBody;
 }
 
 /** Reads a whole (small) body; refuses more than `limit` bytes as soon as they arrive. */
@@ -145,7 +171,10 @@ export async function drain(response: RawResponse): Promise<void> {
   }
 }
 
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'ENOTFOUND', 'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+]);
 
 export function isRetryableNetworkError(error: unknown): boolean {
   const code = (error as { code?: string } | undefined)?.code;
