@@ -556,6 +556,17 @@ describe('hostile source registry: it cannot choose what is written, nor exhaust
       await assertNothingWritten();
     });
 
+    it('a challenge naming another host as token service never receives the Azure AD token', async () => {
+      const elsewhere = await startListener();
+      stops.push(elsewhere.stop);
+      // "localhost" is another host name than the registry's 127.0.0.1, though the same machine.
+      const source = await hostile(Buffer.alloc(0), challenge(`http://localhost:${elsewhere.port}/oauth2/token`));
+      const result = await copyFrom(source, { sourceCredentials: { aadAccessToken: 'aad-token-for-elsewhere' } });
+      assertRefused(result, source, [/named the token service localhost:\d+; the Azure AD token is only sent to 127\.0\.0\.1/]);
+      assert.equal(elsewhere.connections, 0, 'nothing was sent to the other host');
+      await assertNothingWritten();
+    });
+
     it('Azure AD answering endlessly is cut at 256 KiB; Azure AD stalling fails at its deadline', async () => {
       const counter = { sent: 0 };
       const aad = await startHostile((req, res, path) => {

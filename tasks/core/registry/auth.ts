@@ -186,6 +186,14 @@ export class RegistryAuth {
 
   /** ACR: AAD access token → ACR refresh token, once per client. */
   private acrRefreshToken(realm: URL, service: string | undefined, deadline?: number): Promise<string> {
+    // The Azure AD token is good for every registry of the tenant: it goes only to the registry's
+    // own host (ACR's token service is the login server), never to one a challenge names.
+    const registryHost = new URL(`https://${this.registry}`).hostname.toLowerCase();
+    if (realm.hostname.toLowerCase() !== registryHost) {
+      return Promise.reject(new GitopsError(`registry ${this.registry} named the token service ${realm.host}; the Azure AD token is only sent to ${registryHost}`, {
+        hint: 'Azure AD (ACR) credentials work with Azure Container Registry, whose token service is the registry itself',
+      }));
+    }
     if (!this.refreshToken) {
       this.refreshToken = (async () => {
         const form = new URLSearchParams({ grant_type: 'access_token', access_token: this.credentials!.aadAccessToken! });
