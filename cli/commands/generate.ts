@@ -27,6 +27,11 @@ Renders the HLD for one environment set, like \`fab generate\`: the ENV argument
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
 <output>/prod-east-prod/. Without ENV (and without --environments) it renders common.
 
+As with \`fab install\` and \`fab generate\`, it renders what \`install\` put in components/<name>
+and helm_repos/<name> without fetching again (offline) and without running the install hooks
+again; a source not installed yet is installed first; a copy installed for another source or
+version is refused: run install again.
+
 Options:
   --environments LIST render more environment sets in the same run (identical renders are
                       shared): sets separated by commas or newlines, names inside a set by
@@ -87,6 +92,7 @@ ${helmHelp}`,
       network: networkOption(values['network-timeout']),
       env: context.env,
       ...hooksFrom(values),
+      install: false,
       logger: context.logger,
     });
     for (const set of tree.environmentSets) {

@@ -28,6 +28,14 @@ export interface RenderOptions {
    * such hooks are skipped with a warning saying how to allow them).
    */
   allowRemoteHooks?: boolean;
+  /**
+   * Install before rendering, as `fab install && fab generate` in one step (default true): every
+   * remote source is fetched (unchanged ones from the cache) and an installed copy made for
+   * another source or version is replaced. False (`generate` after `install`): installed copies
+   * are read as they are, offline; a missing one is installed; one made for another source is
+   * refused; install hooks that install ran are not run again.
+   */
+  install?: boolean;
 }
 
 /** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
@@ -41,6 +49,10 @@ export class RenderSession {
   readonly logger: Logger;
   readonly runHooks: boolean;
   readonly allowRemoteHooks: boolean;
+  /** Fetch sources and replace installed copies made for another source (see RenderOptions.install). */
+  readonly refreshInstalls: boolean;
+  /** Nodes whose install hooks ran in this run: node key -> declaration fingerprint. */
+  readonly hooksInstalled = new Map<string, string>();
   private helmPromise?: Promise<Helm>;
   private readonly onceResults = new Map<string, Promise<unknown>>();
 
@@ -51,6 +63,7 @@ export class RenderSession {
     this.logger = options.logger;
     this.runHooks = options.runHooks ?? true;
     this.allowRemoteHooks = options.allowRemoteHooks ?? false;
+    this.refreshInstalls = options.install ?? true;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
     this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
