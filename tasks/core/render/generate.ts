@@ -213,7 +213,7 @@ class NodeRenderer {
       throw componentError(definition, 'path', `no helm chart (Chart.yaml) in "${relative(this.session.hldDir, chartDir) || '.'}"`, 'set path to the chart folder');
     }
     const helm = await this.session.helm();
-    const chartHash = await this.session.once(`hash:${chartDir}`, () => hashDirectory(chartDir));
+    const chartHash = await this.session.once(`hash:${chartDir}`, async () => hashDirectory(chartDir, this.session.persistentCache ? this.session.cache.root : undefined));
     const values = helmValues(config.config ?? {});
     const namespace = config.namespace || 'default';
     const key = cacheKey({ chart: chartHash, values, release: definition.name, namespace, helm: helm.version });

@@ -7,7 +7,7 @@ import { ComponentDefinition, ComponentNode, HookName } from '../hld/model';
 import { boundaryLabel } from '../hld/tree';
 import { assertPlainName } from '../names';
 import { assertTreeInside, checkoutRoot, realPathInside } from '../paths';
-import { cacheKey, exists } from './cache';
+import { cacheKey, exists, treeHasSymlinks } from './cache';
 import { displayUrl } from '../git/git';
 import { RenderSession } from './session';
 import { normalizeUrl } from './sources';
@@ -169,7 +169,10 @@ export async function chartDirectory(session: RenderSession, node: ComponentNode
     const where = { file: definition.origin.file, line: definition.origin.line, field: `${definition.origin.field ? `${definition.origin.field}.` : ''}path` };
     await realPathInside(boundary, chartDir, { what: `component ${definition.name}: chart folder`, rootLabel: label, ...where });
     if (!(await exists(chartDir))) return chartDir;
-    await session.once(`chart-confined:${chartDir}`, () => assertTreeInside(boundary, chartDir, label)).catch((error: unknown) => {
+    // Only a symlink can lead out of a folder that resolves inside: the full check follows each one.
+    await session.once(`chart-confined:${chartDir}`, async () => {
+      if (treeHasSymlinks(chartDir)) await assertTreeInside(boundary, chartDir, label);
+    }).catch((error: unknown) => {
       throw componentError(definition, 'path', (error as Error).message, 'symlinks in a chart must stay inside the repository', error);
     });
     return chartDir;

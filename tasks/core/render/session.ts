@@ -44,6 +44,8 @@ export class RenderSession {
   readonly concurrency: number;
   readonly env: NodeJS.ProcessEnv;
   readonly cache: ContentCache;
+  /** The cache survives this run (RenderOptions.cacheDir given). */
+  readonly persistentCache: boolean;
   readonly fetcher: SourceFetcher;
   readonly access: AccessTokens;
   readonly logger: Logger;
@@ -64,6 +66,7 @@ export class RenderSession {
     this.runHooks = options.runHooks ?? true;
     this.allowRemoteHooks = options.allowRemoteHooks ?? false;
     this.refreshInstalls = options.install ?? true;
+    this.persistentCache = !!options.cacheDir;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
     this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
@@ -76,7 +79,10 @@ export class RenderSession {
 
   /** helm is looked up only when a chart needs it. */
   helm(): Promise<Helm> {
-    this.helmPromise ??= Helm.locate({ helmPath: this.options.helmPath, env: this.env, workDir: join(this.workDir, 'helm'), logger: this.logger });
+    this.helmPromise ??= Helm.locate({
+      helmPath: this.options.helmPath, env: this.env, workDir: join(this.workDir, 'helm'), logger: this.logger,
+      versionCacheDir: this.persistentCache ? this.cache.root : undefined,
+    });
     return this.helmPromise;
   }
 
