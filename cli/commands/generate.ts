@@ -21,7 +21,7 @@ export const generateCommand: CliCommand = {
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N] [--network-timeout SECONDS]
-                               [--no-hooks] [--allow-remote-hooks]
+                               [--kustomize PATH] [--no-hooks] [--allow-remote-hooks]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
@@ -43,6 +43,8 @@ Options:
   --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
   --cache DIR         keep fetched sources and renders here across runs
   --concurrency N     components rendered at once (default: number of cores)
+  --kustomize PATH    kubectl or kustomize binary for type: kustomize components (default:
+                      kustomize, else kubectl, on PATH)
   --network-timeout SECONDS
                       overall deadline of each fetch of a git or http source (default: 300)
 ${hookHelp}
@@ -58,6 +60,7 @@ ${helmHelp}`,
         cache: { type: 'string' },
         ...helmOptions,
         concurrency: { type: 'string' },
+        kustomize: { type: 'string' },
         'network-timeout': { type: 'string' },
         environments: { type: 'string', multiple: true },
         ...hookOptions,
@@ -88,6 +91,7 @@ ${helmHelp}`,
       allowEnvironmentsWithoutConfig: !!values['allow-environments-without-config'],
       cacheDir,
       helmPath: await helmPathFrom(values, context),
+      kustomizePath: values.kustomize && resolve(context.cwd, values.kustomize),
       concurrency,
       network: networkOption(values['network-timeout']),
       env: context.env,

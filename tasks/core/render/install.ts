@@ -237,6 +237,28 @@ export async function staticDirectory(session: RenderSession, node: ComponentNod
   return folder;
 }
 
+/**
+ * The fetched tree of a `type: kustomize, method: git` component, installed like a git
+ * component into `components/<name>` (generate after install reads it offline).
+ */
+export async function kustomizeSourceDirectory(session: RenderSession, node: ComponentNode): Promise<string> {
+  const definition = node.definition;
+  if (!definition.source) throw componentError(definition, 'source', 'method git needs a repository URL');
+  assertPlainName(definition.name, 'component name', { file: definition.origin.file, field: `${definition.origin.field || 'name'}` });
+  const destination = join(node.directory, 'components', definition.name);
+  await session.once(`component:${destination}`, () =>
+    placeFromCache(session, {
+      definition, destination, declared: declaredSource(definition, definition.version ? ['version'] : ['branch']),
+      fetch: () => session.fetcher
+        .git({ url: definition.source, branch: definition.branch, version: definition.version, token: session.access.tokenFor(definition.source) })
+        .catch((error) => {
+          throw componentError(definition, 'source', describeError(error), 'check source, branch, version and access.yaml', error);
+        }),
+    }),
+  );
+  return destination;
+}
+
 /** Where install records the nodes whose install hooks ran, so generate does not run them again. */
 const INSTALL_RECORD = join('components', '.installed-hooks.json');
 
@@ -297,6 +319,7 @@ export function installNode(session: RenderSession, node: ComponentNode): Promis
     await runHooks(session, definition, 'before-install', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     if (definition.type === 'helm' && definition.method !== 'local') await chartDirectory(session, node);
     if (definition.type === 'static' && definition.method === 'http') await staticDirectory(session, node);
+    if (definition.type === 'kustomize' && definition.method === 'git') await kustomizeSourceDirectory(session, node);
     await runHooks(session, definition, 'after-install', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     if (hasHooks && session.runHooks && (!node.remoteSource || session.allowRemoteHooks)) session.hooksInstalled.set(key, fingerprint);
   });

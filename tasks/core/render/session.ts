@@ -14,6 +14,8 @@ export interface RenderOptions {
   cacheDir?: string;
   /** helm binary; otherwise `helm` on env.PATH. */
   helmPath?: string;
+  /** kubectl or kustomize binary for `type: kustomize`; otherwise kustomize, then kubectl, on env.PATH. */
+  kustomizePath?: string;
   /** Components installed/rendered at once; default: the number of cores. */
   concurrency?: number;
   /** Environment for child processes and for the variables named in access.yaml. Default: none but PATH-less. */
@@ -53,6 +55,7 @@ export class RenderSession {
   readonly allowRemoteHooks: boolean;
   /** Fetch sources and replace installed copies made for another source (see RenderOptions.install). */
   readonly refreshInstalls: boolean;
+  readonly kustomizePath?: string;
   /** Nodes whose install hooks ran in this run: node key -> declaration fingerprint. */
   readonly hooksInstalled = new Map<string, string>();
   private helmPromise?: Promise<Helm>;
@@ -66,6 +69,7 @@ export class RenderSession {
     this.runHooks = options.runHooks ?? true;
     this.allowRemoteHooks = options.allowRemoteHooks ?? false;
     this.refreshInstalls = options.install ?? true;
+    this.kustomizePath = options.kustomizePath ? resolve(options.kustomizePath) : undefined;
     this.persistentCache = !!options.cacheDir;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
