@@ -20,6 +20,12 @@ function cacheFolder() {
   return join(env.BEDROCK_GITOPS_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'bedrock-gitops'), 'v8');
 }
 
+function ownedPrivately(path) {
+  const info = statSync(path);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : info.uid;
+  return info.uid === uid && (info.mode & 0o022) === 0;
+}
+
 /** Runs the bundle as `require` would, from a code cache when one matches. False: not possible here. */
 function runWithCodeCache() {
   const Module = require('node:module');
@@ -33,7 +39,8 @@ function runWithCodeCache() {
   const file = join(folder, `${command}-${id}.bin`);
   let cachedData;
   try {
-    cachedData = readFileSync(file);
+    // Compiled code is trusted as code: only from a file and folder that no one else may write.
+    if (ownedPrivately(folder) && ownedPrivately(file)) cachedData = readFileSync(file);
   } catch {
     cachedData = undefined;
   }

@@ -2,7 +2,7 @@
 // the second run starts from it, behaves the same (output, exit code, errors), and a damaged or
 // foreign cache file is rejected by V8 and replaced, never trusted.
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess, RunResult } from '../../tasks/core/exec';
 import { ensureBundled } from '../support/bundle';
@@ -48,6 +48,20 @@ describe('bedrock-gitops start-up code cache', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Usage: bedrock-gitops <command>/);
     assert.notDeepEqual(readFileSync(join(cache, 'v8', file)), Buffer.alloc(50_000, 7), 'the damaged file was replaced');
+  });
+
+  it('a cache file others may write is not used (compiled code is trusted as code)', async () => {
+    const cache = tempDir('bg-user-cache-');
+    await run(cache, ['--help']);
+    const [file] = readdirSync(join(cache, 'v8'));
+    const path = join(cache, 'v8', file);
+    // A planted file: valid for this bundle, but group-writable. It is compiled around, then replaced.
+    chmodSync(path, 0o666);
+    const planted = readFileSync(path);
+    const result = await run(cache, ['--help']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(statSync(path).mode & 0o777, 0o600, 'replaced by a private file');
+    assert.ok(readFileSync(path).length > 0 && planted.length > 0);
   });
 
   it('BEDROCK_GITOPS_NO_CODE_CACHE=1 writes nothing', async () => {
