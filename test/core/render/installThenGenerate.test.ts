@@ -10,7 +10,7 @@ import { MemoryLogger } from '../../../tasks/core/logger';
 import { generate, GenerateOptions, RenderedTree } from '../../../tasks/core/render/generate';
 import { install } from '../../../tasks/core/render/installTree';
 import { buildChartRepository, createChart, FileServer, serveDirectory } from '../../support/chartRepo';
-import { writeTree } from '../../support/hldFixtures';
+import { bareRepo, writeTree } from '../../support/hldFixtures';
 import { helm4 } from '../../support/tools';
 import { tempDir } from '../../support/tmp';
 
@@ -120,6 +120,22 @@ describe('install, then generate (fab install; fab generate)', () => {
     const oneStep = writeTree(tempDir('bg-hld-'), { 'component.yaml': component });
     await render(oneStep);
     assert.deepEqual(readFileSync(join(oneStep, 'hooks.log'), 'utf8').trim().split('\n'), ['before-install', 'after-install', 'before-generate', 'child-install']);
+  });
+
+  it('a git component on a branch: generate after install neither looks the branch up nor clones', async () => {
+    const source = await bareRepo({ 'component.yaml': 'name: shared\nsubcomponents:\n  - name: cm\n    type: static\n    path: ./manifests\n', 'manifests/cm.yaml': namespace('from-git') });
+    const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': `name: root\nsubcomponents:\n  - name: shared\n    method: git\n    source: ${source.url}\n    branch: main\n` });
+    const installed = await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    assert.equal(installed.fetches.gitClones, 1);
+    const tree = await render(hld, { install: false });
+    assert.deepEqual([tree.stats.fetches.gitClones, tree.stats.fetches.gitBranchLookups], [0, 0]);
+    assert.match(fileOf(tree, 'shared/cm.yaml'), /name: from-git/);
+    // The one-step generate checks the branch (it may have moved) and finds the copy current.
+    const oneStep = await render(hld);
+    assert.deepEqual([oneStep.stats.fetches.gitBranchLookups, oneStep.stats.fetches.gitClones], [1, 1]);
+    // A branch change in the HLD is another source: refused until install.
+    writeFileSync(join(hld, 'component.yaml'), readFileSync(join(hld, 'component.yaml'), 'utf8').replace('branch: main', `version: ${source.commit}`));
+    await assert.rejects(render(hld, { install: false }), /component "shared": components\/shared was installed for another source \(git .* branch main\); the HLD now declares git .* version [0-9a-f]{40}/);
   });
 
   describe('chart from a repository', () => {
