@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
-import { helmHelp, helmOptions, helmPathFrom } from './helm';
+import { helmHelp, helmOptions, helmPathFrom, toolsDirectory } from './helm';
 import { hookHelp, hookOptions, hooksFrom } from './shared';
 
 /** `--network-timeout SECONDS` as the render's network limits. */
@@ -91,6 +91,7 @@ ${helmHelp}`,
       allowEnvironmentsWithoutConfig: !!values['allow-environments-without-config'],
       cacheDir,
       helmPath: await helmPathFrom(values, context),
+      helmVersionCacheDir: toolsDirectory(context.env),
       kustomizePath: values.kustomize && resolve(context.cwd, values.kustomize),
       concurrency,
       network: networkOption(values['network-timeout']),

@@ -85,8 +85,8 @@ export class Helm {
         });
       }
       if (memo && result.code === 0) {
-        await mkdir(dirname(memo), { recursive: true });
-        await writeFile(memo, result.stdout.trim());
+        // Best effort: a read-only cache only means asking again next run.
+        await mkdir(dirname(memo), { recursive: true }).then(() => writeFile(memo, result.stdout.trim())).catch(() => undefined);
       }
     }
     const match = /^v(\d+)\.\d+\.\d+\S*/.exec(result.stdout.trim());

@@ -14,6 +14,11 @@ export interface RenderOptions {
   cacheDir?: string;
   /** helm binary; otherwise `helm` on env.PATH. */
   helmPath?: string;
+  /**
+   * Where `helm version` answers are kept per binary (default: the cache folder when given), so a
+   * run starts no helm process for it: the CLI keeps them in the user's tools cache.
+   */
+  helmVersionCacheDir?: string;
   /** kubectl or kustomize binary for `type: kustomize`; otherwise kustomize, then kubectl, on env.PATH. */
   kustomizePath?: string;
   /** Components installed/rendered at once; default: the number of cores. */
@@ -85,7 +90,7 @@ export class RenderSession {
   helm(): Promise<Helm> {
     this.helmPromise ??= Helm.locate({
       helmPath: this.options.helmPath, env: this.env, workDir: join(this.workDir, 'helm'), logger: this.logger,
-      versionCacheDir: this.persistentCache ? this.cache.root : undefined,
+      versionCacheDir: this.options.helmVersionCacheDir ?? (this.persistentCache ? this.cache.root : undefined),
     });
     return this.helmPromise;
   }
