@@ -276,6 +276,8 @@ function installFingerprint(definition: ComponentDefinition): string {
 function installRecord(session: RenderSession): Promise<Map<string, string>> {
   return session.once('install-record', async () => {
     const file = join(session.hldDir, INSTALL_RECORD);
+    const confined = await realPathInside(await checkoutRoot(session.hldDir), file, { what: 'install record', rootLabel: 'the HLD repository' }).then(() => true, () => false);
+    if (!confined) return new Map<string, string>();
     const size = (await stat(file).catch(() => undefined))?.size ?? 0;
     if (size === 0 || size > 4 * 1024 * 1024) return new Map<string, string>();
     try {
@@ -294,9 +296,15 @@ export async function saveInstallRecord(session: RenderSession): Promise<void> {
   const record = await installRecord(session);
   for (const [key, fingerprint] of session.hooksInstalled) record.set(key, fingerprint);
   const file = join(session.hldDir, INSTALL_RECORD);
-  await realPathInside(await checkoutRoot(session.hldDir), dirname(file), { what: 'install folder', rootLabel: 'the HLD repository' });
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(Object.fromEntries([...record].sort(([a], [b]) => (a < b ? -1 : 1))), null, 2)}\n`);
+  try {
+    // Never written through a components/ symlink that leaves the HLD.
+    await realPathInside(await checkoutRoot(session.hldDir), dirname(file), { what: 'install folder', rootLabel: 'the HLD repository' });
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(Object.fromEntries([...record].sort(([a], [b]) => (a < b ? -1 : 1))), null, 2)}\n`);
+  } catch (error) {
+    // Best effort: without the record, a later generate runs these install hooks again.
+    session.logger.warn(`the record of the install hooks that ran was not written (${describeError(error)}); generate will run them again`);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 // after it (install: false, the CLI's `generate`) reads those copies offline, never overwrites
 // them, never runs the install hooks again, and refuses a copy made for another source.
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
@@ -120,6 +120,21 @@ describe('install, then generate (fab install; fab generate)', () => {
     const oneStep = writeTree(tempDir('bg-hld-'), { 'component.yaml': component });
     await render(oneStep);
     assert.deepEqual(readFileSync(join(oneStep, 'hooks.log'), 'utf8').trim().split('\n'), ['before-install', 'after-install', 'before-generate', 'child-install']);
+  });
+
+  it('the install record is never read or written through a components/ symlink that leaves the HLD', async () => {
+    const outside = tempDir('bg-outside-');
+    writeFileSync(join(outside, '.installed-hooks.json'), '{}');
+    const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': 'name: root\nhooks:\n  after-install: ["echo ran >> hooks.log"]\n' });
+    symlinkSync(outside, join(hld, 'components'));
+    const logger = new MemoryLogger();
+    await install({ hldDir: hld, env, logger });
+    assert.deepEqual(readdirSync(outside), ['.installed-hooks.json']);
+    assert.equal(readFileSync(join(outside, '.installed-hooks.json'), 'utf8'), '{}');
+    assert.ok(logger.warnings.some((line) => /record of the install hooks .* not written .*resolves outside the HLD repository/.test(line)), logger.warnings.join('\n'));
+    // Without a record, generate runs the install hook again (nothing is skipped on a file it may not trust).
+    await render(hld, { install: false });
+    assert.equal(readFileSync(join(hld, 'hooks.log'), 'utf8'), 'ran\nran\n');
   });
 
   it('a git component on a branch: generate after install neither looks the branch up nor clones', async () => {
