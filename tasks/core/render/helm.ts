@@ -74,7 +74,7 @@ export class Helm {
     const remembered = memo ? await readFile(memo, 'utf8').catch(() => undefined) : undefined;
     let result: RunResult;
     if (remembered !== undefined && /^v[34]\.\d+\.\d+\S*$/.test(remembered.trim())) {
-      result = { code: 0, stdout: remembered, stderr: "" };
+      result = { code: 0, stdout: remembered, stderr: '' };
     } else {
       try {
         result = await runProcess(path, ['version', '--short'], { cwd: join(options.workDir, 'cwd'), env: options.env });
