@@ -17,7 +17,7 @@ export function networkOption(text: string | undefined): { deadlineMs: number } 
 
 export const generateCommand: CliCommand = {
   name: 'generate',
-  flags: { outputPath: '--output', environments: '--environments', environment: '--environments' },
+  flags: { outputPath: '--output', environments: '--environments', environment: '--environments', kustomizePath: '--kustomize' },
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N] [--network-timeout SECONDS]

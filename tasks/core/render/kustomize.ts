@@ -64,7 +64,7 @@ async function ensureDir(dir: string): Promise<string> {
 async function locateTool(session: RenderSession): Promise<string | undefined> {
   if (session.kustomizePath) {
     if (!(await exists(session.kustomizePath))) {
-      throw new GitopsError(`kustomize tool ${session.kustomizePath} does not exist`, { field: 'kustomize', hint: 'give the path of a kubectl or kustomize binary (CLI: --kustomize PATH)' });
+      throw new GitopsError(`kustomize tool ${session.kustomizePath} does not exist`, { field: 'kustomizePath', hint: 'give the path of a kubectl or kustomize binary' });
     }
     return session.kustomizePath;
   }

@@ -78,7 +78,7 @@ describe('render kustomize components', () => {
     const options = { hldDir: dir, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: '/nonexistent' }, logger: new MemoryLogger() };
     assert.match(fileOf(await generate({ ...options, kustomizePath: kubectl }), 'web.yaml'), /kind: Deployment/);
     await assert.rejects(generate({ ...options, kustomizePath: join(dir, 'no-kubectl') }), (error: GitopsError) =>
-      /kustomize tool .*no-kubectl does not exist/.test(error.message) && /--kustomize PATH/.test(error.hint ?? ''));
+      /kustomize tool .*no-kubectl does not exist/.test(error.message) && error.field === 'kustomizePath');
   });
 
   it('names the component file and field when the kustomization or the images are wrong', async () => {
