@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
-import { helmHelp, helmOptions, helmPathFrom } from './helm';
+import { helmHelp, helmOptions, helmPathFrom, toolsDirectory } from './helm';
 import { hookHelp, hookOptions, hooksFrom } from './shared';
 
 /** `--network-timeout SECONDS` as the render's network limits. */
@@ -17,15 +17,20 @@ export function networkOption(text: string | undefined): { deadlineMs: number } 
 
 export const generateCommand: CliCommand = {
   name: 'generate',
-  flags: { outputPath: '--output', environments: '--environments', environment: '--environments' },
+  flags: { outputPath: '--output', environments: '--environments', environment: '--environments', kustomizePath: '--kustomize' },
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N] [--network-timeout SECONDS]
-                               [--no-hooks] [--allow-remote-hooks]
+                               [--kustomize PATH] [--no-hooks] [--allow-remote-hooks]
 
 Renders the HLD for one environment set, like \`fab generate\`: the ENV arguments are layered
 in the order given, highest precedence first, over common. \`generate prod-east prod\` writes
 <output>/prod-east-prod/. Without ENV (and without --environments) it renders common.
+
+As with \`fab install\` and \`fab generate\`, it renders what \`install\` put in components/<name>
+and helm_repos/<name> without fetching again (offline) and without running the install hooks
+again; a source not installed yet is installed first; a copy installed for another source or
+version is refused: run install again.
 
 Options:
   --environments LIST render more environment sets in the same run (identical renders are
@@ -38,6 +43,8 @@ Options:
   --output DIR        output root (default: <hld>/generated); each rendered set's folder is replaced
   --cache DIR         keep fetched sources and renders here across runs
   --concurrency N     components rendered at once (default: number of cores)
+  --kustomize PATH    kubectl or kustomize binary for type: kustomize components (default:
+                      kustomize, else kubectl, on PATH)
   --network-timeout SECONDS
                       overall deadline of each fetch of a git or http source (default: 300)
 ${hookHelp}
@@ -53,6 +60,7 @@ ${helmHelp}`,
         cache: { type: 'string' },
         ...helmOptions,
         concurrency: { type: 'string' },
+        kustomize: { type: 'string' },
         'network-timeout': { type: 'string' },
         environments: { type: 'string', multiple: true },
         ...hookOptions,
@@ -83,10 +91,13 @@ ${helmHelp}`,
       allowEnvironmentsWithoutConfig: !!values['allow-environments-without-config'],
       cacheDir,
       helmPath: await helmPathFrom(values, context),
+      helmVersionCacheDir: toolsDirectory(context.env),
+      kustomizePath: values.kustomize && resolve(context.cwd, values.kustomize),
       concurrency,
       network: networkOption(values['network-timeout']),
       env: context.env,
       ...hooksFrom(values),
+      install: false,
       logger: context.logger,
     });
     for (const set of tree.environmentSets) {

@@ -11,7 +11,9 @@ export const installCommand: CliCommand = {
   help: `Usage: bedrock-gitops install [--hld DIR] [--cache DIR] [--helm PATH | --helm-version X] [--no-hooks] [--allow-remote-hooks]
 
 Fetches every remote source of the HLD into its Fabrikate place (components/<name>,
-helm_repos/<name>) and runs the install hooks.
+helm_repos/<name>) and runs the install hooks. A copy installed earlier for another source or
+version is replaced (each records its source in components/.<name>.source). \`generate\` then
+renders these copies without fetching them again.
 
 Options:
   --hld DIR     HLD root (default: current directory)

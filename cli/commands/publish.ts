@@ -21,6 +21,7 @@ export const publishCommand: CliCommand = {
     manifestPath: '--path',
     outputPath: '--output',
     environments: '--environments',
+    kustomizePath: '--kustomize',
   },
   help: `Usage: bedrock-gitops publish [--manifest-repo URL] [--environments "prod-east prod,staging"]
                               [--hld DIR | --hld-repo URL] [options]
@@ -43,6 +44,8 @@ Render:
                             render an environment that has no config/<env>.yaml in any
                             component (default: refused as a likely typo)
 ${helmHelp}
+  --kustomize PATH          kubectl or kustomize binary for type: kustomize components
+                            (default: kustomize, else kubectl, on PATH)
   --cache DIR               keep fetched sources and renders here across runs
   --network-timeout SECONDS overall deadline of each fetch of a git or http source (default: 300)
 ${hookHelp}
@@ -71,6 +74,7 @@ ${gitEnvironmentHelp}`,
         'dry-run': { type: 'boolean' },
         'allow-empty': { type: 'boolean' },
         ...helmOptions,
+        kustomize: { type: 'string' },
         cache: { type: 'string' },
         'network-timeout': { type: 'string' },
         ...hookOptions,
@@ -100,6 +104,7 @@ ${gitEnvironmentHelp}`,
         provenance,
         maxPushAttempts: push.maxAttempts,
         helmPath: await helmPathFrom(values, context),
+        kustomizePath: values.kustomize && resolve(context.cwd, values.kustomize),
         cacheDir: values.cache && resolve(context.cwd, values.cache),
         network: networkOption(values['network-timeout']),
         workDir: join(workDir, 'work'),

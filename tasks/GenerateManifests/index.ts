@@ -23,6 +23,7 @@ runTask('GenerateManifests', async (ctx) => {
   const networkDeadlineMs = intInput('networkTimeoutSeconds', 300, { min: 1, max: 3600 }) * 1000;
   let helmPath = optionalInput('helmPath');
   const helmVersion = optionalInput('helmVersion');
+  const kustomizePath = optionalInput('kustomizePath');
   ctx.progress(2, 'Locating helm');
   if (!helmPath && helmVersion) {
     helmPath = await installHelm({
@@ -60,6 +61,7 @@ runTask('GenerateManifests', async (ctx) => {
       provenance,
       maxPushAttempts: push.maxAttempts,
       helmPath: helmPath && resolve(helmPath),
+      kustomizePath: kustomizePath && resolve(kustomizePath),
       cacheDir: resolve(optionalInput('cacheDirectory') ?? join(ctx.tempDirectory, 'bedrock-gitops-cache')),
       network: { deadlineMs: networkDeadlineMs },
       workDir,

@@ -73,6 +73,8 @@ export interface GenerateManifestsOptions {
   provenance: Provenance;
   maxPushAttempts?: number;
   helmPath?: string;
+  /** kubectl or kustomize binary for `type: kustomize` components (default: found on PATH). */
+  kustomizePath?: string;
   cacheDir?: string;
   /** Deadline and size cap of each fetch of a component source (git, http). */
   network?: Partial<NetworkLimits>;
@@ -156,6 +158,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
     allowEnvironmentsWithoutConfig: options.allowEnvironmentsWithoutConfig,
     cacheDir: options.cacheDir,
     helmPath: options.helmPath,
+    kustomizePath: options.kustomizePath,
     network: options.network,
     env: options.env,
     runHooks: options.runHooks,

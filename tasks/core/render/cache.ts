@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { Dirent, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** sha256 (hex) of a normalized identity: keys sorted, so field order never changes the key. */
 export function cacheKey(identity: Record<string, string>): string {
@@ -71,25 +72,76 @@ export class ContentCache {
   }
 }
 
-/** sha256 over every file's relative path and bytes, in name order: a chart's content identity. */
-export async function hashDirectory(dir: string): Promise<string> {
-  const hash = createHash('sha256');
-  async function walk(current: string, prefix: string): Promise<void> {
-    const entries = (await readdir(current, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
+/**
+ * sha256 over every file's relative path and bytes, in name order: a chart's content identity.
+ * With `memoDir` (a persistent cache), the hash is kept with the files' stat fingerprint (path,
+ * size, mtime, ctime, inode): a later run whose chart files all stat the same takes the hash
+ * without reading them. Synchronous: a chart is a few dozen small files, for which one thread
+ * pool round trip per open/stat/read/close cost more than the reads.
+ */
+export function hashDirectory(dir: string, memoDir?: string): string {
+  const files: { relative: string; full: string }[] = [];
+  const stamp = createHash('sha256');
+  const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const walk = (current: string, prefix: string): void => {
+    for (const entry of readdirSync(current, { withFileTypes: true }).sort(byName)) {
       const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
       const full = join(current, entry.name);
       if (entry.isDirectory()) {
-        await walk(full, relative);
+        walk(full, relative);
       } else if (entry.isFile() || entry.isSymbolicLink()) {
-        const content = await readFile(full);
-        hash.update(`${relative}\0${content.length}\0`);
-        hash.update(content);
+        files.push({ relative, full });
+        if (memoDir) {
+          const info = statSync(full, { bigint: true });
+          stamp.update(`${relative}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}\0${info.ino}\0`);
+        }
       }
     }
+  };
+  walk(dir, '');
+  const memo = memoDir ? join(memoDir, 'chart-hashes', createHash('sha256').update(dir).digest('hex')) : undefined;
+  const fingerprint = memo ? stamp.digest('hex') : '';
+  if (memo) {
+    const [seen, hash] = (() => {
+      try {
+        return readFileSync(memo, 'utf8').split(' ');
+      } catch {
+        return [];
+      }
+    })();
+    if (seen === fingerprint && /^[0-9a-f]{64}$/.test(hash ?? '')) return hash;
   }
-  await walk(dir, '');
-  return hash.digest('hex');
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const content = readFileSync(file.full);
+    hash.update(`${file.relative}\0${content.length}\0`);
+    hash.update(content);
+  }
+  const digest = hash.digest('hex');
+  if (memo) {
+    try {
+      mkdirSync(dirname(memo), { recursive: true });
+      const temp = `${memo}.${randomBytes(6).toString('hex')}`;
+      writeFileSync(temp, `${fingerprint} ${digest}`);
+      renameSync(temp, memo);
+    } catch {
+      // A read-only cache: the next run hashes the files again.
+    }
+  }
+  return digest;
+}
+
+/**
+ * True when a folder tree holds no symlink (checked from the entries' types, without following
+ * anything). Such a tree cannot lead out of its folder, so the folder's own real path tells where
+ * all of it is.
+ */
+export function treeHasSymlinks(dir: string): boolean {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isSymbolicLink()) return true;
+    if (entry.isDirectory() && treeHasSymlinks(join(dir, entry.name))) return true;
+  }
+  return false;
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { validateStaticDirectory } from '../hld/component';
 import { checkoutRoot, realPathInside } from '../paths';
 import { assertPlainName, assertRelativePath } from '../names';
 import { cacheKey, exists, hashDirectory } from './cache';
-import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, staticDirectory } from './install';
+import { chartDirectory, componentError, flattenTree, installNode, materializeGitComponent, runHooks, saveInstallRecord, staticDirectory } from './install';
 import { injectNamespace, joinStaticFiles, normalizeHelmOutput } from './manifests';
 import { isYamlSyntaxError, loadYamlDocuments, readYamlText } from '../yaml/parse';
 import { renderKustomize } from './kustomize';
@@ -122,6 +122,7 @@ export async function generate(options: GenerateOptions): Promise<RenderedTree> 
       set.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       await writeEnvironmentSet(options.outputDir, set);
     }
+    await saveInstallRecord(session);
     session.logger.info(
       `rendered ${jobs.length} components in ${sets.length} environment set(s): ${stats.helmTemplates} helm template run(s), ${stats.renderCacheHits} from cache, ${stats.sharedRenders} shared`,
     );
@@ -212,7 +213,7 @@ class NodeRenderer {
       throw componentError(definition, 'path', `no helm chart (Chart.yaml) in "${relative(this.session.hldDir, chartDir) || '.'}"`, 'set path to the chart folder');
     }
     const helm = await this.session.helm();
-    const chartHash = await this.session.once(`hash:${chartDir}`, () => hashDirectory(chartDir));
+    const chartHash = await this.session.once(`hash:${chartDir}`, async () => hashDirectory(chartDir, this.session.persistentCache ? this.session.cache.root : undefined));
     const values = helmValues(config.config ?? {});
     const namespace = config.namespace || 'default';
     const key = cacheKey({ chart: chartHash, values, release: definition.name, namespace, helm: helm.version });

@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cacheKey } from './cache';
 import { parseYamlValue } from '../yaml/parse';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GitopsError } from '../errors';
 import { displayUrl, runProcess, RunResult } from '../exec';
 import { Logger } from '../logger';
@@ -20,6 +21,11 @@ export interface HelmOptions {
   /** Per-run scratch folder: helm's isolated homes and its empty working directory live here. */
   workDir: string;
   logger: Logger;
+  /**
+   * Folder (the render cache) where the answer of `helm version` is kept per binary (path, size,
+   * times, inode), so a run whose renders are all cached starts no helm process.
+   */
+  versionCacheDir?: string;
 }
 
 export interface TemplateOptions {
@@ -61,14 +67,27 @@ export class Helm {
       });
     }
     await mkdir(join(options.workDir, 'cwd'), { recursive: true });
+    const binary = await stat(path).catch(() => undefined);
+    const memo = options.versionCacheDir && binary?.isFile()
+      ? join(options.versionCacheDir, 'helm-version', `${cacheKey({ path, size: String(binary.size), mtime: String(binary.mtimeMs), ctime: String(binary.ctimeMs), ino: String(binary.ino) })}.txt`)
+      : undefined;
+    const remembered = memo ? await readFile(memo, 'utf8').catch(() => undefined) : undefined;
     let result: RunResult;
-    try {
-      result = await runProcess(path, ['version', '--short'], { cwd: join(options.workDir, 'cwd'), env: options.env });
-    } catch (error) {
-      throw new GitopsError(`helm at ${path} could not be started: ${(error as Error).message}`, {
-        field: 'helm',
-        hint: 'check that the path points to an executable helm binary',
-      });
+    if (remembered !== undefined && /^v[34]\.\d+\.\d+\S*$/.test(remembered.trim())) {
+      result = { code: 0, stdout: remembered, stderr: '' };
+    } else {
+      try {
+        result = await runProcess(path, ['version', '--short'], { cwd: join(options.workDir, 'cwd'), env: options.env });
+      } catch (error) {
+        throw new GitopsError(`helm at ${path} could not be started: ${(error as Error).message}`, {
+          field: 'helm',
+          hint: 'check that the path points to an executable helm binary',
+        });
+      }
+      if (memo && result.code === 0) {
+        // Best effort: a read-only cache only means asking again next run.
+        await mkdir(dirname(memo), { recursive: true }).then(() => writeFile(memo, result.stdout.trim())).catch(() => undefined);
+      }
     }
     const match = /^v(\d+)\.\d+\.\d+\S*/.exec(result.stdout.trim());
     const major = match ? Number(match[1]) : 0;

@@ -1,6 +1,6 @@
 import { WorkLimiter } from './bounded';
 import { loadTree } from '../hld/tree';
-import { flattenTree, installNode, materializeGitComponent } from './install';
+import { flattenTree, installNode, materializeGitComponent, saveInstallRecord } from './install';
 import { RenderOptions, withSession } from './session';
 import { FetchCounts } from './sources';
 
@@ -15,7 +15,7 @@ export interface InstallResult {
  * (common configuration) into its installed place, running the install hooks.
  */
 export async function install(options: RenderOptions): Promise<InstallResult> {
-  return withSession(options, async (session) => {
+  return withSession({ ...options, install: true }, async (session) => {
     await session.access.load(session.hldDir, session.hldDir);
     // A node's install (hooks included) finishes before its children are loaded (Fabrikate's
     // WalkComponentTree order); siblings install concurrently, at most `concurrency` at a time.
@@ -26,6 +26,7 @@ export async function install(options: RenderOptions): Promise<InstallResult> {
       visit: (node) => limiter.run(() => installNode(session, node)),
     });
     const nodes = flattenTree(tree);
+    await saveInstallRecord(session);
     session.logger.info(`installed ${nodes.length} components`);
     return { components: nodes.length, fetches: session.fetcher.counts };
   });

@@ -1,11 +1,11 @@
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { describeError } from '../errors';
+import { GitopsError } from '../errors';
 import { runProcess } from '../exec';
 import { ComponentNode } from '../hld/model';
 import { exists } from './cache';
 import { findOnPath } from './helm';
-import { componentError } from './install';
+import { componentError, kustomizeSourceDirectory } from './install';
 import { normalizeHelmOutput } from './manifests';
 import { RenderSession } from './session';
 
@@ -47,7 +47,7 @@ export async function renderKustomize(session: RenderSession, node: ComponentNod
   if (!tool) {
     throw componentError(definition, 'type', 'kustomize components need kustomize or kubectl on PATH', 'install kubectl (it includes kustomize) or kustomize on the agent');
   }
-  const args = basename(tool) === 'kubectl' ? ['kustomize', target] : ['build', target];
+  const args = basename(tool).startsWith('kubectl') ? ['kustomize', target] : ['build', target];
   const result = await runProcess(tool, args, { cwd: scratch, env: session.env });
   if (result.code !== 0) {
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
@@ -62,6 +62,12 @@ async function ensureDir(dir: string): Promise<string> {
 }
 
 async function locateTool(session: RenderSession): Promise<string | undefined> {
+  if (session.kustomizePath) {
+    if (!(await exists(session.kustomizePath))) {
+      throw new GitopsError(`kustomize tool ${session.kustomizePath} does not exist`, { field: 'kustomizePath', hint: 'give the path of a kubectl or kustomize binary' });
+    }
+    return session.kustomizePath;
+  }
   const path = session.env.PATH ?? '';
   return (await findOnPath('kustomize', path)) ?? (await findOnPath('kubectl', path));
 }
@@ -70,11 +76,7 @@ async function kustomizationFolder(session: RenderSession, node: ComponentNode):
   const { definition } = node;
   let base = node.directory;
   if (definition.method === 'git') {
-    base = await session.fetcher
-      .git({ url: definition.source, branch: definition.branch, version: definition.version, token: session.access.tokenFor(definition.source) })
-      .catch((error) => {
-        throw componentError(definition, 'source', describeError(error), 'check source, branch, version and access.yaml', error);
-      });
+    base = await kustomizeSourceDirectory(session, node);
   } else if (definition.method !== 'local') {
     throw componentError(definition, 'method', `method "${definition.method}" cannot provide a kustomization`, 'use local (a folder of the HLD) or git');
   }

@@ -14,6 +14,13 @@ export interface RenderOptions {
   cacheDir?: string;
   /** helm binary; otherwise `helm` on env.PATH. */
   helmPath?: string;
+  /**
+   * Where `helm version` answers are kept per binary (default: the cache folder when given), so a
+   * run starts no helm process for it: the CLI keeps them in the user's tools cache.
+   */
+  helmVersionCacheDir?: string;
+  /** kubectl or kustomize binary for `type: kustomize`; otherwise kustomize, then kubectl, on env.PATH. */
+  kustomizePath?: string;
   /** Components installed/rendered at once; default: the number of cores. */
   concurrency?: number;
   /** Environment for child processes and for the variables named in access.yaml. Default: none but PATH-less. */
@@ -28,6 +35,14 @@ export interface RenderOptions {
    * such hooks are skipped with a warning saying how to allow them).
    */
   allowRemoteHooks?: boolean;
+  /**
+   * Install before rendering, as `fab install && fab generate` in one step (default true): every
+   * remote source is fetched (unchanged ones from the cache) and an installed copy made for
+   * another source or version is replaced. False (`generate` after `install`): installed copies
+   * are read as they are, offline; a missing one is installed; one made for another source is
+   * refused; install hooks that install ran are not run again.
+   */
+  install?: boolean;
 }
 
 /** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
@@ -36,11 +51,18 @@ export class RenderSession {
   readonly concurrency: number;
   readonly env: NodeJS.ProcessEnv;
   readonly cache: ContentCache;
+  /** The cache survives this run (RenderOptions.cacheDir given). */
+  readonly persistentCache: boolean;
   readonly fetcher: SourceFetcher;
   readonly access: AccessTokens;
   readonly logger: Logger;
   readonly runHooks: boolean;
   readonly allowRemoteHooks: boolean;
+  /** Fetch sources and replace installed copies made for another source (see RenderOptions.install). */
+  readonly refreshInstalls: boolean;
+  readonly kustomizePath?: string;
+  /** Nodes whose install hooks ran in this run: node key -> declaration fingerprint. */
+  readonly hooksInstalled = new Map<string, string>();
   private helmPromise?: Promise<Helm>;
   private readonly onceResults = new Map<string, Promise<unknown>>();
 
@@ -51,6 +73,9 @@ export class RenderSession {
     this.logger = options.logger;
     this.runHooks = options.runHooks ?? true;
     this.allowRemoteHooks = options.allowRemoteHooks ?? false;
+    this.refreshInstalls = options.install ?? true;
+    this.kustomizePath = options.kustomizePath ? resolve(options.kustomizePath) : undefined;
+    this.persistentCache = !!options.cacheDir;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
     this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
@@ -63,7 +88,10 @@ export class RenderSession {
 
   /** helm is looked up only when a chart needs it. */
   helm(): Promise<Helm> {
-    this.helmPromise ??= Helm.locate({ helmPath: this.options.helmPath, env: this.env, workDir: join(this.workDir, 'helm'), logger: this.logger });
+    this.helmPromise ??= Helm.locate({
+      helmPath: this.options.helmPath, env: this.env, workDir: join(this.workDir, 'helm'), logger: this.logger,
+      versionCacheDir: this.options.helmVersionCacheDir ?? (this.persistentCache ? this.cache.root : undefined),
+    });
     return this.helmPromise;
   }
 

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { install } from '../../../tasks/core/render/installTree';
 import { GitopsError } from '../../../tasks/core/errors';
 import { parseAssignment, setValues } from '../../../tasks/core/hld/set';
 import { MemoryLogger } from '../../../tasks/core/logger';
@@ -55,6 +57,28 @@ describe('render kustomize components', () => {
       'config/common.yaml': 'subcomponents:\n  remote:\n    config:\n      images: [{name: nginx, newTag: "2.0"}]\n',
     });
     assert.match(fileOf(await run(dir, []), 'remote.yaml'), /image: nginx:2\.0\n/);
+  });
+
+  it('install fetches a git kustomization into components/<name>; generate after it builds that copy offline', async () => {
+    const repo = await bareRepo(folder('deploy/web'));
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': `name: root\nsubcomponents:\n  - name: remote\n    type: kustomize\n    method: git\n    source: ${repo.url}\n    path: deploy/web\n`,
+    });
+    await install({ hldDir: dir, env: { PATH: process.env.PATH }, logger: new MemoryLogger() });
+    assert.ok(existsSync(join(dir, 'components', 'remote', 'deploy', 'web', 'kustomization.yaml')));
+    // The installed copy is what generate builds: an edit to it shows, and no clone is made.
+    writeTree(dir, { 'components/remote/deploy/web/kustomization.yaml': 'resources: [deployment.yaml]\ncommonLabels:\n  app: installed-copy\n' });
+    const tree = await generate({ hldDir: dir, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, kustomizePath: kubectl, install: false, logger: new MemoryLogger() });
+    assert.equal(tree.stats.fetches.gitClones + tree.stats.fetches.gitBranchLookups, 0);
+    assert.match(fileOf(tree, 'remote.yaml'), /app: installed-copy/);
+  });
+
+  it('uses the kubectl given as kustomizePath (not found on PATH), and names a missing one', async () => {
+    const dir = writeTree(tempDir('bg-kust-'), { 'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n', ...folder('k') });
+    const options = { hldDir: dir, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: '/nonexistent' }, logger: new MemoryLogger() };
+    assert.match(fileOf(await generate({ ...options, kustomizePath: kubectl }), 'web.yaml'), /kind: Deployment/);
+    await assert.rejects(generate({ ...options, kustomizePath: join(dir, 'no-kubectl') }), (error: GitopsError) =>
+      /kustomize tool .*no-kubectl does not exist/.test(error.message) && error.field === 'kustomizePath');
   });
 
   it('names the component file and field when the kustomization or the images are wrong', async () => {
