@@ -9,6 +9,10 @@ const { createHash } = require('node:crypto');
 const { homedir } = require('node:os');
 const { dirname, join } = require('node:path');
 
+// The bundle sets this V8 flag when its network module loads (tasks/core/network.ts). V8 ties a code
+// cache to the flags in force, so it is set here first: the cache is made and used under the same flags.
+require('node:v8').setFlagsFromString('--liftoff-only');
+
 const bundle = join(__dirname, '..', 'dist', 'cli.js');
 if (!existsSync(bundle)) {
   process.stderr.write('bedrock-gitops: dist/cli.js is missing; run `npm run bundle` in the package folder first\n');
