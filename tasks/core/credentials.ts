@@ -11,8 +11,11 @@ export type ServiceCredential = (
   | { kind: 'basic'; username: string; password: string }
 ) & {
   /**
-   * When set, the credential is sent only to URLs on these hosts (and to loopback, which is this
-   * machine). The job's System.AccessToken is meant for its own Azure DevOps organisation only.
+   * When set, the credential is sent only to URLs these entries allow (and to loopback, which is
+   * this machine). An entry is `host` or `host/first-path-segment` (`dev.azure.com/fabrikam`: that
+   * organisation only), optionally prefixed `http://` when plain http to that host is acceptable
+   * (an on-premises collection the agent itself reaches over http). The job's System.AccessToken is
+   * meant for its own Azure DevOps organisation only.
    */
   hosts?: readonly string[];
 };
@@ -22,23 +25,36 @@ export function credentialToken(credential: ServiceCredential): string {
   return credential.kind === 'bearer' ? credential.token : credential.password;
 }
 
-/** Whether `credential` may be sent to `url` (http(s) only; see `hosts`). */
+/**
+ * Whether `credential` may be sent to `url`: https (plain http only to loopback, or to a host an
+ * `http://` entry of `hosts` names), and when `hosts` is set only where one of its entries allows.
+ */
 export function credentialAllowedFor(credential: ServiceCredential, url: string): boolean {
-  let host: string;
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return false;
-    host = parsed.hostname.toLowerCase();
+    parsed = new URL(url);
   } catch {
     return false;
   }
-  if (!credential.hosts || isLoopbackHost(host)) return true;
-  return credential.hosts.some((allowed) => allowed.toLowerCase() === host);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return false;
+  const host = parsed.hostname.toLowerCase();
+  if (isLoopbackHost(host)) return true;
+  const https = parsed.protocol === 'https:';
+  if (!credential.hosts) return https;
+  const segment = parsed.pathname.split('/').find(Boolean)?.toLowerCase();
+  return credential.hosts.some((entry) => {
+    const allowed = /^(http:\/\/)?([^/]+)(?:\/([^/]+))?\/?$/i.exec(entry);
+    if (!allowed || allowed[2].toLowerCase() !== host) return false;
+    if (!https && !allowed[1]) return false;
+    return allowed[3] === undefined || allowed[3].toLowerCase() === segment;
+  });
 }
 
 /**
- * The hosts of an Azure DevOps collection URL: an organisation answers both as
- * dev.azure.com/<org> and <org>.visualstudio.com (and its vssps/vsrm neighbours are not git).
+ * Where an Azure DevOps collection's token may go (entries for `ServiceCredential.hosts`): an
+ * organisation answers as dev.azure.com/<org> (that path only: dev.azure.com hosts every
+ * organisation) and <org>.visualstudio.com (its vssps/vsrm neighbours are not git). An on-premises
+ * collection allows its own host, over http too when the collection URL itself is http.
  */
 export function azureDevOpsHosts(collectionUri: string): string[] {
   let url: URL;
@@ -49,9 +65,11 @@ export function azureDevOpsHosts(collectionUri: string): string[] {
   }
   const host = url.hostname.toLowerCase();
   if (host === 'dev.azure.com') {
-    const organisation = url.pathname.split('/').filter(Boolean)[0];
-    return organisation ? [host, `${organisation.toLowerCase()}.visualstudio.com`] : [host];
+    const organisation = url.pathname.split('/').filter(Boolean)[0]?.toLowerCase();
+    // Without an organisation there is nothing this token may safely be sent to on dev.azure.com.
+    return organisation ? [`${host}/${organisation}`, `${organisation}.visualstudio.com`] : [];
   }
   const visualStudio = /^([a-z0-9-]+)\.visualstudio\.com$/.exec(host);
-  return visualStudio ? [host, 'dev.azure.com'] : [host];
+  if (visualStudio) return [host, `dev.azure.com/${visualStudio[1]}`];
+  return [url.protocol === 'http:' ? `http://${host}` : host];
 }

@@ -19,7 +19,8 @@ export interface RunResult {
 }
 
 // scheme://userinfo@ anywhere in a text: a token often travels as the user name (https://TOKEN@host).
-const userInfoInUrl = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s@]*@/gi;
+// Everything up to the LAST '@' of the authority goes: a password may itself hold an '@' (user:p@ss@host).
+const userInfoInUrl = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi;
 
 /**
  * A URL, or any text holding URLs, fit for logs, summaries, errors and commit messages: the user

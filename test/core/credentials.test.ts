@@ -30,6 +30,32 @@ describe('where a credential may be sent', () => {
 
   it('an on-premises collection allows its own host only', () => {
     assert.deepEqual(azureDevOpsHosts('https://tfs.contoso.local/tfs/DefaultCollection/'), ['tfs.contoso.local']);
-    assert.deepEqual(azureDevOpsHosts('https://fabrikam.visualstudio.com/'), ['fabrikam.visualstudio.com', 'dev.azure.com']);
+    assert.deepEqual(azureDevOpsHosts('https://fabrikam.visualstudio.com/'), ['fabrikam.visualstudio.com', 'dev.azure.com/fabrikam']);
+  });
+
+  it('the job token of dev.azure.com/fabrikam never goes to another organisation on dev.azure.com', () => {
+    assert.equal(credentialAllowedFor(jobToken, 'https://dev.azure.com/contoso/shop/_git/hld'), false);
+    assert.equal(credentialAllowedFor(jobToken, 'https://dev.azure.com/fabrikam-evil/shop/_git/hld'), false);
+    assert.equal(credentialAllowedFor(jobToken, 'https://dev.azure.com/'), false);
+    assert.equal(gitAuthFor(jobToken, 'https://dev.azure.com/contoso/shop/_git/hld'), undefined);
+    // Case and Azure Repos' user-name form do not matter.
+    assert.ok(credentialAllowedFor(jobToken, 'https://fabrikam@dev.azure.com/Fabrikam/shop/_git/hld'));
+    const classic: ServiceCredential = { kind: 'bearer', token: 't0ken-abc', hosts: azureDevOpsHosts('https://fabrikam.visualstudio.com/') };
+    assert.ok(credentialAllowedFor(classic, 'https://dev.azure.com/fabrikam/shop/_git/hld'));
+    assert.equal(credentialAllowedFor(classic, 'https://dev.azure.com/contoso/shop/_git/hld'), false);
+    assert.deepEqual(azureDevOpsHosts('https://dev.azure.com/'), [], 'no organisation: nowhere on dev.azure.com');
+  });
+
+  it('no credential travels over plain http except to loopback (or an on-premises collection that is itself http)', () => {
+    assert.equal(credentialAllowedFor(jobToken, 'http://dev.azure.com/fabrikam/shop/_git/hld'), false);
+    assert.equal(credentialAllowedFor(jobToken, 'http://fabrikam.visualstudio.com/shop/_git/hld'), false);
+    const connection: ServiceCredential = { kind: 'basic', username: 'u', password: 'p4ssw0rd' };
+    assert.equal(credentialAllowedFor(connection, 'http://git.example.com/hld.git'), false);
+    assert.equal(gitAuthFor(connection, 'http://git.example.com/hld.git'), undefined);
+    assert.ok(credentialAllowedFor(connection, 'http://127.0.0.1:8080/hld.git'));
+    const onPremises: ServiceCredential = { kind: 'bearer', token: 't0ken-abc', hosts: azureDevOpsHosts('http://tfs.contoso.local:8080/tfs/DefaultCollection/') };
+    assert.ok(credentialAllowedFor(onPremises, 'http://tfs.contoso.local:8080/tfs/DefaultCollection/p/_git/hld'));
+    assert.equal(credentialAllowedFor(onPremises, 'http://other.contoso.local/tfs/DefaultCollection/p/_git/hld'), false);
+    assert.equal(credentialAllowedFor(jobToken, 'https://tfs.contoso.local/x'), false);
   });
 });

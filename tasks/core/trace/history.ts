@@ -37,8 +37,15 @@ export function environmentHistory(options: {
   hldRepository: string;
   environment: string;
   subcomponent: string;
+  /**
+   * Only commits in this set count (the commits that changed the environment's config file): a
+   * commit whose trailers name an image without changing the file changed nothing.
+   */
+  changedConfig?: ReadonlySet<string>;
 }): EnvironmentHistory {
-  const timeline = changesOf(imageChanges(options.hld), options.environment, options.subcomponent);
+  const changed = options.changedConfig;
+  const timeline = changesOf(imageChanges(options.hld), options.environment, options.subcomponent)
+    .filter((change) => !changed || changed.has(change.commit.sha));
   const hldIndex = new Map(options.hld.map((c, i) => [c.sha, i]));
   const envRenders = options.manifests ? rendersOf(renders(options.manifests), options.environment, options.hldRepository) : [];
   const entries = timeline.map((change, i): HistoryEntry => ({

@@ -29,6 +29,14 @@ export interface HistoryBounds {
   since?: string;
 }
 
+/** The fetched repository, while `readHistoryWith`'s callback runs. */
+export interface HistoryRepository {
+  /** The commits read that changed any of `paths` (repository-relative): needs `trees: true`. */
+  commitsChanging(paths: readonly string[]): Promise<Set<string>>;
+  /** The text of `path` at `commit` (its blob is fetched on demand), undefined when absent. */
+  fileAt(commit: string, path: string): Promise<string | undefined>;
+}
+
 export interface ReadHistoryOptions extends HistoryBounds {
   url: string;
   branch: string;
@@ -38,16 +46,33 @@ export interface ReadHistoryOptions extends HistoryBounds {
   /** Scratch folder (a subfolder is created and removed). */
   workDir: string;
   logger: Logger;
+  /** Fetch the trees too (not the blobs), for `HistoryRepository.commitsChanging`. */
+  trees?: boolean;
 }
 
 export const DEFAULT_MAX_COMMITS = 10_000;
-const FIELD = '\x1f';
-const RECORD = '\x1e';
-const FORMAT = ['%H', '%P', '%cI', '%an', '%ae', '%s', '%(trailers:only=true,unfold=true)'].join('%x1f') + '%x1e';
+/**
+ * Fields end with NUL, which no commit text printed by git can hold (git refuses NUL in messages),
+ * so a subject cannot fake a field or record boundary; `parseLog` still checks every record.
+ */
+const FIELDS = ['%H', '%P', '%cI', '%an', '%ae', '%s', '%(trailers:only=true,unfold=true)'];
+const FORMAT = FIELDS.map((f) => `${f}%x00`).join('');
+const objectId = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const isoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d)$/;
+// C0 and C1 controls (escape sequences, bell, carriage return), DEL, and bidirectional overrides.
+const controls = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 const sinceGrammar = /^[A-Za-z0-9 :.,+-]{1,64}$/;
 
 /** Fetches `branch` of `url` (commits only) and returns its history, newest first in topological order. */
-export async function readHistory(options: ReadHistoryOptions): Promise<CommitRecord[]> {
+export function readHistory(options: ReadHistoryOptions): Promise<CommitRecord[]> {
+  return readHistoryWith(options, async (commits) => commits);
+}
+
+/**
+ * Fetches `branch` of `url` and calls `use` with its history (newest first, topological order) and
+ * the fetched repository, which is removed when `use` settles.
+ */
+export async function readHistoryWith<T>(options: ReadHistoryOptions, use: (commits: CommitRecord[], repository: HistoryRepository) => Promise<T>): Promise<T> {
   const { logger, field } = options;
   assertNoCredentialsInUrl(options.url, field);
   // The URL goes to git as an argument: only git URLs, never anything git could read as an option.
@@ -75,42 +100,84 @@ export async function readHistory(options: ReadHistoryOptions): Promise<CommitRe
     // Partial-clone settings let a server that supports filters send commits only; others ignore it.
     await must(['remote', 'add', 'origin', options.url], 'git remote add');
     const bound = options.since ? [`--shallow-since=${options.since}`] : [`--depth=${max}`];
-    const fetched = await runGit(['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', '--filter=tree:0', ...bound,
+    const filter = options.trees ? '--filter=blob:none' : '--filter=tree:0';
+    const fetched = await runGit(['-c', 'fetch.writeCommitGraph=false', 'fetch', '--quiet', '--no-tags', filter, ...bound,
       'origin', `+refs/heads/${options.branch}:refs/gitops/history`], { ...local, timeoutMs: 10 * 60_000 });
     if (fetched.code !== 0) {
       const missing = /couldn't find remote ref|Remote branch .* not found/i.test(fetched.stderr);
       const nothingSince = /no commits selected for shallow requests/i.test(fetched.stderr);
-      if (nothingSince) return [];
+      if (nothingSince) return await use([], { commitsChanging: async () => new Set(), fileAt: async () => undefined });
       throw new GitopsError(missing ? `${displayUrl(options.url)} has no branch ${options.branch}`
         : `reading the history of ${displayUrl(options.url)} failed: ${lastLines(fetched.stderr)}`, {
         field,
         hint: missing ? 'check the branch name' : 'check the URL and that GITOPS_GIT_TOKEN can read the repository',
       });
     }
-    const args = ['log', '--topo-order', `--max-count=${max}`, `--format=${FORMAT}`, ...(options.since ? [`--since=${options.since}`] : []), 'refs/gitops/history'];
-    const log = await runGit(args, { cwd: dir, logger });
+    const range = ['--topo-order', `--max-count=${max}`, ...(options.since ? [`--since=${options.since}`] : []), 'refs/gitops/history'];
+    const log = await runGit(['log', '-z', `--format=${FORMAT}`, ...range], { cwd: dir, logger });
     if (log.code !== 0) throw new GitopsError(`git log failed: ${lastLines(log.stderr)}`, { field });
-    const commits = parseLog(log.stdout);
+    const count = await must(['rev-list', '--count', ...range], 'git rev-list');
+    const commits = parseLog(log.stdout, Number(count.trim()));
     logger.debug(`read ${commits.length} commits of ${displayUrl(options.url)} ${options.branch}`);
-    return commits;
+    const read = new Set(commits.map((c) => c.sha));
+    return await use(commits, {
+      async commitsChanging(paths) {
+        const files = paths.map((path) => `:(literal)${path}`);
+        const changed = await must(['log', '--format=%H', ...range, '--', ...files], 'git log');
+        return new Set(changed.split('\n').map((line) => line.trim()).filter((sha) => read.has(sha)));
+      },
+      async fileAt(commit, path) {
+        if (!read.has(commit)) return undefined;
+        const blob = await runGit(['cat-file', 'blob', `${commit}:${path}`], { ...local, timeoutMs: 10 * 60_000 });
+        return blob.code === 0 ? blob.stdout : undefined;
+      },
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Parses the output of `git log --format=FORMAT`. */
-export function parseLog(text: string): CommitRecord[] {
+/** Text as it may be shown: control characters (terminal escape sequences) become U+FFFD. */
+export function printable(text: string): string {
+  return text.replace(controls, '\ufffd');
+}
+
+/**
+ * Parses the output of `git log -z --format=FORMAT`: every record must have its fields, a commit id
+ * and parent ids in git's format and an ISO time, and there must be `expected` records (when given):
+ * anything else is an error, never a record made up from a commit's text.
+ */
+export function parseLog(text: string, expected?: number): CommitRecord[] {
   const commits: CommitRecord[] = [];
-  for (const raw of text.split(RECORD)) {
-    const record = raw.replace(/^\n+/, '');
-    if (!record.trim()) continue;
-    const [sha, parents, time, author, authorEmail, subject, trailerText = ''] = record.split(FIELD);
+  const fields = text.split('\x00');
+  // -z ends each record with one more NUL: FIELDS.length fields, then an empty one between records.
+  let i = 0;
+  while (i < fields.length) {
+    if (i > 0) {
+      if (fields[i] !== '') throw malformed(`a record does not end where it should (${JSON.stringify(printable(fields[i]).slice(0, 40))})`);
+      i++;
+      if (i === fields.length) break;
+    }
+    if (fields.length - i === 1 && fields[i].trim() === '') break;
+    if (fields.length - i < FIELDS.length) throw malformed('a record is cut short');
+    const [rawSha, parents, time, author, authorEmail, subject, trailerText] = fields.slice(i, i + FIELDS.length);
+    i += FIELDS.length;
+    const sha = rawSha.replace(/^\n+/, '');
+    const parentList = parents ? parents.split(' ') : [];
+    if (!objectId.test(sha) || !parentList.every((p) => objectId.test(p)) || !isoTime.test(time)) {
+      throw malformed(`a record has no valid commit id, parents or time (${JSON.stringify(printable(sha).slice(0, 70))})`);
+    }
     const trailers: Record<string, string> = {};
     for (const line of trailerText.split('\n')) {
       const match = /^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$/.exec(line);
-      if (match) trailers[match[1]] = match[2].trim();
+      if (match) trailers[match[1]] = printable(match[2].trim());
     }
-    commits.push({ sha, parents: parents ? parents.split(' ') : [], time, author, authorEmail, subject, trailers });
+    commits.push({ sha, parents: parentList, time, author: printable(author), authorEmail: printable(authorEmail), subject: printable(subject), trailers });
   }
+  if (expected !== undefined && commits.length !== expected) throw malformed(`git log gave ${commits.length} records for ${expected} commits`);
   return commits;
+}
+
+function malformed(what: string): GitopsError {
+  return new GitopsError(`the commit history could not be read safely: ${what}`, { hint: 'a commit holds text git log cannot separate; report the commit to the repository owners' });
 }

@@ -1,12 +1,17 @@
 /** The trace and history for people: a terminal table and a self-contained HTML page. */
 import type { EnvironmentHistory } from './history';
+import { printable } from './log';
 import type { TraceEnvironment, TraceResult } from './trace';
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 12) : '-');
 const when = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/(:\d\d)([+-]\d\d:\d\d|Z)$/, '$1 $2').trim() : '-');
 
-/** Columns padded to their widest cell; the last column is not padded. */
-export function formatTable(header: string[], rows: string[][]): string {
+/**
+ * Columns padded to their widest cell; the last column is not padded. Cells come from commit
+ * text: control characters (terminal escape sequences) are replaced, never printed.
+ */
+export function formatTable(header: string[], cellRows: string[][]): string {
+  const rows = cellRows.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -47,21 +52,22 @@ export function traceTable(result: TraceResult): string {
     if (e.cluster) lines.push(`  cluster     ${e.cluster.name}: ${e.cluster.applied === true ? 'applied' : e.cluster.applied === false ? 'not applied' : 'unknown'} (${e.cluster.reason})`);
     return lines.join('\n');
   });
-  return `${table}\n\n${details.join('\n')}`;
+  return `${table}\n\n${details.map((d) => d.split('\n').map(printable).join('\n')).join('\n')}`;
 }
 
 export function historyTable(history: EnvironmentHistory): string {
   if (history.entries.length === 0) return `No image changes for ${history.environment}${history.subcomponent ? `/${history.subcomponent}` : ''} in the last ${history.read.hldCommits} HLD commits.`;
   const rows = history.entries.map((e) => [
     `${e.current ? '* ' : '  '}${e.tag}`,
+    e.repository ?? '',
     short(e.hldCommit),
     history.read.manifestCommits === undefined ? '' : short(e.manifestCommit ?? undefined),
     e.build ? (e.build.number ?? e.build.id) : '-',
     when(e.time),
     e.rollbackFrom ? `rollback from ${e.rollbackFrom}` : '',
   ]);
-  const header = ['TAG', 'HLD COMMIT', history.read.manifestCommits === undefined ? '' : 'MANIFEST', 'BUILD', 'TIME', 'NOTE'];
-  const keep = header.map((h, i) => h !== '' || rows.some((r) => r[i] !== ''));
+  const header = ['TAG', 'REPOSITORY', 'HLD COMMIT', history.read.manifestCommits === undefined ? '' : 'MANIFEST', 'BUILD', 'TIME', 'NOTE'];
+  const keep = header.map((h, i) => (h !== '' && h !== 'REPOSITORY') || rows.some((r) => r[i] !== ''));
   return formatTable(header.filter((_, i) => keep[i]), rows.map((r) => r.filter((_, i) => keep[i])));
 }
 

@@ -35,6 +35,13 @@ describe('git auth and runGit', () => {
     assert.equal(displayUrl('https://org@dev.azure.com/o/p/_git/r'), 'https://dev.azure.com/o/p/_git/r');
   });
 
+  it('displayUrl removes user info up to the last @ of the authority (a password holding @)', () => {
+    assert.equal(displayUrl('https://user:p@ss@host.example/r.git'), 'https://host.example/r.git');
+    assert.equal(displayUrl('fatal: unable to access \'https://u:a@b@c@host.example:8443/r/\': 403'), 'fatal: unable to access \'https://host.example:8443/r/\': 403');
+    // An @ after the authority (path, query) is not user info and stays.
+    assert.equal(displayUrl('see https://host.example/@team/r and mail a@b.example'), 'see https://host.example/@team/r and mail a@b.example');
+  });
+
   it('runGit passes the header only through the environment and redacts it from output', async () => {
     const auth = bearerAuth('tok-abcdef-123');
     const logger = new MemoryLogger();

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diffTrees, renderSummaryMarkdown } from '../../../tasks/core/report';
+import { redactSecretsForDiff } from '../../../tasks/core/report/secrets';
 import { tempDir } from '../../support/tmp';
 
 const secret = (values: Record<string, string>, extra = '') => [
@@ -24,7 +25,22 @@ describe('report: Secret values never reach the diff', () => {
     assert.match(summary, /\+\s+token: \(redacted\)/);
     assert.match(summary, /-\s+gone: \(redacted\)/);
     assert.match(summary, /\| changed \| Secret \| web \| db/);
-    assert.doesNotMatch(summary, /[-+]\s+user:/, 'an unchanged key shows as context, not as a change');
+    // Changed values are said per Secret, not per key (no equality oracle for one key): the
+    // unchanged user shows as changed too, as every key present on both sides.
+    assert.match(summary, /\+\s+user: \(redacted, changed\)/);
+  });
+
+  it('says nothing about values when a Secret has copies in a file (many guesses in one dry run), or when nothing changed', () => {
+    const root = tempDir('secret-oracle-');
+    mkdirSync(join(root, 'prod'));
+    writeFileSync(join(root, 'prod', 'db.yaml'), secret({ password: 'production-s3cr3t' }));
+    const guesses = ['guess-1', 'production-s3cr3t', 'guess-3'].map((guess) => secret({ password: guess })).join('');
+    const copies = renderSummaryMarkdown({ diff: diffTrees(root, [{ path: 'prod/db.yaml', content: guesses }], ['prod']), dryRun: true });
+    assert.doesNotMatch(copies, /redacted, changed/, copies);
+    assert.doesNotMatch(copies, /production-s3cr3t|guess-1/);
+    const same = redactSecretsForDiff('prod/db.yaml', secret({ password: 'production-s3cr3t' }), `${secret({ password: 'production-s3cr3t' })}---\nkind: ConfigMap\nmetadata: {name: c}\n`);
+    assert.doesNotMatch(same.newText!, /changed/);
+    assert.match(same.newText!, /password: \(redacted\)\nstringData:\n  plain: \(redacted\)\n---\nkind: ConfigMap/);
   });
 
   it('hides Secrets inside a List and Secret documents that do not parse', () => {

@@ -6,7 +6,7 @@ import { GitopsError } from '../../../tasks/core/errors';
 import { formatCommitMessage } from '../../../tasks/core/git/commitMessage';
 import { silentLogger } from '../../../tasks/core/logger';
 import { environmentHistory, previousChange, rollbackTarget } from '../../../tasks/core/trace/history';
-import { readHistory, type CommitRecord } from '../../../tasks/core/trace/log';
+import { parseLog, readHistory, type CommitRecord } from '../../../tasks/core/trace/log';
 import { buildOf, setIncludes } from '../../../tasks/core/trace/model';
 import { fileHistoryUrl, previousTagLine } from '../../../tasks/core/trace/previousTag';
 import { traceHtml } from '../../../tasks/core/trace/render';
@@ -177,6 +177,19 @@ describe('trace: reading a repository history with git', () => {
     await assert.rejects(readHistory({ url: `file://${dir}`, branch: 'nope', field: '--hld-repo', workDir: tempDir('bg-work-'), logger: silentLogger }), /has no branch nope/);
     await assert.rejects(readHistory({ url: '--upload-pack=touch /tmp/x', branch: 'main', field: '--hld-repo', workDir: tempDir('bg-work-'), logger: silentLogger }), /is not a git URL/);
     await assert.rejects(readHistory({ url: `file://${dir}`, branch: 'main', field: '--hld-repo', workDir: tempDir('bg-work-'), logger: silentLogger, since: '$(id)' }), /is not a date/);
+  });
+
+  it('parseLog takes NUL-separated records only as git writes them: checked ids, times and count; control characters replaced', () => {
+    const sha = 'a'.repeat(40);
+    const record = (id: string, subject: string, trailers = '') => [id, '', '2026-01-01T00:00:00+00:00', 'Ann', 'ann@example.invalid', subject, trailers, ''].join('\x00');
+    const good = `${record(sha, 'ok', 'Gitops-Build: \x1b]0;t\x07x\n')}\x00`;
+    const [commit] = parseLog(good, 1);
+    assert.equal(commit.sha, sha);
+    assert.equal(commit.trailers['Gitops-Build'], '\ufffd]0;t\ufffdx');
+    assert.throws(() => parseLog(good, 2), /1 records for 2 commits/);
+    assert.throws(() => parseLog(`${record('not-a-sha', 'x')}\x00`), /no valid commit id/);
+    assert.throws(() => parseLog(`${record(sha, 'x')}junk\x00`), /does not end where it should/);
+    assert.deepEqual(parseLog('', 0), []);
   });
 });
 
