@@ -5,7 +5,7 @@ import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
-import { hookHelp, hookOptions, hooksFrom } from './shared';
+import { hookHelp, hookOptions, hooksFrom, localSourcesFrom } from './shared';
 
 /** `--network-timeout SECONDS` as the render's network limits. */
 export function networkOption(text: string | undefined): { deadlineMs: number } | undefined {
@@ -87,6 +87,7 @@ ${helmHelp}`,
       network: networkOption(values['network-timeout']),
       env: context.env,
       ...hooksFrom(values),
+      ...localSourcesFrom(context.env),
       logger: context.logger,
     });
     for (const set of tree.environmentSets) {
