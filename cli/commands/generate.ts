@@ -5,7 +5,7 @@ import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
 import { CliCommand, UsageError } from './command';
 import { helmHelp, helmOptions, helmPathFrom, toolsDirectory } from './helm';
-import { hookHelp, hookOptions, hooksFrom } from './shared';
+import { hookHelp, hookOptions, hooksFrom, localSourcesFrom } from './shared';
 
 /** `--network-timeout SECONDS` as the render's network limits. */
 export function networkOption(text: string | undefined): { deadlineMs: number } | undefined {
@@ -98,6 +98,7 @@ ${helmHelp}`,
       env: context.env,
       ...hooksFrom(values),
       install: false,
+      ...localSourcesFrom(context.env),
       logger: context.logger,
     });
     for (const set of tree.environmentSets) {

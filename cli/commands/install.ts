@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { install } from '../../tasks/core/render/installTree';
 import { CliCommand } from './command';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
-import { hookHelp, hookOptions, hooksFrom } from './shared';
+import { hookHelp, hookOptions, hooksFrom, localSourcesFrom } from './shared';
 
 export const installCommand: CliCommand = {
   name: 'install',
@@ -34,6 +34,7 @@ ${helmHelp}`,
       helmPath: await helmPathFrom(values, context),
       env: context.env,
       ...hooksFrom(values),
+      ...localSourcesFrom(context.env),
       logger: context.logger,
     });
     const f = result.fetches;

@@ -6,7 +6,7 @@ import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/g
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
 import { CliCommand, UsageError } from './command';
 import { networkOption } from './generate';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hookHelp, hookOptions, hooksFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hookHelp, hookOptions, hooksFrom, localSourcesFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
   name: 'publish',
@@ -110,6 +110,7 @@ ${gitEnvironmentHelp}`,
         workDir: join(workDir, 'work'),
         env: context.env,
         ...hooksFrom(values),
+        ...localSourcesFrom(context.env),
         logger: context.logger,
       });
       if (values['dry-run'] || result.status === 'rendered') context.print(result.summary);

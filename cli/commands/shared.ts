@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { HldTarget, PushOptions } from '../../tasks/core/jobs/updateHld';
 import type { Provenance } from '../../tasks/core/provenance';
 import { describeError, GitopsError } from '../../tasks/core/errors';
+import { allowLocalGitSourcesFrom } from '../../tasks/core/render/gitFetch';
 import { UsageError } from './command';
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
@@ -377,4 +378,9 @@ export const hookHelp = `  --no-hooks          run no component hooks (they run 
 
 export function hooksFrom(values: { 'no-hooks'?: boolean; 'allow-remote-hooks'?: boolean }): { runHooks: boolean; allowRemoteHooks: boolean } {
   return { runHooks: values['no-hooks'] !== true, allowRemoteHooks: values['allow-remote-hooks'] === true };
+}
+
+/** Git component sources on this machine (paths, file://) only with BEDROCK_GITOPS_ALLOW_LOCAL_GIT_SOURCES=1. */
+export function localSourcesFrom(env: Record<string, string | undefined>): { allowLocalGitSources: boolean } {
+  return { allowLocalGitSources: allowLocalGitSourcesFrom(env) };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
 import { installHelm } from '../core/jobs/helmTool';
+import { allowLocalGitSourcesFrom } from '../core/render/gitFetch';
 import { boolInput, intInput, listInput, optionalInput, stringInput } from '../agent/inputs';
 import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
@@ -68,6 +69,7 @@ runTask('GenerateManifests', async (ctx) => {
       env: process.env,
       runHooks: boolInput('runHooks', true),
       allowRemoteHooks: boolInput('allowRemoteHooks'),
+      allowLocalGitSources: allowLocalGitSourcesFrom(process.env),
       logger: ctx.logger,
       progress: (percent, text) => ctx.progress(percent, text),
     });

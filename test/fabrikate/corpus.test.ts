@@ -47,7 +47,7 @@ function hld(files: Record<string, string>): string {
 }
 
 async function render(dir: string, helmPath: string, environments: string[], logger = new MemoryLogger()): Promise<RenderedTree> {
-  return generate({ hldDir: dir, helmPath, environmentSets: [environments], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, logger });
+  return generate({ hldDir: dir, helmPath, environmentSets: [environments], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, allowLocalGitSources: true, logger });
 }
 
 /** path -> content of the one rendered environment set. */
@@ -159,7 +159,7 @@ describe('Fabrikate differential corpus', function () {
             ].join('\n'),
             'config/common.yaml': 'config:\n  level: root\nsubcomponents:\n  grafana:\n    subcomponents:\n      strimzi-kafka-operator2:\n        namespace: kafka\n        config:\n          level: grandchild\n',
           });
-          await install({ hldDir: dir, helmPath: helm, env: { PATH: process.env.PATH }, logger: new MemoryLogger() });
+          await install({ hldDir: dir, helmPath: helm, env: { PATH: process.env.PATH }, allowLocalGitSources: true, logger: new MemoryLogger() });
           for (const name of ['prometheus', 'grafana', 'strimzi-kafka-operator', 'strimzi-kafka-operator2']) {
             assert.ok(existsSync(join(dir, 'helm_repos', name, 'Chart.yaml')), `install fetched ${name}`);
           }
@@ -412,7 +412,7 @@ describe('Fabrikate differential corpus', function () {
         '',
       ].join('\n'),
     });
-    const files = filesOf(await generate({ hldDir: dir, helmPath: helm4, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, logger: new MemoryLogger(), concurrency: 4 }));
+    const files = filesOf(await generate({ hldDir: dir, helmPath: helm4, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, allowLocalGitSources: true, logger: new MemoryLogger(), concurrency: 4 }));
     assert.deepEqual(Object.keys(files), ['child/child-impl.yaml', 'made.yaml', 'root.yaml']);
     assert.match(files['made.yaml'], /name: made/);
     const order = readFileSync(join(dir, 'order.log'), 'utf8').trim().split('\n');

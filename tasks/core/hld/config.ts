@@ -115,11 +115,29 @@ export interface ResolvedAccess {
   tokens: Record<string, string>;
   /** Variables named in access.yaml that are unset or empty. */
   missing: { source: string; variable: string }[];
+  /** Variables access.yaml may not name (see reservedAccessVariable); never read. */
+  refused: { source: string; variable: string }[];
+}
+
+/**
+ * Variables access.yaml may never name, in any case: this tool's own (`GITOPS_*`, `BEDROCK_*`,
+ * `ARGOCD_*`), the proxy settings (they hold the agent's proxy password), and the Azure Pipelines
+ * agent's (`SYSTEM_*` such as `SYSTEM_ACCESSTOKEN`, `AGENT_*`, `ENDPOINT_*`, `SECRET_*`, `INPUT_*`,
+ * `VSTS_*`). Any other name (`GIT_SOURCE_TOKEN`, `MY_CHARTS_PAT`, ...) works as in Fabrikate.
+ */
+const RESERVED_ACCESS_VARIABLE = /^(?:(?:GITOPS|BEDROCK|ARGOCD|SYSTEM|AGENT|ENDPOINT|SECRET|INPUT|VSTS)_\w*|(?:HTTPS?|ALL|FTP|NO)_PROXY)$/i;
+
+export function reservedAccessVariable(variable: string): boolean {
+  return RESERVED_ACCESS_VARIABLE.test(variable);
 }
 
 export function resolveAccessTokens(access: Record<string, string>, env: Record<string, string | undefined>): ResolvedAccess {
-  const resolved: ResolvedAccess = { tokens: {}, missing: [] };
+  const resolved: ResolvedAccess = { tokens: {}, missing: [], refused: [] };
   for (const [source, variable] of Object.entries(access)) {
+    if (reservedAccessVariable(variable)) {
+      resolved.refused.push({ source, variable });
+      continue;
+    }
     const token = env[variable];
     if (token) resolved.tokens[source] = token;
     else resolved.missing.push({ source, variable });

@@ -86,6 +86,8 @@ export interface GenerateManifestsOptions {
   runHooks?: boolean;
   /** Also run hooks of components fetched from remote git sources (default false). */
   allowRemoteHooks?: boolean;
+  /** Accept git component sources that are paths or file:// URLs on the agent (default false). */
+  allowLocalGitSources?: boolean;
   logger: Logger;
   progress?: (percent: number, text: string) => void;
 }
@@ -163,6 +165,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
     env: options.env,
     runHooks: options.runHooks,
     allowRemoteHooks: options.allowRemoteHooks,
+    allowLocalGitSources: options.allowLocalGitSources,
     logger,
   }).catch(async (error: unknown) => {
     // Nothing is pushed after a failed render; let the clone finish and remove it.

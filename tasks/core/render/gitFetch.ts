@@ -5,6 +5,7 @@ import type { RunResult } from '../exec';
 import { basicAuth } from '../git/auth';
 import { displayUrl, remoteUrl, runGit } from '../git/git';
 import { silentLogger } from '../logger';
+import { isSecureOrLoopback } from '../net';
 
 export interface GitFetchOptions {
   /** Base environment for git (PATH, proxies). */
@@ -13,6 +14,56 @@ export interface GitFetchOptions {
   token?: string;
   /** Overall deadline of the whole operation, every git call and fallback included; default 5 minutes. */
   deadlineMs?: number;
+  /**
+   * Accept a source that is a path or `file://` URL on this machine (default false: refused, so an
+   * HLD cannot make the agent read another pipeline's checkout). Tests and local experiments opt in.
+   */
+  allowLocal?: boolean;
+}
+
+/** The variable whose value `1` or `true` makes the task and the CLI accept local git sources. */
+export const ALLOW_LOCAL_GIT_SOURCES_VARIABLE = 'BEDROCK_GITOPS_ALLOW_LOCAL_GIT_SOURCES';
+
+/** For the task and CLI edges: whether `env` opts in to local git sources. Core reads no environment itself. */
+export function allowLocalGitSourcesFrom(env: Record<string, string | undefined>): boolean {
+  return /^(1|true|yes)$/i.test((env[ALLOW_LOCAL_GIT_SOURCES_VARIABLE] ?? '').trim());
+}
+
+/** A URL git fetches over the network: http(s)://, ssh://, git://, or scp-like `[user@]host:path`. */
+export function isNetworkGitUrl(url: string): boolean {
+  const value = url.trim();
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return /^(?:https?|ssh|git|git\+ssh|ssh\+git):\/\//i.test(value);
+  // scp-like: no slash before the first colon, and not git's `<transport>::<address>`.
+  return /^(?:[^@/:\s]+@)?[^/:\s]+:(?!:)/.test(value) && !/^[A-Za-z]:[\\/]/.test(value);
+}
+
+/** A token is sent only where it cannot be read on the way: never over plain http to another machine. */
+export function tokenMayTravelTo(source: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(source.trim());
+  } catch {
+    return true; // scp-like `host:path` (ssh): no token is attached
+  }
+  return url.protocol !== 'http:' || isSecureOrLoopback(url);
+}
+
+/**
+ * Refuses a source on this machine (path, `file://`, any other transport) unless allowed, and a
+ * token over plain http to another machine (it would cross the network unencrypted).
+ */
+function assertFetchable(sourceUrl: string, options: GitFetchOptions): void {
+  if (!options.allowLocal && !isNetworkGitUrl(sourceUrl)) {
+    throw new GitopsError(`git source ${displayUrl(sourceUrl)} is not a network URL: a path or file:// URL would read a repository from the agent's own disk`, {
+      field: 'source',
+      hint: `use an https:// (or ssh://) URL; to render from local repositories on purpose (tests, experiments), set the environment variable ${ALLOW_LOCAL_GIT_SOURCES_VARIABLE}=1`,
+    });
+  }
+  if (options.token && !tokenMayTravelTo(sourceUrl)) {
+    throw new GitopsError(`refusing to send the access.yaml token for ${displayUrl(sourceUrl)} over plain http to another machine`, {
+      field: 'source', hint: 'use the https:// URL of the source (plain http is accepted only for 127.0.0.1/localhost)',
+    });
+  }
 }
 
 const defaultDeadlineMs = 5 * 60_000;
@@ -71,6 +122,7 @@ function failure(what: string, url: string, result: RunResult, hint: string): Gi
 
 /** The commit a branch (or the default branch when `branch` is empty) points at on the remote. */
 export async function resolveBranchTip(sourceUrl: string, branch: string, options: GitFetchOptions): Promise<string> {
+  assertFetchable(sourceUrl, options);
   const url = remoteUrl(sourceUrl, !!options.token);
   const ref = branch ? `refs/heads/${branch}` : 'HEAD';
   const operation = begin(url, options);
@@ -90,6 +142,7 @@ export async function resolveBranchTip(sourceUrl: string, branch: string, option
  * `ref` is a branch, a tag or a commit; shallow where the server allows it.
  */
 export async function checkoutFiles(dir: string, sourceUrl: string, ref: string, options: GitFetchOptions): Promise<string> {
+  assertFetchable(sourceUrl, options);
   const url = remoteUrl(sourceUrl, !!options.token);
   const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
   const operation = begin(url, options);

@@ -48,12 +48,47 @@ export async function runHooks(session: RenderSession, definition: ComponentDefi
   await realPathInside(boundary, directory, { what: `${hook} hook folder`, rootLabel: boundaryLabel(boundary, session.hldDir), file: definition.origin.file, field: `hooks.${hook}` });
   for (const command of commands) {
     session.logger.info(`${definition.name}: ${hook}: ${command}`);
-    const result = await runProcess('sh', ['-c', command], { cwd: directory, env: session.env });
+    const result = await runProcess('sh', ['-c', command], { cwd: directory, env: hookEnvironment(session.env) });
     if (result.code !== 0) {
       const output = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
       throw componentError(definition, `hooks.${hook}`, `hook command "${command}" exited with ${result.code}${output ? `: ${output}` : ''}`, 'fix the command or the files it needs');
     }
     if (result.stdout.trim()) session.logger.debug(result.stdout.trim());
+  }
+}
+
+/** Variables hooks never see: this tool's and the agent's tokens and passwords. */
+const hookSecretVariable = /^(GITOPS_\w*(TOKEN|PASSWORD|SECRET)\w*|ARGOCD_AUTH_TOKEN|SYSTEM_ACCESSTOKEN|ENDPOINT_AUTH_\w*|SECRET_\w*)$/i;
+const proxyVariable = /^(HTTPS?|ALL)_PROXY$/i;
+
+/**
+ * The environment of a hook: the run's, without token and password variables, and with the proxy
+ * URLs (HTTPS_PROXY and the like) stripped of their user and password, so hooks still reach an
+ * open proxy but never learn the agent's proxy credentials.
+ */
+export function hookEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || hookSecretVariable.test(name)) continue;
+    if (proxyVariable.test(name)) {
+      const stripped = withoutUserInfo(value);
+      if (stripped !== undefined) result[name] = stripped;
+      continue;
+    }
+    result[name] = value;
+  }
+  return result;
+}
+
+function withoutUserInfo(proxy: string): string | undefined {
+  if (!proxy.includes('@')) return proxy;
+  try {
+    const url = new URL(proxy);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return undefined;
   }
 }
 
@@ -323,7 +358,7 @@ export function installNode(session: RenderSession, node: ComponentNode): Promis
       session.logger.debug(`${definition.name}: installed by an earlier install; its install hooks are not run again`);
       return;
     }
-    if (!node.inlined) await session.access.load(node.directory, session.hldDir);
+    if (!node.inlined) await session.access.load(node.directory, session.hldDir, node.remoteSource);
     await runHooks(session, definition, 'before-install', node.directory, { boundary: node.boundary, remoteSource: node.remoteSource });
     if (definition.type === 'helm' && definition.method !== 'local') await chartDirectory(session, node);
     if (definition.type === 'static' && definition.method === 'http') await staticDirectory(session, node);

@@ -43,6 +43,11 @@ export interface RenderOptions {
    * refused; install hooks that install ran are not run again.
    */
   install?: boolean;
+  /**
+   * Accept git component sources that are paths or file:// URLs on this machine (default false:
+   * refused). The task and CLI set it from BEDROCK_GITOPS_ALLOW_LOCAL_GIT_SOURCES=1.
+   */
+  allowLocalGitSources?: boolean;
 }
 
 /** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
@@ -78,7 +83,7 @@ export class RenderSession {
     this.persistentCache = !!options.cacheDir;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
-    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
+    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network, allowLocalGitSources: options.allowLocalGitSources });
   }
 
   static async open(options: RenderOptions): Promise<RenderSession> {

@@ -47,6 +47,8 @@ export interface SourceFetcherOptions {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   network?: Partial<NetworkLimits>;
+  /** Accept git sources that are paths or file:// URLs on this machine (default false). */
+  allowLocalGitSources?: boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ export class SourceFetcher {
       this.counts.gitClones++;
       this.options.logger.info(`fetching ${displayUrl(url)} at ${ref}`);
       const checkout = join(temp, 'checkout');
-      const commit = await checkoutFiles(checkout, source.url, ref, { env: this.options.env, token: source.token, deadlineMs: this.network.deadlineMs });
+      const commit = await checkoutFiles(checkout, source.url, ref, { env: this.options.env, token: source.token, deadlineMs: this.network.deadlineMs, allowLocal: this.options.allowLocalGitSources });
       // Only regular files leave the checkout: symlinks out of it are refused, inner ones copied.
       await copyConfined(checkout, join(temp, 'files'), checkout, `the files fetched from ${displayUrl(source.url)}`);
       await rm(checkout, { recursive: true, force: true });
@@ -174,7 +176,7 @@ export class SourceFetcher {
     let tip = this.branchTips.get(id);
     if (!tip) {
       this.counts.gitBranchLookups++;
-      tip = resolveBranchTip(url, branch, { env: this.options.env, token, deadlineMs: this.network.deadlineMs });
+      tip = resolveBranchTip(url, branch, { env: this.options.env, token, deadlineMs: this.network.deadlineMs, allowLocal: this.options.allowLocalGitSources });
       this.branchTips.set(id, tip);
     }
     return tip;

@@ -262,7 +262,22 @@ describe('hld access.yaml', () => {
     assert.deepEqual(resolveAccessTokens(access, { TOKEN_A: 's3cret' }), {
       tokens: { 'https://git.example.test/a.git': 's3cret' },
       missing: [{ source: 'https://git.example.test/b.git', variable: 'TOKEN_B' }],
+      refused: [],
     });
+  });
+
+  it('never reads the tool\'s, the proxy\'s or the agent\'s own variables, in any case', () => {
+    const reserved = ['GITOPS_GIT_TOKEN', 'gitops_pr_token', 'BEDROCK_GITOPS_CA_FILE', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY',
+      'ARGOCD_AUTH_TOKEN', 'SYSTEM_ACCESSTOKEN', 'AGENT_PROXYPASSWORD', 'ENDPOINT_AUTH_X', 'SECRET_X', 'INPUT_TOKEN', 'VSTS_X'];
+    const env = Object.fromEntries([...reserved, 'GIT_SOURCE_TOKEN', 'MY_PROXY_TOKEN'].map((name) => [name, `value-of-${name}`]));
+    const access = Object.fromEntries([...reserved, 'GIT_SOURCE_TOKEN', 'MY_PROXY_TOKEN'].map((name) => [`https://git.example.test/${name}.git`, name]));
+    const resolved = resolveAccessTokens(access, env);
+    assert.deepEqual(resolved.tokens, {
+      'https://git.example.test/GIT_SOURCE_TOKEN.git': 'value-of-GIT_SOURCE_TOKEN',
+      'https://git.example.test/MY_PROXY_TOKEN.git': 'value-of-MY_PROXY_TOKEN',
+    });
+    assert.deepEqual(resolved.refused.map((r) => r.variable), reserved);
+    assert.deepEqual(resolved.missing, []);
   });
 
   it('is empty without access.yaml', async () => {

@@ -47,7 +47,7 @@ async function localHld(helm: string): Promise<string> {
 }
 
 function run(options: Partial<GenerateOptions> & { hldDir: string; helmPath: string }): Promise<RenderedTree> {
-  return generate({ environmentSets: [[]], outputDir: join(options.hldDir, 'generated'), env: { PATH: process.env.PATH }, logger: new MemoryLogger(), ...options });
+  return generate({ environmentSets: [[]], outputDir: join(options.hldDir, 'generated'), env: { PATH: process.env.PATH }, logger: new MemoryLogger(), allowLocalGitSources: true, ...options });
 }
 
 function fileOf(tree: RenderedTree, set: string, path: string): string {

@@ -18,7 +18,7 @@ const folder = (prefix: string): Record<string, string> => ({
 });
 
 function run(hldDir: string, environments: string[]): Promise<RenderedTree> {
-  return generate({ hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger() });
+  return generate({ hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger(), allowLocalGitSources: true });
 }
 
 function fileOf(tree: RenderedTree, path: string): string {

@@ -33,6 +33,8 @@ function fetcherFor(helmPath: string, cacheRoot = tempDir('bg-cache-')): SourceF
     helm: () => (helm ??= Helm.locate({ helmPath, env, workDir: work, logger: new MemoryLogger() })),
     env,
     logger: new MemoryLogger(),
+    // The fixtures are file:// repositories.
+    allowLocalGitSources: true,
   });
 }
 
