@@ -5,7 +5,7 @@ import { Logger } from '../logger';
 import { AccessTokens } from './access';
 import { ContentCache } from './cache';
 import { Helm } from './helm';
-import { NetworkLimits, SourceFetcher } from './sources';
+import { defaultNetworkLimits, NetworkLimits, SourceFetcher } from './sources';
 
 export interface RenderOptions {
   /** Root folder of the HLD (holds the root component.yaml). */
@@ -41,6 +41,8 @@ export class RenderSession {
   readonly logger: Logger;
   readonly runHooks: boolean;
   readonly allowRemoteHooks: boolean;
+  /** The run's network limits (defaults filled in): their deadline also bounds local builds (kustomize). */
+  readonly network: NetworkLimits;
   private helmPromise?: Promise<Helm>;
   private readonly onceResults = new Map<string, Promise<unknown>>();
 
@@ -53,7 +55,8 @@ export class RenderSession {
     this.allowRemoteHooks = options.allowRemoteHooks ?? false;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
-    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
+    this.network = { ...defaultNetworkLimits, ...options.network };
+    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: this.network });
   }
 
   static async open(options: RenderOptions): Promise<RenderSession> {
