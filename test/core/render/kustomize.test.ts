@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { dirname, join } from 'node:path';
+import { chmodSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { parseAssignment, setValues } from '../../../tasks/core/hld/set';
 import { MemoryLogger } from '../../../tasks/core/logger';
@@ -15,8 +16,11 @@ const folder = (prefix: string): Record<string, string> => ({
   [`${prefix}/deployment.yaml`]: deployment,
 });
 
-function run(hldDir: string, environments: string[]): Promise<RenderedTree> {
-  return generate({ hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger() });
+function run(hldDir: string, environments: string[], options: { path?: string; deadlineMs?: number } = {}): Promise<RenderedTree> {
+  return generate({
+    hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: options.path ?? `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger(),
+    ...(options.deadlineMs ? { network: { deadlineMs: options.deadlineMs } } : {}),
+  });
 }
 
 function fileOf(tree: RenderedTree, path: string): string {
@@ -66,5 +70,90 @@ describe('render kustomize components', () => {
       'config/common.yaml': 'subcomponents:\n  web:\n    config:\n      images: [{name: nginx, tag: "1"}]\n',
     });
     await assert.rejects(run(badImages, []), (error: GitopsError) => /config\.images \[0\] has an unknown key "tag"/.test(error.message) && /newTag/.test(error.hint ?? ''));
+  });
+
+  // The usual layout: overlays/<env> naming ../../base, built where they are (not copied away).
+  const layout = (prefix: string): Record<string, string> => ({
+    [`${prefix}/base/kustomization.yaml`]: 'resources: [deployment.yaml]\n',
+    [`${prefix}/base/deployment.yaml`]: deployment,
+    [`${prefix}/overlays/prod/kustomization.yaml`]: 'resources: [../../base]\ncommonLabels:\n  tier: prod\npatches:\n  - path: replicas.yaml\n',
+    [`${prefix}/overlays/prod/replicas.yaml`]: 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n',
+  });
+
+  it('builds an overlay with resources: [../../base] in place and applies the config images and namespace', async () => {
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./deploy/overlays/prod\n',
+      ...layout('deploy'),
+      'config/prod.yaml': 'subcomponents:\n  web:\n    namespace: shop\n    config:\n      images: [{name: nginx, newTag: "1.27.1"}]\n',
+    });
+    const prod = fileOf(await run(dir, ['prod']), 'web.yaml');
+    assert.match(prod, /namespace: shop/);
+    assert.match(prod, /image: nginx:1\.27\.1\n/);
+    assert.match(prod, /image: busybox:1\.36\n/);
+    assert.match(prod, /tier: prod/);
+    assert.match(prod, /replicas: 3/);
+  });
+
+  it('builds an overlay with ../../base inside a git source', async () => {
+    const repo = await bareRepo(layout('deploy'));
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': `name: root\nsubcomponents:\n  - name: remote\n    type: kustomize\n    method: git\n    source: ${repo.url}\n    path: deploy/overlays/prod\n`,
+      'config/common.yaml': 'subcomponents:\n  remote:\n    namespace: shop\n    config:\n      images: [{name: nginx, newTag: "3.0"}]\n',
+    });
+    const out = fileOf(await run(dir, []), 'remote.yaml');
+    assert.match(out, /namespace: shop/);
+    assert.match(out, /image: nginx:3\.0\n/);
+    assert.match(out, /replicas: 3/);
+  });
+
+  describe('refuses what would leave the repository or reach the network, naming the kustomization file and field', () => {
+    const secret = 'outside-secret-value';
+    const outsideFolder = () => writeTree(tempDir('bg-kust-outside-'), { 'kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [secret.txt]\n', 'secret.txt': `${secret}\n` });
+    const hld = (files: Record<string, string>) => writeTree(tempDir('bg-kust-'), {
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n',
+      ...files,
+    });
+    const refused = async (dir: string, file: string, field: string, message: RegExp) => {
+      await assert.rejects(run(dir, []), (error: GitopsError) => {
+        assert.equal(error.file, file, error.describe());
+        assert.equal(error.field, field, error.describe());
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.describe(), new RegExp(secret));
+        return true;
+      });
+    };
+
+    it('a base of a base that climbs out with ../', async () => {
+      const outside = outsideFolder();
+      const dir = hld({ 'k/kustomization.yaml': 'resources: [../base]\n', 'base/kustomization.yaml': 'resources: [deployment.yaml]\n', 'base/deployment.yaml': deployment });
+      writeTree(dir, { 'base/kustomization.yaml': `resources: [deployment.yaml, ${relative(join(dir, 'base'), outside)}]\n` });
+      await refused(dir, 'base/kustomization.yaml', 'resources[1]', /resolves outside the HLD repository/);
+    });
+
+    it('a file symlinked out of the repository', async () => {
+      const outside = outsideFolder();
+      const dir = hld({ 'k/kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [key=secret.txt]\n' });
+      symlinkSync(join(outside, 'secret.txt'), join(dir, 'k', 'secret.txt'));
+      await refused(dir, 'k/kustomization.yaml', 'configMapGenerator[0].files[0]', /resolves outside the HLD repository/);
+    });
+
+    it('URLs where files go, remote bases, and helm charts', async () => {
+      await refused(hld({ 'k/kustomization.yaml': 'resources: [https://127.0.0.1:9/x.yaml]\n' }), 'k/kustomization.yaml', 'resources[0]', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'patches:\n  - path: http://127.0.0.1:9/patch.yaml\n' }), 'k/kustomization.yaml', 'patches[0].path', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'resources: [git@github.com:org/repo.git]\n' }), 'k/kustomization.yaml', 'resources[0]', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'components: [github.com/org/repo//deploy?ref=v1]\n' }), 'k/kustomization.yaml', 'components[0]', /does not exist .*remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'helmCharts:\n  - name: x\n    repo: https://127.0.0.1:9/charts\n' }), 'k/kustomization.yaml', 'helmCharts', /download helm charts/);
+    });
+  });
+
+  it('stops a build that outlives the network deadline', async function () {
+    this.timeout(30_000);
+    // A kustomize on PATH that never finishes (kustomize is preferred over kubectl).
+    const bin = writeTree(tempDir('bg-kust-bin-'), { kustomize: '#!/bin/sh\nexec sleep 60\n' });
+    chmodSync(join(bin, 'kustomize'), 0o755);
+    const dir = writeTree(tempDir('bg-kust-'), { 'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n', ...folder('k') });
+    const started = Date.now();
+    await assert.rejects(run(dir, [], { path: `${bin}:${process.env.PATH}`, deadlineMs: 1_000 }), /kustomize did not finish within 1 s/);
+    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
   });
 });
