@@ -5,7 +5,7 @@ import { runProcess } from '../exec';
 import { ComponentDefinition, ComponentNode } from '../hld/model';
 import { boundaryLabel } from '../hld/tree';
 import { checkoutRoot, isWithin, realPathInside } from '../paths';
-import { parseYamlValue, readYamlText } from '../yaml/parse';
+import { loadYamlDocuments, parseYamlValue, readYamlText } from '../yaml/parse';
 import { exists } from './cache';
 import { findOnPath } from './helm';
 import { componentError } from './install';
@@ -188,10 +188,18 @@ async function checkKustomization(walk: ConfinementWalk, folder: string): Promis
     if (LOCATION_LISTS.includes(key)) {
       for (const [index, entry] of items.entries()) await check(`${key}[${index}]`, entry, { location: true });
     } else if (PLUGIN_LISTS.includes(key)) {
-      // A multi-line entry is the plugin's configuration written inline, not a path.
       for (const [index, entry] of items.entries()) {
-        if (typeof entry === 'string' && entry.includes('\n')) continue;
-        await check(`${key}[${index}]`, entry, { location: true });
+        const field = `${key}[${index}]`;
+        // A multi-line entry is the plugin's configuration written inline, not a path.
+        if (typeof entry === 'string' && entry.includes('\n')) {
+          await checkPluginConfigs(walk, folder, display, field, loadYamlDocuments(entry, display));
+          continue;
+        }
+        const real = await check(field, entry, { location: true });
+        if (real && (await stat(real)).isFile()) {
+          const configFile = shownPath(walk, real);
+          await checkPluginConfigs(walk, folder, display, field, loadYamlDocuments(await readYamlText(real, configFile), configFile));
+        }
       }
     } else if (FILE_LISTS.includes(key)) {
       for (const [index, entry] of items.entries()) await check(`${key}[${index}]`, entry);
@@ -206,16 +214,7 @@ async function checkKustomization(walk: ConfinementWalk, folder: string): Promis
         if (path !== undefined && path !== null) await check(`${key}[${index}].path`, path);
       }
     } else if (key === 'configMapGenerator' || key === 'secretGenerator') {
-      for (const [index, entry] of items.entries()) {
-        const generator = (entry ?? {}) as { files?: unknown; envs?: unknown; env?: unknown };
-        for (const [n, source] of listOf(generator.files).entries()) {
-          // `key=path` or `path`.
-          const path = typeof source === 'string' && source.includes('=') ? source.slice(source.indexOf('=') + 1) : source;
-          await check(`${key}[${index}].files[${n}]`, path);
-        }
-        for (const [n, env] of listOf(generator.envs).entries()) await check(`${key}[${index}].envs[${n}]`, env);
-        if (generator.env !== undefined && generator.env !== null) await check(`${key}[${index}].env`, generator.env);
-      }
+      for (const [index, entry] of items.entries()) await checkGeneratorSources(entry, `${key}[${index}].`, check);
     } else if (key === 'openapi') {
       const path = (raw as { path?: unknown }).path;
       if (path !== undefined && path !== null) await check('openapi.path', path);
@@ -232,7 +231,7 @@ function listOf(value: unknown): unknown[] {
  * One path of a kustomization: no URL; inside the boundary after following symlinks and `..`;
  * a `location` (resource, base, component, plugin) must exist, and a folder is walked in turn.
  */
-async function checkPath(walk: ConfinementWalk, folder: string, display: string, field: string, entry: unknown, options: { location?: boolean }): Promise<void> {
+async function checkPath(walk: ConfinementWalk, folder: string, display: string, field: string, entry: unknown, options: { location?: boolean }): Promise<string> {
   if (typeof entry !== 'string') {
     throw refusal(walk, display, field, `${field} must be a path`, 'write a path relative to the kustomization');
   }
@@ -241,13 +240,51 @@ async function checkPath(walk: ConfinementWalk, folder: string, display: string,
       'copy the remote files into the repository (or render them with a git component); the agent never fetches URLs named by a kustomization');
   }
   const real = await realPathInside(walk.boundary, resolve(folder, entry), { what: `component ${walk.definition.name}: ${field} "${entry}"`, rootLabel: walk.rootLabel, file: display, field });
-  if (!options.location) return;
+  if (!options.location) return real;
   const info = await stat(real).catch(() => undefined);
   if (!info) {
     throw refusal(walk, display, field, `${field} "${entry}" does not exist in ${walk.rootLabel}; kustomize would try it as a remote URL, which is refused`,
       'name a file or folder of the repository, relative to the kustomization');
   }
   if (info.isDirectory()) await checkKustomization(walk, real);
+  return real;
+}
+
+type PathCheck = (field: string, entry: unknown, options?: { location?: boolean }) => Promise<string>;
+
+/** The files a ConfigMap or Secret generator reads: `files` (`key=path` or `path`), `envs`, `env`. */
+async function checkGeneratorSources(entry: unknown, prefix: string, check: PathCheck): Promise<void> {
+  const generator = (entry ?? {}) as { files?: unknown; envs?: unknown; env?: unknown };
+  for (const [n, source] of listOf(generator.files).entries()) {
+    const path = typeof source === 'string' && source.includes('=') ? source.slice(source.indexOf('=') + 1) : source;
+    await check(`${prefix}files[${n}]`, path);
+  }
+  for (const [n, env] of listOf(generator.envs).entries()) await check(`${prefix}envs[${n}]`, env);
+  if (generator.env !== undefined && generator.env !== null) await check(`${prefix}env`, generator.env);
+}
+
+/**
+ * Configurations of builtin plugins (from `generators`/`transformers`/`validators`, inline or in
+ * a file): the files they name (`path`, `paths`, generator sources, `replacements[].path`) are
+ * paths of the kustomization's folder and are checked like the kustomization's own; a helm chart
+ * generator is refused. Other plugins need flags that are never given, so kustomize refuses them.
+ */
+async function checkPluginConfigs(walk: ConfinementWalk, folder: string, display: string, field: string, documents: unknown[]): Promise<void> {
+  const check: PathCheck = (inner, entry, options = {}) => checkPath(walk, folder, display, `${field}.${inner}`, entry, options);
+  for (const document of documents) {
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) continue;
+    const config = document as Record<string, unknown>;
+    if (config.kind === 'HelmChartInflationGenerator') {
+      throw refusal(walk, display, field, `${field} is refused: kustomize would download helm charts`, 'render the chart with a type: helm component instead');
+    }
+    if (config.path !== undefined && config.path !== null) await check('path', config.path);
+    for (const [n, path] of listOf(config.paths).entries()) await check(`paths[${n}]`, path);
+    for (const [n, item] of listOf(config.replacements).entries()) {
+      const path = (item as { path?: unknown } | null)?.path;
+      if (path !== undefined && path !== null) await check(`replacements[${n}].path`, path);
+    }
+    await checkGeneratorSources(config, '', check);
+  }
 }
 
 /** `config.images`: a list of {name, newName?, newTag?, digest?}; numbers are kept as their text. */

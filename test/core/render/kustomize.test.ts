@@ -106,6 +106,18 @@ describe('render kustomize components', () => {
     assert.match(out, /replicas: 3/);
   });
 
+  it('keeps builtin plugin configurations (a file and inline) that name files of the kustomization', async () => {
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n',
+      'k/kustomization.yaml': 'generators: [gen.yaml]\ntransformers:\n  - |\n    apiVersion: builtin\n    kind: LabelTransformer\n    metadata: {name: l}\n    labels: {team: shop}\n    fieldSpecs: [{path: metadata/labels, create: true}]\n',
+      'k/gen.yaml': 'apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: cfg}\nfiles: [data.txt]\n',
+      'k/data.txt': 'hello\n',
+    });
+    const out = fileOf(await run(dir, []), 'web.yaml');
+    assert.match(out, /data\.txt: \|\n\s+hello/);
+    assert.match(out, /team: shop/);
+  });
+
   describe('refuses what would leave the repository or reach the network, naming the kustomization file and field', () => {
     const secret = 'outside-secret-value';
     const outsideFolder = () => writeTree(tempDir('bg-kust-outside-'), { 'kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [secret.txt]\n', 'secret.txt': `${secret}\n` });
@@ -137,11 +149,19 @@ describe('render kustomize components', () => {
       await refused(dir, 'k/kustomization.yaml', 'configMapGenerator[0].files[0]', /resolves outside the HLD repository/);
     });
 
+    it('a file named by a plugin configuration file that climbs out with ../', async () => {
+      const outside = outsideFolder();
+      const dir = hld({ 'k/kustomization.yaml': 'generators: [gen.yaml]\n' });
+      writeTree(dir, { 'k/gen.yaml': `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: leak}\nfiles: [${relative(join(dir, 'k'), join(outside, 'secret.txt'))}]\n` });
+      await refused(dir, 'k/kustomization.yaml', 'generators[0].files[0]', /resolves outside the HLD repository/);
+    });
+
     it('URLs where files go, remote bases, and helm charts', async () => {
       await refused(hld({ 'k/kustomization.yaml': 'resources: [https://127.0.0.1:9/x.yaml]\n' }), 'k/kustomization.yaml', 'resources[0]', /is a remote URL/);
       await refused(hld({ 'k/kustomization.yaml': 'patches:\n  - path: http://127.0.0.1:9/patch.yaml\n' }), 'k/kustomization.yaml', 'patches[0].path', /is a remote URL/);
       await refused(hld({ 'k/kustomization.yaml': 'resources: [git@github.com:org/repo.git]\n' }), 'k/kustomization.yaml', 'resources[0]', /is a remote URL/);
       await refused(hld({ 'k/kustomization.yaml': 'components: [github.com/org/repo//deploy?ref=v1]\n' }), 'k/kustomization.yaml', 'components[0]', /does not exist .*remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'transformers:\n  - |\n    apiVersion: builtin\n    kind: PatchTransformer\n    metadata: {name: p}\n    path: https://127.0.0.1:9/patch.yaml\n' }), 'k/kustomization.yaml', 'transformers[0].path', /is a remote URL/);
       await refused(hld({ 'k/kustomization.yaml': 'helmCharts:\n  - name: x\n    repo: https://127.0.0.1:9/charts\n' }), 'k/kustomization.yaml', 'helmCharts', /download helm charts/);
     });
   });
