@@ -239,7 +239,7 @@ async function checkPath(walk: ConfinementWalk, folder: string, display: string,
     throw refusal(walk, display, field, `${field} "${entry}" is a remote URL; kustomize components may only use files of the repository`,
       'copy the remote files into the repository (or render them with a git component); the agent never fetches URLs named by a kustomization');
   }
-  const real = await realPathInside(walk.boundary, resolve(folder, entry), { what: `component ${walk.definition.name}: ${field} "${entry}"`, rootLabel: walk.rootLabel, file: display, field });
+  const real = await realPathInside(walk.boundary, resolve(folder, entry), { what: `component ${walk.definition.name}: ${field}`, rootLabel: walk.rootLabel, file: display, field });
   if (!options.location) return real;
   const info = await stat(real).catch(() => undefined);
   if (!info) {
