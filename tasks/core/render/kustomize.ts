@@ -156,12 +156,12 @@ function shownPath(walk: ConfinementWalk, path: string): string {
 }
 
 function refusal(walk: ConfinementWalk, file: string, field: string, message: string, hint: string): GitopsError {
-  return new GitopsError(`component "${walk.definition.name}": ${message}`, { file, field, hint });
+  return new GitopsError(`component "${walk.definition.name}": ${message}`, { file, field: field || undefined, hint });
 }
 
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\/|^[^/\s]+@[^/\s]+:/i;
 
-async function checkKustomization(walk: ConfinementWalk, folder: string): Promise<void> {
+async function checkKustomization(walk: ConfinementWalk, folder: string, from?: { file: string; field: string }): Promise<void> {
   if (walk.seen.has(folder)) return;
   walk.seen.add(folder);
   if (walk.seen.size > MAX_KUSTOMIZATIONS) {
@@ -169,7 +169,7 @@ async function checkKustomization(walk: ConfinementWalk, folder: string): Promis
   }
   const file = await kustomizationFile(folder);
   if (!file) {
-    throw refusal(walk, shownPath(walk, folder), 'resources', `kustomization folder "${shownPath(walk, folder)}" holds no kustomization.yaml`, 'a folder named in resources, bases or components must hold a kustomization.yaml');
+    throw refusal(walk, from?.file ?? shownPath(walk, folder), from?.field ?? '', `folder "${shownPath(walk, folder)}" holds no kustomization.yaml`, 'a folder named in resources, bases, components or plugin lists must hold a kustomization.yaml');
   }
   const display = shownPath(walk, file);
   const real = await realPathInside(walk.boundary, file, { what: 'kustomization file', rootLabel: walk.rootLabel, file: display });
@@ -246,7 +246,7 @@ async function checkPath(walk: ConfinementWalk, folder: string, display: string,
     throw refusal(walk, display, field, `${field} "${entry}" does not exist in ${walk.rootLabel}; kustomize would try it as a remote URL, which is refused`,
       'name a file or folder of the repository, relative to the kustomization');
   }
-  if (info.isDirectory()) await checkKustomization(walk, real);
+  if (info.isDirectory()) await checkKustomization(walk, real, { file: display, field });
   return real;
 }
 
