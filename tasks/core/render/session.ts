@@ -32,6 +32,8 @@ export interface RenderOptions {
 
 /** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
 export class RenderSession {
+  /** The run's network limits (defaults filled in): their deadline also bounds local builds (kustomize). */
+  readonly network: NetworkLimits;
   readonly hldDir: string;
   readonly concurrency: number;
   readonly env: NodeJS.ProcessEnv;
@@ -41,12 +43,11 @@ export class RenderSession {
   readonly logger: Logger;
   readonly runHooks: boolean;
   readonly allowRemoteHooks: boolean;
-  /** The run's network limits (defaults filled in): their deadline also bounds local builds (kustomize). */
-  readonly network: NetworkLimits;
   private helmPromise?: Promise<Helm>;
   private readonly onceResults = new Map<string, Promise<unknown>>();
 
   private constructor(readonly workDir: string, private readonly options: RenderOptions) {
+    this.network = { ...defaultNetworkLimits, ...options.network };
     this.hldDir = resolve(options.hldDir);
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.env = options.env ?? {};
@@ -55,8 +56,7 @@ export class RenderSession {
     this.allowRemoteHooks = options.allowRemoteHooks ?? false;
     this.cache = new ContentCache(options.cacheDir ? resolve(options.cacheDir) : join(workDir, 'cache'));
     this.access = new AccessTokens(this.env, this.logger);
-    this.network = { ...defaultNetworkLimits, ...options.network };
-    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: this.network });
+    this.fetcher = new SourceFetcher({ cache: this.cache, helm: () => this.helm(), env: this.env, logger: this.logger, network: options.network });
   }
 
   static async open(options: RenderOptions): Promise<RenderSession> {

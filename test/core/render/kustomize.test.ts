@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, symlinkSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { parseAssignment, setValues } from '../../../tasks/core/hld/set';
 import { MemoryLogger } from '../../../tasks/core/logger';
@@ -8,6 +7,8 @@ import { generate, RenderedTree } from '../../../tasks/core/render/generate';
 import { bareRepo, writeTree } from '../../support/hldFixtures';
 import { tempDir } from '../../support/tmp';
 import { kubectl } from '../../support/tools';
+import { chmodSync, symlinkSync } from 'node:fs';
+import { relative } from 'node:path';
 
 // Real kustomize, through `kubectl kustomize`: the kubectl that `npm install` extracts into .tools/kubectl, first on PATH.
 const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.0\n        - name: side\n          image: busybox:1.36\n';
