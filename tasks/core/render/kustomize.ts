@@ -1,8 +1,11 @@
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { GitopsError } from '../errors';
 import { runProcess } from '../exec';
-import { ComponentNode } from '../hld/model';
+import { ComponentDefinition, ComponentNode } from '../hld/model';
+import { boundaryLabel } from '../hld/tree';
+import { checkoutRoot, isWithin, realPathInside } from '../paths';
+import { loadYamlDocuments, parseYamlValue, readYamlText } from '../yaml/parse';
 import { exists } from './cache';
 import { findOnPath } from './helm';
 import { componentError, kustomizeSourceDirectory } from './install';
@@ -23,23 +26,27 @@ const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomi
 /**
  * Renders a `type: kustomize` component: the folder `path` (local, or inside a git `source`)
  * holding a kustomization, built with `kustomize build` (a kustomize on PATH) or
- * `kubectl kustomize`. The component's config may set `images:` (name, newName, newTag, digest)
- * and its `namespace`; they are applied by an overlay around a copy of the folder, so the
- * source is never edited. Output is framed like helm's: `---\n<document>\n` per document.
+ * `kubectl kustomize`. Before the build, every kustomization it reaches is checked (see
+ * assertKustomizationConfined): nothing may lead outside the HLD checkout (or the component's
+ * fetched tree), and nothing may be fetched from the network. The component's config may set
+ * `images:` (name, newName, newTag, digest) and its `namespace`; they are applied by an overlay
+ * in a scratch folder that names the original folder as its resource (so `../../base` of an
+ * overlay keeps working), and the source is never edited. Output is framed like helm's:
+ * `---\n<document>\n` per document. The build is bounded by the run's network deadline.
  */
 export async function renderKustomize(session: RenderSession, node: ComponentNode): Promise<string> {
   const { definition, config } = node;
-  const folder = await kustomizationFolder(session, node);
+  const { folder, boundary } = await kustomizationFolder(session, node);
+  await session.once(`kustomize-confined:${boundary}:${folder}`, () => assertKustomizationConfined(session, definition, folder, boundary));
   const images = readImages(node);
   const scratch = await mkdtemp(join(await ensureDir(join(session.workDir, 'kustomize')), `${definition.name}-`));
   let target = folder;
   if (images.length > 0 || config.namespace) {
-    const base = join(scratch, 'base');
-    await cp(folder, base, { recursive: true });
     const overlay = join(scratch, 'overlay');
     await mkdir(overlay);
+    // kustomize refuses absolute resource folders: the checked real folder, relative to the overlay.
     // JSON is YAML: every string stays a string (a tag like 5640e21 included).
-    const kustomization = { resources: ['../base'], ...(config.namespace ? { namespace: config.namespace } : {}), ...(images.length > 0 ? { images } : {}) };
+    const kustomization = { resources: [relative(overlay, folder)], ...(config.namespace ? { namespace: config.namespace } : {}), ...(images.length > 0 ? { images } : {}) };
     await writeFile(join(overlay, 'kustomization.yaml'), `${JSON.stringify(kustomization, null, 2)}\n`);
     target = overlay;
   }
@@ -47,9 +54,16 @@ export async function renderKustomize(session: RenderSession, node: ComponentNod
   if (!tool) {
     throw componentError(definition, 'type', 'kustomize components need kustomize or kubectl on PATH', 'install kubectl (it includes kustomize) or kustomize on the agent');
   }
+  // Only the default flags: files stay under their kustomization's folder (load restrictor),
+  // no helm charts, no plugins or KRM functions, no network for functions.
   const args = basename(tool).startsWith('kubectl') ? ['kustomize', target] : ['build', target];
-  const result = await runProcess(tool, args, { cwd: scratch, env: session.env });
+  const timeoutMs = session.network.deadlineMs;
+  const started = Date.now();
+  const result = await runProcess(tool, args, { cwd: scratch, env: session.env, timeoutMs });
   if (result.code !== 0) {
+    if (Date.now() - started >= timeoutMs) {
+      throw componentError(definition, 'path', `kustomize did not finish within ${Math.round(timeoutMs / 1000)} s; stopped`, 'make the kustomization smaller, or raise the network deadline of the run');
+    }
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ');
     throw componentError(definition, 'path', `kustomize failed: ${detail}`, 'check the kustomization and the images/namespace in config/<env>.yaml');
   }
@@ -72,21 +86,207 @@ async function locateTool(session: RenderSession): Promise<string | undefined> {
   return (await findOnPath('kustomize', path)) ?? (await findOnPath('kubectl', path));
 }
 
-async function kustomizationFolder(session: RenderSession, node: ComponentNode): Promise<string> {
+/** The real path of the component's kustomization folder and the folder it must stay in. */
+async function kustomizationFolder(session: RenderSession, node: ComponentNode): Promise<{ folder: string; boundary: string }> {
   const { definition } = node;
   let base = node.directory;
+  let boundary: string;
   if (definition.method === 'git') {
     base = await kustomizeSourceDirectory(session, node);
-  } else if (definition.method !== 'local') {
+    boundary = base;
+  } else if (definition.method === 'local') {
+    boundary = node.boundary ?? (await checkoutRoot(session.hldDir));
+  } else {
     throw componentError(definition, 'method', `method "${definition.method}" cannot provide a kustomization`, 'use local (a folder of the HLD) or git');
   }
-  const folder = resolve(base, definition.path);
-  const inside = relative(base, folder);
-  if (inside.startsWith('..')) throw componentError(definition, 'path', `path "${definition.path}" leaves the component's folder`, 'use a folder inside it');
+  const path = resolve(base, definition.path);
+  if (!isWithin(base, path)) throw componentError(definition, 'path', `path "${definition.path}" leaves the component's folder`, 'use a folder inside it');
+  // Symlinks included: the folder kustomize reads must really be inside the checkout or fetched tree.
+  const folder = await realPathInside(boundary, path, {
+    what: `component ${definition.name}: kustomization folder`,
+    rootLabel: definition.method === 'git' ? 'the files fetched from its source' : boundaryLabel(boundary, session.hldDir),
+    file: definition.origin.file, line: definition.origin.line, field: `${definition.origin.field ? `${definition.origin.field}.` : ''}path`,
+  });
+  if (await kustomizationFile(folder)) return { folder, boundary };
+  throw componentError(definition, 'path', `no kustomization.yaml in "${relative(session.hldDir, path) || definition.path || '.'}"`, 'set path to the folder that holds kustomization.yaml');
+}
+
+async function kustomizationFile(folder: string): Promise<string | undefined> {
   for (const file of KUSTOMIZATION_FILES) {
-    if (await exists(join(folder, file))) return folder;
+    if (await exists(join(folder, file))) return join(folder, file);
   }
-  throw componentError(definition, 'path', `no kustomization.yaml in "${relative(session.hldDir, folder) || definition.path || '.'}"`, 'set path to the folder that holds kustomization.yaml');
+  return undefined;
+}
+
+/** Most kustomizations one component may reach (its own, bases, components, plugin folders). */
+const MAX_KUSTOMIZATIONS = 500;
+
+/** Entries naming kustomization folders or resource files; a missing one would be fetched as a remote URL. */
+const LOCATION_LISTS = ['resources', 'bases', 'components'];
+/** Entries naming plugin configuration files or folders, or holding the configuration inline. */
+const PLUGIN_LISTS = ['generators', 'transformers', 'validators'];
+/** Entries naming files (kustomize also downloads http(s) URLs here). */
+const FILE_LISTS = ['crds', 'configurations'];
+/** Lists of maps whose `path` names a file. */
+const PATH_ITEM_LISTS = ['patches', 'patchesJson6902', 'replacements'];
+/** Fields that make kustomize pull helm charts (only with --enable-helm, which is never given). */
+const HELM_FIELDS = ['helmCharts', 'helmGlobals', 'helmChartInflationGenerator'];
+
+interface ConfinementWalk {
+  session: RenderSession;
+  definition: ComponentDefinition;
+  boundary: string;
+  rootLabel: string;
+  seen: Set<string>;
+}
+
+/**
+ * Reads every kustomization reachable from `folder` (resources, bases, components, plugin
+ * folders) with the bounded YAML parser and refuses, naming the kustomization file and field:
+ * URLs anywhere a path goes (remote bases and http(s) files would make the agent fetch them),
+ * resources that do not exist (kustomize would try them as remote git repositories), helm chart
+ * fields, and any path that resolves (symlinks and `..` followed) outside `boundary`.
+ */
+async function assertKustomizationConfined(session: RenderSession, definition: ComponentDefinition, folder: string, boundary: string): Promise<void> {
+  const walk: ConfinementWalk = { session, definition, boundary, rootLabel: boundaryLabel(boundary, session.hldDir), seen: new Set() };
+  await checkKustomization(walk, folder);
+}
+
+function shownPath(walk: ConfinementWalk, path: string): string {
+  const root = isWithin(walk.boundary, walk.session.hldDir) ? walk.session.hldDir : walk.boundary;
+  return relative(root, path) || '.';
+}
+
+function refusal(walk: ConfinementWalk, file: string, field: string, message: string, hint: string): GitopsError {
+  return new GitopsError(`component "${walk.definition.name}": ${message}`, { file, field: field || undefined, hint });
+}
+
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\/|^[^/\s]+@[^/\s]+:/i;
+
+async function checkKustomization(walk: ConfinementWalk, folder: string, from?: { file: string; field: string }): Promise<void> {
+  if (walk.seen.has(folder)) return;
+  walk.seen.add(folder);
+  if (walk.seen.size > MAX_KUSTOMIZATIONS) {
+    throw componentError(walk.definition, 'path', `reaches more than ${MAX_KUSTOMIZATIONS} kustomizations; refused`, 'keep the kustomization tree small');
+  }
+  const file = await kustomizationFile(folder);
+  if (!file) {
+    throw refusal(walk, from?.file ?? shownPath(walk, folder), from?.field ?? '', `folder "${shownPath(walk, folder)}" holds no kustomization.yaml`, 'a folder named in resources, bases, components or plugin lists must hold a kustomization.yaml');
+  }
+  const display = shownPath(walk, file);
+  const real = await realPathInside(walk.boundary, file, { what: 'kustomization file', rootLabel: walk.rootLabel, file: display });
+  const value = parseYamlValue(await readYamlText(real, display), display);
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw refusal(walk, display, '', 'a kustomization must be a map', 'write the kustomization as a map of fields (resources, patches, ...)');
+  }
+  const check = (field: string, entry: unknown, options: { location?: boolean } = {}) => checkPath(walk, folder, display, field, entry, options);
+  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (raw === null || raw === undefined) continue;
+    if (HELM_FIELDS.includes(key)) {
+      throw refusal(walk, display, key, `${key} is refused: kustomize would download helm charts`, 'render the chart with a type: helm component instead');
+    }
+    const items = Array.isArray(raw) ? raw : [raw];
+    if (LOCATION_LISTS.includes(key)) {
+      for (const [index, entry] of items.entries()) await check(`${key}[${index}]`, entry, { location: true });
+    } else if (PLUGIN_LISTS.includes(key)) {
+      for (const [index, entry] of items.entries()) {
+        const field = `${key}[${index}]`;
+        // A multi-line entry is the plugin's configuration written inline, not a path.
+        if (typeof entry === 'string' && entry.includes('\n')) {
+          await checkPluginConfigs(walk, folder, display, field, loadYamlDocuments(entry, display));
+          continue;
+        }
+        const real = await check(field, entry, { location: true });
+        if (real && (await stat(real)).isFile()) {
+          const configFile = shownPath(walk, real);
+          await checkPluginConfigs(walk, folder, display, field, loadYamlDocuments(await readYamlText(real, configFile), configFile));
+        }
+      }
+    } else if (FILE_LISTS.includes(key)) {
+      for (const [index, entry] of items.entries()) await check(`${key}[${index}]`, entry);
+    } else if (key === 'patchesStrategicMerge') {
+      // Entries are files or inline patches; an inline patch is never a path.
+      for (const [index, entry] of items.entries()) {
+        if (typeof entry === 'string' && !entry.includes('\n') && !/^\s*[{[]/.test(entry)) await check(`${key}[${index}]`, entry);
+      }
+    } else if (PATH_ITEM_LISTS.includes(key)) {
+      for (const [index, entry] of items.entries()) {
+        const path = (entry as { path?: unknown } | null)?.path;
+        if (path !== undefined && path !== null) await check(`${key}[${index}].path`, path);
+      }
+    } else if (key === 'configMapGenerator' || key === 'secretGenerator') {
+      for (const [index, entry] of items.entries()) await checkGeneratorSources(entry, `${key}[${index}].`, check);
+    } else if (key === 'openapi') {
+      const path = (raw as { path?: unknown }).path;
+      if (path !== undefined && path !== null) await check('openapi.path', path);
+    }
+  }
+}
+
+function listOf(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * One path of a kustomization: no URL; inside the boundary after following symlinks and `..`;
+ * a `location` (resource, base, component, plugin) must exist, and a folder is walked in turn.
+ */
+async function checkPath(walk: ConfinementWalk, folder: string, display: string, field: string, entry: unknown, options: { location?: boolean }): Promise<string> {
+  if (typeof entry !== 'string') {
+    throw refusal(walk, display, field, `${field} must be a path`, 'write a path relative to the kustomization');
+  }
+  if (URL_LIKE.test(entry.trim())) {
+    throw refusal(walk, display, field, `${field} "${entry}" is a remote URL; kustomize components may only use files of the repository`,
+      'copy the remote files into the repository (or render them with a git component); the agent never fetches URLs named by a kustomization');
+  }
+  const real = await realPathInside(walk.boundary, resolve(folder, entry), { what: `component ${walk.definition.name}: ${field}`, rootLabel: walk.rootLabel, file: display, field });
+  if (!options.location) return real;
+  const info = await stat(real).catch(() => undefined);
+  if (!info) {
+    throw refusal(walk, display, field, `${field} "${entry}" does not exist in ${walk.rootLabel}; kustomize would try it as a remote URL, which is refused`,
+      'name a file or folder of the repository, relative to the kustomization');
+  }
+  if (info.isDirectory()) await checkKustomization(walk, real, { file: display, field });
+  return real;
+}
+
+type PathCheck = (field: string, entry: unknown, options?: { location?: boolean }) => Promise<string>;
+
+/** The files a ConfigMap or Secret generator reads: `files` (`key=path` or `path`), `envs`, `env`. */
+async function checkGeneratorSources(entry: unknown, prefix: string, check: PathCheck): Promise<void> {
+  const generator = (entry ?? {}) as { files?: unknown; envs?: unknown; env?: unknown };
+  for (const [n, source] of listOf(generator.files).entries()) {
+    const path = typeof source === 'string' && source.includes('=') ? source.slice(source.indexOf('=') + 1) : source;
+    await check(`${prefix}files[${n}]`, path);
+  }
+  for (const [n, env] of listOf(generator.envs).entries()) await check(`${prefix}envs[${n}]`, env);
+  if (generator.env !== undefined && generator.env !== null) await check(`${prefix}env`, generator.env);
+}
+
+/**
+ * Configurations of builtin plugins (from `generators`/`transformers`/`validators`, inline or in
+ * a file): the files they name (`path`, `paths`, generator sources, `replacements[].path`) are
+ * paths of the kustomization's folder and are checked like the kustomization's own; a helm chart
+ * generator is refused. Other plugins need flags that are never given, so kustomize refuses them.
+ */
+async function checkPluginConfigs(walk: ConfinementWalk, folder: string, display: string, field: string, documents: unknown[]): Promise<void> {
+  const check: PathCheck = (inner, entry, options = {}) => checkPath(walk, folder, display, `${field}.${inner}`, entry, options);
+  for (const document of documents) {
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) continue;
+    const config = document as Record<string, unknown>;
+    if (config.kind === 'HelmChartInflationGenerator') {
+      throw refusal(walk, display, field, `${field} is refused: kustomize would download helm charts`, 'render the chart with a type: helm component instead');
+    }
+    if (config.path !== undefined && config.path !== null) await check('path', config.path);
+    for (const [n, path] of listOf(config.paths).entries()) await check(`paths[${n}]`, path);
+    for (const [n, item] of listOf(config.replacements).entries()) {
+      const path = (item as { path?: unknown } | null)?.path;
+      if (path !== undefined && path !== null) await check(`replacements[${n}].path`, path);
+    }
+    await checkGeneratorSources(config, '', check);
+  }
 }
 
 /** `config.images`: a list of {name, newName?, newTag?, digest?}; numbers are kept as their text. */

@@ -5,7 +5,7 @@ import { Logger } from '../logger';
 import { AccessTokens } from './access';
 import { ContentCache } from './cache';
 import { Helm } from './helm';
-import { NetworkLimits, SourceFetcher } from './sources';
+import { defaultNetworkLimits, NetworkLimits, SourceFetcher } from './sources';
 
 export interface RenderOptions {
   /** Root folder of the HLD (holds the root component.yaml). */
@@ -52,6 +52,8 @@ export interface RenderOptions {
 
 /** Everything one install/generate run shares: scratch folder, caches, helm, fetcher, tokens. */
 export class RenderSession {
+  /** The run's network limits (defaults filled in): their deadline also bounds local builds (kustomize). */
+  readonly network: NetworkLimits;
   readonly hldDir: string;
   readonly concurrency: number;
   readonly env: NodeJS.ProcessEnv;
@@ -72,6 +74,7 @@ export class RenderSession {
   private readonly onceResults = new Map<string, Promise<unknown>>();
 
   private constructor(readonly workDir: string, private readonly options: RenderOptions) {
+    this.network = { ...defaultNetworkLimits, ...options.network };
     this.hldDir = resolve(options.hldDir);
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.env = options.env ?? {};

@@ -9,6 +9,8 @@ import { generate, RenderedTree } from '../../../tasks/core/render/generate';
 import { bareRepo, writeTree } from '../../support/hldFixtures';
 import { tempDir } from '../../support/tmp';
 import { kubectl } from '../../support/tools';
+import { chmodSync, symlinkSync } from 'node:fs';
+import { relative } from 'node:path';
 
 // Real kustomize, through `kubectl kustomize`: the kubectl that `npm install` extracts into .tools/kubectl, first on PATH.
 const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.0\n        - name: side\n          image: busybox:1.36\n';
@@ -17,8 +19,12 @@ const folder = (prefix: string): Record<string, string> => ({
   [`${prefix}/deployment.yaml`]: deployment,
 });
 
-function run(hldDir: string, environments: string[]): Promise<RenderedTree> {
-  return generate({ hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger(), allowLocalGitSources: true });
+function run(hldDir: string, environments: string[], options: { path?: string; deadlineMs?: number } = {}): Promise<RenderedTree> {
+  return generate({
+    hldDir, environmentSets: [environments], outputDir: join(hldDir, 'generated'), env: { PATH: options.path ?? `${dirname(kubectl)}:${process.env.PATH}` }, logger: new MemoryLogger(),
+    allowLocalGitSources: true,
+    ...(options.deadlineMs ? { network: { deadlineMs: options.deadlineMs } } : {}),
+  });
 }
 
 function fileOf(tree: RenderedTree, path: string): string {
@@ -90,5 +96,110 @@ describe('render kustomize components', () => {
       'config/common.yaml': 'subcomponents:\n  web:\n    config:\n      images: [{name: nginx, tag: "1"}]\n',
     });
     await assert.rejects(run(badImages, []), (error: GitopsError) => /config\.images \[0\] has an unknown key "tag"/.test(error.message) && /newTag/.test(error.hint ?? ''));
+  });
+
+  // The usual layout: overlays/<env> naming ../../base, built where they are (not copied away).
+  const layout = (prefix: string): Record<string, string> => ({
+    [`${prefix}/base/kustomization.yaml`]: 'resources: [deployment.yaml]\n',
+    [`${prefix}/base/deployment.yaml`]: deployment,
+    [`${prefix}/overlays/prod/kustomization.yaml`]: 'resources: [../../base]\ncommonLabels:\n  tier: prod\npatches:\n  - path: replicas.yaml\n',
+    [`${prefix}/overlays/prod/replicas.yaml`]: 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n',
+  });
+
+  it('builds an overlay with resources: [../../base] in place and applies the config images and namespace', async () => {
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./deploy/overlays/prod\n',
+      ...layout('deploy'),
+      'config/prod.yaml': 'subcomponents:\n  web:\n    namespace: shop\n    config:\n      images: [{name: nginx, newTag: "1.27.1"}]\n',
+    });
+    const prod = fileOf(await run(dir, ['prod']), 'web.yaml');
+    assert.match(prod, /namespace: shop/);
+    assert.match(prod, /image: nginx:1\.27\.1\n/);
+    assert.match(prod, /image: busybox:1\.36\n/);
+    assert.match(prod, /tier: prod/);
+    assert.match(prod, /replicas: 3/);
+  });
+
+  it('builds an overlay with ../../base inside a git source', async () => {
+    const repo = await bareRepo(layout('deploy'));
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': `name: root\nsubcomponents:\n  - name: remote\n    type: kustomize\n    method: git\n    source: ${repo.url}\n    path: deploy/overlays/prod\n`,
+      'config/common.yaml': 'subcomponents:\n  remote:\n    namespace: shop\n    config:\n      images: [{name: nginx, newTag: "3.0"}]\n',
+    });
+    const out = fileOf(await run(dir, []), 'remote.yaml');
+    assert.match(out, /namespace: shop/);
+    assert.match(out, /image: nginx:3\.0\n/);
+    assert.match(out, /replicas: 3/);
+  });
+
+  it('keeps builtin plugin configurations (a file and inline) that name files of the kustomization', async () => {
+    const dir = writeTree(tempDir('bg-kust-'), {
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n',
+      'k/kustomization.yaml': 'generators: [gen.yaml]\ntransformers:\n  - |\n    apiVersion: builtin\n    kind: LabelTransformer\n    metadata: {name: l}\n    labels: {team: shop}\n    fieldSpecs: [{path: metadata/labels, create: true}]\n',
+      'k/gen.yaml': 'apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: cfg}\nfiles: [data.txt]\n',
+      'k/data.txt': 'hello\n',
+    });
+    const out = fileOf(await run(dir, []), 'web.yaml');
+    assert.match(out, /data\.txt: \|\n\s+hello/);
+    assert.match(out, /team: shop/);
+  });
+
+  describe('refuses what would leave the repository or reach the network, naming the kustomization file and field', () => {
+    const secret = 'outside-secret-value';
+    const outsideFolder = () => writeTree(tempDir('bg-kust-outside-'), { 'kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [secret.txt]\n', 'secret.txt': `${secret}\n` });
+    const hld = (files: Record<string, string>) => writeTree(tempDir('bg-kust-'), {
+      'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n',
+      ...files,
+    });
+    const refused = async (dir: string, file: string, field: string, message: RegExp) => {
+      await assert.rejects(run(dir, []), (error: GitopsError) => {
+        assert.equal(error.file, file, error.describe());
+        assert.equal(error.field, field, error.describe());
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.describe(), new RegExp(secret));
+        return true;
+      });
+    };
+
+    it('a base of a base that climbs out with ../', async () => {
+      const outside = outsideFolder();
+      const dir = hld({ 'k/kustomization.yaml': 'resources: [../base]\n', 'base/kustomization.yaml': 'resources: [deployment.yaml]\n', 'base/deployment.yaml': deployment });
+      writeTree(dir, { 'base/kustomization.yaml': `resources: [deployment.yaml, ${relative(join(dir, 'base'), outside)}]\n` });
+      await refused(dir, 'base/kustomization.yaml', 'resources[1]', /resolves outside the HLD repository/);
+    });
+
+    it('a file symlinked out of the repository', async () => {
+      const outside = outsideFolder();
+      const dir = hld({ 'k/kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [key=secret.txt]\n' });
+      symlinkSync(join(outside, 'secret.txt'), join(dir, 'k', 'secret.txt'));
+      await refused(dir, 'k/kustomization.yaml', 'configMapGenerator[0].files[0]', /resolves outside the HLD repository/);
+    });
+
+    it('a file named by a plugin configuration file that climbs out with ../', async () => {
+      const outside = outsideFolder();
+      const dir = hld({ 'k/kustomization.yaml': 'generators: [gen.yaml]\n' });
+      writeTree(dir, { 'k/gen.yaml': `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: leak}\nfiles: [${relative(join(dir, 'k'), join(outside, 'secret.txt'))}]\n` });
+      await refused(dir, 'k/kustomization.yaml', 'generators[0].files[0]', /resolves outside the HLD repository/);
+    });
+
+    it('URLs where files go, remote bases, and helm charts', async () => {
+      await refused(hld({ 'k/kustomization.yaml': 'resources: [https://127.0.0.1:9/x.yaml]\n' }), 'k/kustomization.yaml', 'resources[0]', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'patches:\n  - path: http://127.0.0.1:9/patch.yaml\n' }), 'k/kustomization.yaml', 'patches[0].path', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'resources: [git@github.com:org/repo.git]\n' }), 'k/kustomization.yaml', 'resources[0]', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'components: [github.com/org/repo//deploy?ref=v1]\n' }), 'k/kustomization.yaml', 'components[0]', /does not exist .*remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'transformers:\n  - |\n    apiVersion: builtin\n    kind: PatchTransformer\n    metadata: {name: p}\n    path: https://127.0.0.1:9/patch.yaml\n' }), 'k/kustomization.yaml', 'transformers[0].path', /is a remote URL/);
+      await refused(hld({ 'k/kustomization.yaml': 'helmCharts:\n  - name: x\n    repo: https://127.0.0.1:9/charts\n' }), 'k/kustomization.yaml', 'helmCharts', /download helm charts/);
+    });
+  });
+
+  it('stops a build that outlives the network deadline', async function () {
+    this.timeout(30_000);
+    // A kustomize on PATH that never finishes (kustomize is preferred over kubectl).
+    const bin = writeTree(tempDir('bg-kust-bin-'), { kustomize: '#!/bin/sh\nexec sleep 60\n' });
+    chmodSync(join(bin, 'kustomize'), 0o755);
+    const dir = writeTree(tempDir('bg-kust-'), { 'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n', ...folder('k') });
+    const started = Date.now();
+    await assert.rejects(run(dir, [], { path: `${bin}:${process.env.PATH}`, deadlineMs: 1_000 }), /kustomize did not finish within 1 s/);
+    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
   });
 });
