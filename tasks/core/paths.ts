@@ -95,10 +95,12 @@ function resolveExisting(path: string): string {
     try {
       return join(realpathSync(current), ...missing.reverse());
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new GitopsError(`symlinks loop at ${current}; refused`, { hint: 'symlinks must point at a file or folder' });
+      if (code !== 'ENOENT') throw error;
       if (isSymlink(current)) {
         // A dangling link: what matters is where it points (a write would create that file).
-        if (++hops > MAX_LINK_HOPS) throw new GitopsError(`too many levels of symlinks at ${current}`);
+        if (++hops > MAX_LINK_HOPS) throw new GitopsError(`symlinks loop at ${current}; refused`, { hint: 'symlinks must point at a file or folder' });
         current = resolve(dirname(current), readlinkSync(current));
         continue;
       }
