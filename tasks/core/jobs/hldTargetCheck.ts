@@ -40,7 +40,7 @@ export async function assertHldTargetExists(componentDir: string, componentLabel
   const root = await checkoutRoot(options.root ?? componentDir);
   // A committed symlink (config/ or the component folder) must not make us list or read outside files.
   for (const [path, what] of [[componentDir, 'component folder'], [join(componentDir, 'config'), 'config folder']] as const) {
-    if (existsSync(path)) await realPathInside(root, path, { what, rootLabel: 'the HLD repository' });
+    if (existsSync(path) || isSymlink(path)) await realPathInside(root, path, { what, rootLabel: 'the HLD repository' });
   }
   // The environment's config file itself, also when it is a dangling link (it is then no configured
   // environment, but a link pointing out of the checkout is named as what it is).
