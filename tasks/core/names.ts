@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { GitopsError, ErrorLocation } from './errors';
+import { isSymlink } from './paths';
 
 /**
  * A plain name can be used as one path segment: no separators, no `..`, no control characters.
@@ -107,6 +108,27 @@ export function assertBranchName(value: string, field: string): string {
   return assertRefName(value, field, 'branch');
 }
 
+/**
+ * An output folder inside a checkout by path must be inside it for real: a symlink committed on
+ * the way (`generated -> /elsewhere`, or to another folder of the checkout) would make the run
+ * empty and rewrite whatever it points at. Any symlink between the two is refused.
+ */
+function assertNoLinkBetween(base: string, output: string, field: string, what: string): void {
+  const from = resolve(base);
+  const rel = relative(from, resolve(output));
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return;
+  let current = from;
+  for (const segment of rel.split(sep)) {
+    current = resolve(current, segment);
+    if (isSymlink(current)) {
+      throw new GitopsError(`${field} ${JSON.stringify(output)} goes through the symlink ${JSON.stringify(relative(from, current).split(sep).join('/'))} in the ${what}; refused`, {
+        field,
+        hint: 'a symlink in the checkout must not redirect where output is written: remove the link, or give an output folder outside the checkout',
+      });
+    }
+  }
+}
+
 /** The real path of `path`, or of its nearest existing ancestor joined with the rest (it may not exist yet). */
 function realPathOf(path: string): string {
   const absolute = resolve(path);
@@ -137,6 +159,7 @@ export function assertSeparateOutput(
   }
   for (const other of others) {
     if (!other.path) continue;
+    if (other.mayContain) assertNoLinkBetween(other.path, output, field, other.what);
     const overlaps = isInsideOrSame(other.path, output) || (!other.mayContain && isInsideOrSame(output, other.path));
     if (overlaps) {
       throw new GitopsError(`${field} ${JSON.stringify(output)} overlaps the ${other.what} (${other.path})`, {

@@ -1,5 +1,6 @@
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { access, copyFile, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorLocation, GitopsError } from './errors';
 
 /**
@@ -45,11 +46,19 @@ export interface InsideOptions extends ErrorLocation {
 
 /**
  * The real path of `path`, refused unless it lies inside `root`. A path that does not exist yet
- * (a file about to be written) is resolved through its nearest existing ancestor.
+ * (a file about to be written) is resolved through its nearest existing ancestor; a dangling
+ * symlink on the way is followed to where a write through it would land, so a committed link to
+ * a file that does not exist yet cannot make a write leave the root. Callers write to the path
+ * returned, not to `path`.
  */
 export async function realPathInside(root: string, path: string, options: InsideOptions): Promise<string> {
-  const realRoot = await realpath(root);
-  const real = await resolveExisting(path);
+  return realPathInsideSync(root, path, options);
+}
+
+/** realPathInside for synchronous callers (the same rule). */
+export function realPathInsideSync(root: string, path: string, options: InsideOptions): string {
+  const realRoot = realpathSync(root);
+  const real = resolveExisting(path);
   if (!isWithin(realRoot, real)) {
     const shown = displayRelative(root, path);
     throw new GitopsError(`${options.what} "${shown}" resolves outside ${options.rootLabel ?? 'the repository'} (to ${real}); refused`, {
@@ -62,19 +71,53 @@ export async function realPathInside(root: string, path: string, options: Inside
   return real;
 }
 
-async function resolveExisting(path: string): Promise<string> {
+/**
+ * Where `folder` (relative to `root`, forward slashes) really is, for a folder that is read or
+ * replaced as a whole (an environment folder of the manifest repository): its ancestors may be
+ * symlinks that stay inside `root`; the folder itself is never followed (a symlink there is an
+ * entry like a file: replaced, not entered).
+ */
+export function folderInside(root: string, folder: string, options: InsideOptions): string {
+  const segments = folder.split('/').filter(Boolean);
+  if (segments.length === 0) return realpathSync(root);
+  const parent = realPathInsideSync(root, join(root, ...segments.slice(0, -1)), { ...options, file: options.file ?? segments.slice(0, -1).join('/') });
+  return join(parent, segments[segments.length - 1]);
+}
+
+/** Symlinks followed while resolving one path before it counts as a loop (Linux's limit). */
+const MAX_LINK_HOPS = 40;
+
+function resolveExisting(path: string): string {
   const missing: string[] = [];
-  let current = path;
+  let current = resolve(path);
+  let hops = 0;
   for (;;) {
     try {
-      return join(await realpath(current), ...missing.reverse());
+      return join(realpathSync(current), ...missing.reverse());
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new GitopsError(`symlinks loop at ${current}; refused`, { hint: 'symlinks must point at a file or folder' });
+      if (code !== 'ENOENT') throw error;
+      if (isSymlink(current)) {
+        // A dangling link: what matters is where it points (a write would create that file).
+        if (++hops > MAX_LINK_HOPS) throw new GitopsError(`symlinks loop at ${current}; refused`, { hint: 'symlinks must point at a file or folder' });
+        current = resolve(dirname(current), readlinkSync(current));
+        continue;
+      }
       const parent = dirname(current);
       if (parent === current) throw error;
       missing.push(basename(current));
       current = parent;
     }
+  }
+}
+
+/** Whether `path` itself (not what it points at) is a symlink; false when nothing is there. */
+export function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

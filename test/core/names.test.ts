@@ -36,6 +36,17 @@ describe('names: the shared validators of names, refs and paths', () => {
       assert.throws(() => assertSeparateOutput(join(root, 'link'), 'outputPath', others), /overlaps the HLD checkout/);
     });
 
+    it('refuses an output inside the HLD by path that goes through a symlink (out of the HLD or into its own folders)', () => {
+      const { root, hld, others } = layout();
+      mkdirSync(join(root, 'victim'));
+      symlinkSync(join(root, 'victim'), join(hld, 'generated'));
+      symlinkSync('config', join(hld, 'out'));
+      for (const output of [join(hld, 'generated'), join(hld, 'out', 'x')]) {
+        assert.throws(() => assertSeparateOutput(output, 'outputPath', others), (error: unknown) =>
+          error instanceof GitopsError && error.field === 'outputPath' && /goes through the symlink "(generated|out)" in the HLD checkout/.test(error.message), output);
+      }
+    });
+
     it('refuses a folder inside any .git, in any case', () => {
       const { root, others } = layout();
       for (const output of [join(root, 'x', '.git', 'objects'), join(root, '.GIT'), join(root, 'git~1', 'x')]) {

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { downloadToFile } from '../../tasks/core/download';
 import { GitopsError } from '../../tasks/core/errors';
 import { assertTreeInside, checkoutRoot, copyConfined, realPathInside } from '../../tasks/core/paths';
+import { syncEnvironmentFolders } from '../../tasks/core/jobs/manifestSync';
+import type { RenderedEnvironmentSet } from '../../tasks/core/render';
+import { diffTrees } from '../../tasks/core/report';
 import { tempDir } from '../support/tmp';
 import { Canary, HostileServer, writeTree } from './support';
 
@@ -25,6 +28,47 @@ describe('containment rule (tasks/core/paths.ts)', () => {
     assert.equal(await realPathInside(root, join(root, 'config', 'new', 'prod.yaml'), { what: 'config file' }), join(await realPathOf(root), 'config', 'new', 'prod.yaml'));
     const error = await rejection(realPathInside(root, join(root, 'out', 'new.yaml'), { what: 'config file' }));
     assert.match(error.message, /config file "out\/new\.yaml" resolves outside the repository/);
+  });
+
+  it('follows a dangling symlink to where a write through it would land', async () => {
+    const root = writeTree(tempDir('contain-'), {
+      'config/keep.txt': 'x',
+      'config/prod.yaml': { link: '../shared/prod.yaml' },
+      'config/east.yaml': { link: join(canary.dir, 'planted.yaml') },
+      'config/chain.yaml': { link: 'east.yaml' },
+      'config/loop.yaml': { link: 'loop2.yaml' },
+      'config/loop2.yaml': { link: 'loop.yaml' },
+    });
+    assert.equal(await realPathInside(root, join(root, 'config', 'prod.yaml'), { what: 'config file' }), join(await realPathOf(root), 'shared', 'prod.yaml'));
+    for (const name of ['east', 'chain']) {
+      const error = await rejection(realPathInside(root, join(root, 'config', `${name}.yaml`), { what: 'config file' }));
+      assert.match(error.message, new RegExp(`config file "config/${name}\\.yaml" resolves outside the repository`));
+    }
+    assert.match((await rejection(realPathInside(root, join(root, 'config', 'loop.yaml'), { what: 'config file' }))).message, /symlinks loop/);
+  });
+
+  it('manifest repository: environment folders are replaced and read without following symlinks out', async () => {
+    const victim = writeTree(tempDir('contain-victim-'), { 'east/prod/keep.txt': 'precious\n' });
+    const repo = writeTree(tempDir('contain-manifests-'), {
+      'clusters': { link: victim },
+      'real/west/prod/old.yaml': 'kind: ConfigMap\n',
+      'inner': { link: 'real' },
+      'dev': { link: 'real/west/prod' },
+    });
+    const rendered = (name: string): RenderedEnvironmentSet => ({ name, files: [{ path: 'app.yaml', content: 'kind: Service\n' }] });
+    // A manifestPath through a link out of the clone: refused by the diff and by the sync, nothing touched.
+    assert.throws(() => diffTrees(repo, [], ['clusters/east/prod']), (e: unknown) => e instanceof GitopsError && e.field === 'manifestPath' && /resolves outside the manifest repository/.test(e.message));
+    await rejection(syncEnvironmentFolders(repo, 'clusters/east', [rendered('prod')]));
+    assert.deepEqual(readdirSync(join(victim, 'east', 'prod')), ['keep.txt']);
+    // A link inside the clone on the way is followed.
+    assert.deepEqual(diffTrees(repo, [{ path: 'inner/west/prod/old.yaml', content: 'kind: ConfigMap\n' }], ['inner/west/prod']).changed, false);
+    await syncEnvironmentFolders(repo, 'inner/west', [rendered('prod')]);
+    assert.deepEqual(readdirSync(join(repo, 'real', 'west', 'prod')), ['app.yaml']);
+    // The environment folder itself as a symlink: an entry holding no files, replaced by a real folder.
+    assert.deepEqual(diffTrees(repo, [], ['dev']).environments[0].files, []);
+    await syncEnvironmentFolders(repo, '', [rendered('dev')]);
+    assert.ok(!lstatSync(join(repo, 'dev')).isSymbolicLink());
+    assert.deepEqual(readdirSync(join(repo, 'real', 'west', 'prod')), ['app.yaml']);
   });
 
   it('copies a fetched tree as regular files: inner symlinks become copies, outer ones are refused', async () => {

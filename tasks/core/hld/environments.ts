@@ -5,13 +5,25 @@ import { GitopsError } from '../errors';
 import { suggestion } from '../suggest';
 import type { ComponentNode, EnvironmentSet } from './model';
 
-/** The environments with a `config/<env>.yaml|json` in a component folder. */
+/**
+ * The environments with a `config/<env>.yaml|json` in a component folder. Only files count: a
+ * dangling symlink (or a folder) of that name configures nothing.
+ */
 export function configuredEnvironments(componentDir: string): string[] {
   const dir = join(componentDir, 'config');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
   return readdirSync(dir)
+    .filter((name) => isFile(join(dir, name)))
     .map((name) => /^(.+)\.(?:yaml|json)$/i.exec(name)?.[1])
     .filter((name): name is string => !!name);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false; // dangling or looping link
+  }
 }
 
 /** Every environment configured by some component of a loaded tree. */

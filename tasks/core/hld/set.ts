@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parse, parseDocument, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
@@ -87,7 +87,8 @@ export async function setValues(componentDir: string, request: SetRequest, logge
   const file = environmentConfigFile(componentDir, request.environment);
   // A committed symlink (the file or config/) must not make us read or rewrite a file outside the repository.
   const root = await checkoutRoot(options.root ?? componentDir);
-  await realPathInside(root, file, { what: 'config file', rootLabel: 'the HLD repository', file: displayPath(file, root) });
+  // Reads and writes go to the checked real path, never through a link resolved a second time.
+  const real = await realPathInside(root, file, { what: 'config file', rootLabel: 'the HLD repository', file: displayPath(file, root) });
   const created = !existsSync(file);
   if (created && request.noNewKeys) {
     throw new GitopsError(`config file does not exist and new keys are not allowed`, {
@@ -95,7 +96,7 @@ export async function setValues(componentDir: string, request: SetRequest, logge
       hint: 'create the environment config first, or allow new keys',
     });
   }
-  const before = created ? '' : await readYamlText(file, file);
+  const before = created ? '' : await readYamlText(real, file);
   const result = setValuesInText(before, request, file);
   for (const change of result.changes) {
     const place = request.subcomponent ? `${request.subcomponent}: ` : '';
@@ -103,8 +104,8 @@ export async function setValues(componentDir: string, request: SetRequest, logge
       ('oldValue' in change ? ` (was ${JSON.stringify(change.oldValue)})` : ' (new)'));
   }
   if (result.changed) {
-    await mkdir(join(componentDir, 'config'), { recursive: true });
-    await writeFile(file, result.text);
+    await mkdir(dirname(real), { recursive: true });
+    await writeFile(real, result.text);
   } else {
     logger.info(`${file}: no change`);
   }

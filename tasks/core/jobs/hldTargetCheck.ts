@@ -9,7 +9,9 @@ import { GitopsError } from '../errors';
 import type { Node } from 'yaml';
 import { toFabrikateValue } from '../hld/fabrikate-yaml';
 import { parseSource } from '../hld/yaml-source';
-import { checkoutRoot, isWithin, realPathInside } from '../paths';
+import { checkoutRoot, isSymlink, isWithin, realPathInside } from '../paths';
+import { isPlainName } from '../names';
+import { displayPath } from '../hld/source-file';
 import { readYamlTextSync } from '../yaml/parse';
 import { loadComponentFile } from '../hld/component';
 import { configuredEnvironments } from '../hld/environments';
@@ -38,7 +40,15 @@ export async function assertHldTargetExists(componentDir: string, componentLabel
   const root = await checkoutRoot(options.root ?? componentDir);
   // A committed symlink (config/ or the component folder) must not make us list or read outside files.
   for (const [path, what] of [[componentDir, 'component folder'], [join(componentDir, 'config'), 'config folder']] as const) {
-    if (existsSync(path)) await realPathInside(root, path, { what, rootLabel: 'the HLD repository' });
+    if (existsSync(path) || isSymlink(path)) await realPathInside(root, path, { what, rootLabel: 'the HLD repository' });
+  }
+  // The environment's config file itself, also when it is a dangling link (it is then no configured
+  // environment, but a link pointing out of the checkout is named as what it is).
+  if (isPlainName(environment)) {
+    for (const ext of ['yaml', 'json']) {
+      const file = join(componentDir, 'config', `${environment}.${ext}`);
+      if (isSymlink(file)) await realPathInside(root, file, { what: 'config file', rootLabel: 'the HLD repository', file: displayPath(file, root) });
+    }
   }
   const environments = configuredEnvironments(componentDir);
   if (!options.createEnvironment && environment !== 'common' && !environments.includes(environment)) {

@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
+import { folderInside } from '../paths';
 import { GitopsError } from '../errors';
 import { environmentSetName } from '../hld/model';
 import { assertPlainName, assertRelativePath } from '../names';
@@ -49,7 +50,9 @@ export function repositoryFiles(manifestPath: string, sets: readonly RenderedEnv
  */
 export async function syncEnvironmentFolders(repoDir: string, manifestPath: string, sets: readonly RenderedEnvironmentSet[]): Promise<void> {
   for (const set of sets) {
-    const root = join(repoDir, ...environmentFolder(manifestPath, set).split('/'));
+    // Committed symlinks on the way (manifestPath's folders) must stay inside the clone; a symlink
+    // at the environment folder itself is removed like a file, never entered.
+    const root = folderInside(repoDir, environmentFolder(manifestPath, set), { what: 'manifest folder', rootLabel: 'the manifest repository', field: 'manifestPath' });
     await rm(root, { recursive: true, force: true });
     await mkdir(root, { recursive: true });
     for (const file of set.files) {

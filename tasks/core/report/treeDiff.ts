@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { folderInside } from '../paths';
 import { join, posix } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { readYamlTextSync } from '../yaml/parse';
@@ -122,23 +123,28 @@ function unifiedDiff(path: string, oldSource: string | undefined, newSource: str
   return patch?.replace(/^=+\n/, '');
 }
 
+/**
+ * The files of one environment folder of the manifest repository, as a commit would see them:
+ * symlinks are entries, never followed (a symlinked environment folder is replaced by the sync,
+ * so it holds no files here); symlinks in manifestPath must stay inside the repository.
+ */
 function readFolder(root: string, folder: string): Map<string, string> {
   const files = new Map<string, string>();
-  const start = join(root, folder);
-  if (!existsSync(start) || !statSync(start).isDirectory()) return files;
-  const walk = (relative: string): void => {
-    for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+  const start = folderInside(root, folder, { what: 'manifest folder', rootLabel: 'the manifest repository', field: 'manifestPath' });
+  if (!lstatSync(start, { throwIfNoEntry: false })?.isDirectory()) return files;
+  const walk = (dir: string, relative: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const child = posix.join(relative, entry.name);
+      const path = join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (entry.name !== '.git') walk(child);
+        if (entry.name !== '.git') walk(path, child);
       } else if (entry.isFile()) {
         // YAML is read strictly (size, UTF-8); other files are compared as text.
-        const path = join(root, child);
         files.set(child, /\.(ya?ml|json)$/i.test(entry.name) ? readYamlTextSync(path, `${child} (in the manifest repository)`) : readFileSync(path, 'utf8'));
       }
     }
   };
-  walk(folder);
+  walk(start, folder);
   return files;
 }
 
