@@ -70,11 +70,11 @@ describe('render kustomize components', () => {
     const dir = writeTree(tempDir('bg-kust-'), {
       'component.yaml': `name: root\nsubcomponents:\n  - name: remote\n    type: kustomize\n    method: git\n    source: ${repo.url}\n    path: deploy/web\n`,
     });
-    await install({ hldDir: dir, env: { PATH: process.env.PATH }, logger: new MemoryLogger() });
+    await install({ hldDir: dir, env: { PATH: process.env.PATH }, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.ok(existsSync(join(dir, 'components', 'remote', 'deploy', 'web', 'kustomization.yaml')));
     // The installed copy is what generate builds: an edit to it shows, and no clone is made.
     writeTree(dir, { 'components/remote/deploy/web/kustomization.yaml': 'resources: [deployment.yaml]\ncommonLabels:\n  app: installed-copy\n' });
-    const tree = await generate({ hldDir: dir, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, kustomizePath: kubectl, install: false, logger: new MemoryLogger() });
+    const tree = await generate({ hldDir: dir, environmentSets: [[]], outputDir: join(dir, 'generated'), env: { PATH: process.env.PATH }, kustomizePath: kubectl, install: false, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.equal(tree.stats.fetches.gitClones + tree.stats.fetches.gitBranchLookups, 0);
     assert.match(fileOf(tree, 'remote.yaml'), /app: installed-copy/);
   });
