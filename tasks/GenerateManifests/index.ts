@@ -7,6 +7,7 @@ import { boolInput, intInput, listInput, optionalInput, stringInput } from '../a
 import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
+import { generateManifestsSettings as S, RENDER_NETWORK_TIMEOUT_SECONDS } from '../core/settings';
 
 runTask('GenerateManifests', async (ctx) => {
   const provenance = pipelineProvenance();
@@ -20,7 +21,7 @@ runTask('GenerateManifests', async (ctx) => {
   const outputDir = resolve(optionalInput('outputPath') ?? join(ctx.tempDirectory, 'bedrock-gitops-manifests'));
   ctx.output('renderedPath', outputDir);
 
-  const networkDeadlineMs = intInput('networkTimeoutSeconds', 300, { min: 1, max: 3600 }) * 1000;
+  const networkDeadlineMs = intInput('networkTimeoutSeconds', RENDER_NETWORK_TIMEOUT_SECONDS.default, RENDER_NETWORK_TIMEOUT_SECONDS) * 1000;
   let helmPath = optionalInput('helmPath');
   const helmVersion = optionalInput('helmVersion');
   ctx.progress(2, 'Locating helm');
@@ -37,12 +38,12 @@ runTask('GenerateManifests', async (ctx) => {
   try {
     const result = await generateManifests({
       hld: hldRepositoryUrl
-        ? { url: hldRepositoryUrl, branch: stringInput('hldBranch', { defaultValue: 'main' }) }
+        ? { url: hldRepositoryUrl, branch: stringInput('hldBranch', { defaultValue: S.hldBranch.default }) }
         : { dir: resolve(stringInput('hldPath', { defaultValue: tl.getVariable('System.DefaultWorkingDirectory') || process.cwd() })) },
-      environmentSets: parseEnvironmentSets(environments.length ? environments : ['prod']),
+      environmentSets: parseEnvironmentSets(environments.length ? environments : [S.environments.default]),
       outputDir,
       manifest: manifestRepositoryUrl
-        ? { url: manifestRepositoryUrl, branch: stringInput('manifestBranch', { defaultValue: 'main' }), path: optionalInput('manifestPath') }
+        ? { url: manifestRepositoryUrl, branch: stringInput('manifestBranch', { defaultValue: S.manifestBranch.default }), path: optionalInput('manifestPath') }
         : undefined,
       pushMode: push.mode,
       pullRequest: push.pullRequest,
@@ -64,7 +65,7 @@ runTask('GenerateManifests', async (ctx) => {
       network: { deadlineMs: networkDeadlineMs },
       workDir,
       env: process.env,
-      runHooks: boolInput('runHooks', true),
+      runHooks: boolInput('runHooks', S.runHooks.default === 'true'),
       allowRemoteHooks: boolInput('allowRemoteHooks'),
       logger: ctx.logger,
       progress: (percent, text) => ctx.progress(percent, text),

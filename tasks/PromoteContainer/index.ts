@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GitopsError } from '../core/errors';
 import { parseTagPolicy } from '../core/jobs/tagPolicy';
 import { keptTagsText } from '../core/jobs/updateImageTag';
-import { parseSourceImageLines, promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
+import { parseSourceImageLines, promoteContainer, promotionSummary, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { parseImageReference } from '../core/registry/reference';
 import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
@@ -15,27 +15,28 @@ import { gitCredential, pipelineProvenance, registryConnection } from '../agent/
 import { runTask, type TaskContext } from '../agent/runTask';
 import { azureRmRegistryCredentials } from '../agent/azureAd';
 import { clusterSource } from '../agent/cluster';
+import { promoteContainerSettings as S, REGISTRY_NETWORK_TIMEOUT_SECONDS } from '../core/settings';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
   const sourceImages = parseSourceImageLines(listInput('sourceImages'));
   const sourceImage = stringInput('sourceImage', { required: sourceImages.length === 0 });
-  const networkTimeoutSeconds = intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 });
+  const networkTimeoutSeconds = intInput('networkTimeoutSeconds', REGISTRY_NETWORK_TIMEOUT_SECONDS.default, REGISTRY_NETWORK_TIMEOUT_SECONDS);
   const sourceHosts = new Set([sourceImage, ...sourceImages.map((s) => s.sourceImage)].filter(Boolean).map(registryHostOf));
   const source = await registryConnection(ctx, 'sourceRegistryConnection', [...sourceHosts].join(', ') || undefined, networkTimeoutSeconds * 1000);
   const target = await targetCredentials(ctx, networkTimeoutSeconds * 1000);
-  const platformsText = stringInput('platforms', { defaultValue: 'all' });
-  const verificationMode = pickInput('verification', ['none', 'manifestRepo', 'cluster'] as const, 'manifestRepo');
+  const platformsText = stringInput('platforms', { defaultValue: S.platforms.default });
+  const verificationMode = pickInput('verification', S.verification.allowed, S.verification.default);
   const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : verificationMode === 'cluster' ? {
     mode: 'cluster',
     cluster: clusterSource(ctx),
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
-    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    branch: stringInput('verifyManifestBranch', { defaultValue: S.verifyManifestBranch.default }),
     environmentPath: stringInput('verifyEnvironmentPath'),
   } : {
     mode: 'manifestRepo',
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
-    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    branch: stringInput('verifyManifestBranch', { defaultValue: S.verifyManifestBranch.default }),
     environmentPath: stringInput('verifyEnvironmentPath'),
     syncTag: optionalInput('verifySyncTag'),
   };
@@ -53,7 +54,7 @@ runTask('PromoteContainer', async (ctx) => {
     // Credential errors name the input the user actually filled in.
     names: target.input ? { targetCredentials: target.input } : undefined,
     platforms: platformsText.toLowerCase() === 'all' ? 'all' : listInput('platforms', { commas: true }),
-    copyReferrers: boolInput('copyReferrers', true),
+    copyReferrers: boolInput('copyReferrers', S.copyReferrers.default === 'true'),
     overwriteTag: boolInput('overwriteTag', false),
     verification,
     hld,
@@ -126,15 +127,15 @@ function hldOptions(provenance: Provenance, several: boolean): PromoteHldOptions
     target: {
       repositoryUrl,
       checkoutPath,
-      branch: stringInput('hldBranch', { defaultValue: 'main' }),
+      branch: stringInput('hldBranch', { defaultValue: S.hldBranch.default }),
       componentPath: stringInput('componentPath'),
-      environment: stringInput('environment', { defaultValue: 'prod' }),
+      environment: stringInput('environment', { defaultValue: S.environment.default }),
       subcomponent: several ? '' : stringInput('subcomponent'),
     },
-    tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
-    repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
-    pinDigest: pickInput<PinDigest>('pinDigest', ['none', 'digestKey', 'tagAtDigest'], 'none'),
-    digestKey: stringInput('digestKey', { defaultValue: 'image.digest' }),
+    tagKey: stringInput('tagKey', { defaultValue: S.tagKey.default }),
+    repositoryKey: stringInput('repositoryKey', { defaultValue: S.repositoryKey.default }),
+    pinDigest: pickInput('pinDigest', S.pinDigest.allowed, S.pinDigest.default),
+    digestKey: stringInput('digestKey', { defaultValue: S.digestKey.default }),
     noNewKeys: boolInput('noNewKeys', false),
     createEnvironment: boolInput('createEnvironment', false),
     createSubcomponent: boolInput('createSubcomponent', false),

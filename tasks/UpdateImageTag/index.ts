@@ -6,11 +6,12 @@ import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { updateImageTagSettings as S } from '../core/settings';
 
 runTask('UpdateImageTag', async (ctx) => {
   const keys = {
-    tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
-    repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
+    tagKey: stringInput('tagKey', { defaultValue: S.tagKey.default }),
+    repositoryKey: stringInput('repositoryKey', { defaultValue: S.repositoryKey.default }),
   };
   const images = parseImageLines(listInput('images'), keys);
   const single = images.length === 0;
@@ -34,10 +35,10 @@ runTask('UpdateImageTag', async (ctx) => {
     tagPolicy: parseTagPolicy(stringInput('tagPolicy')),
     target: {
       repositoryUrl,
-      branch: stringInput('hldBranch', { defaultValue: 'main' }),
+      branch: stringInput('hldBranch', { defaultValue: S.hldBranch.default }),
       checkoutPath: explicitHldPath(),
       componentPath: stringInput('componentPath'),
-      environment: stringInput('environment', { defaultValue: 'common' }),
+      environment: stringInput('environment', { defaultValue: S.environment.default }),
       subcomponent: single ? stringInput('subcomponent', { required: true }) : '',
     },
     noNewKeys: boolInput('noNewKeys'),

@@ -1,7 +1,9 @@
 import type { Logger } from '../logger';
 import type { RepoProvider } from './provider';
 
-export type MergeStrategy = 'squash' | 'noFastForward' | 'rebase' | 'rebaseMerge';
+import type { MergeStrategy } from '../settings/git';
+
+export type { MergeStrategy };
 
 /** How the token is sent to Azure DevOps: System.AccessToken is a bearer token, a PAT goes as Basic. GitHub always uses Bearer. */
 export type TokenKind = 'bearer' | 'pat';

@@ -14,6 +14,7 @@ import {
 import { naming } from '../errors';
 import type { Logger } from '../logger';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
+import { commitAuthor, DEFAULT_AUTHORS, gitWriteSettings, MAX_PUSH_ATTEMPTS } from '../settings/git';
 import { generate, type RenderedEnvironmentSet } from '../render';
 import { diffTrees, renderSummaryMarkdown, type TreeDiff } from '../report';
 import { expandTemplate } from './commitMessage';
@@ -227,7 +228,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
       return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}${skippedNote(first)}` };
     }
 
-    const author = commitAuthor(options);
+    const author = authorOf(options);
     if (pushMode === 'pullRequest') {
       const message = commitMessage(options, hld, first.sets, first.folders);
       progress(70, 'Syncing the rendered tree');
@@ -326,10 +327,10 @@ export function validateGenerateManifests(options: GenerateManifestsOptions): Ge
   const validated = { ...options, hld, manifest, pullRequest };
   if (manifest) {
     validatePushSettings({
-      mode: options.pushMode ?? 'direct',
-      maxAttempts: options.maxPushAttempts ?? 10,
+      mode: options.pushMode ?? gitWriteSettings.pushMode.default,
+      maxAttempts: options.maxPushAttempts ?? MAX_PUSH_ATTEMPTS.default,
       pullRequest: pullRequest && { ...pullRequest, azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl },
-    }, commitAuthor(validated), options.commitMessage);
+    }, authorOf(validated), options.commitMessage);
     // A typo in the template fails now, not after rendering.
     if (options.commitMessage) expandTemplate(options.commitMessage, templatePlaceholders({}, []));
   }
@@ -445,11 +446,10 @@ function templatePlaceholders(hld: Partial<HldSource>, sets: readonly RenderedEn
   };
 }
 
-function commitAuthor(options: GenerateManifestsOptions): GitAuthor {
-  return {
-    name: options.author?.name || options.provenance.requestedFor || 'Azure Pipelines',
-    email: options.author?.email || options.provenance.requestedForEmail || 'azure-pipelines@noreply.invalid',
-  };
+
+/** The author the caller gave, else the task's rule (the CLI passes its own, already resolved). */
+function authorOf(options: GenerateManifestsOptions): GitAuthor {
+  return commitAuthor(options.author ?? {}, options.provenance, DEFAULT_AUTHORS.task);
 }
 
 function sameRepository(a: string, b: string): boolean {

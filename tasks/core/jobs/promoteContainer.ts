@@ -23,7 +23,9 @@ import { previousTagLine } from '../trace/previousTag';
 /** Placeholders of the commitMessage template (the last four come from the HLD update itself). */
 const TEMPLATE_PLACEHOLDERS = ['image', 'digest', 'sourceImage', 'tag', 'environment', 'subcomponent', 'componentPath', 'branch'];
 
-export type PinDigest = 'none' | 'digestKey' | 'tagAtDigest';
+import type { PinDigest } from '../settings/promoteContainer';
+
+export type { PinDigest };
 
 export type VerificationOptions =
   | { mode: 'none' }

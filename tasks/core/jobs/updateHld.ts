@@ -1,7 +1,8 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
+import type { PullRequestSettings } from '../azure-devops';
+import { MAX_PUSH_ATTEMPTS, MERGE_STRATEGIES, PUSH_MODES, type PushMode } from '../settings/git';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError, naming } from '../errors';
 import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
@@ -31,7 +32,7 @@ export interface HldTarget {
 }
 
 export interface PushOptions {
-  mode: 'direct' | 'pullRequest';
+  mode: PushMode;
   maxAttempts: number;
   /** Smallest backoff base between stale pushes (see pushWithRetry); default tuned for CI contention. */
   baseDelayMs?: number;
@@ -125,7 +126,6 @@ export interface KeptTag {
   tag: string;
 }
 
-const mergeStrategies: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
 const controlCharacters = /[\x00-\x1f\x7f]/;
 /** Backoff base under contention: about one push round-trip, so colliders spread over a few windows. */
 const defaultBaseDelayMs = 150;
@@ -173,15 +173,15 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
  * PromoteContainer, GenerateManifests); errors name the task input.
  */
 export function validatePushSettings(push: PushOptions, author: { name: string; email: string }, messageTemplate?: string): void {
-  if (push.mode !== 'direct' && push.mode !== 'pullRequest') {
-    throw new GitopsError(`pushMode must be direct or pullRequest, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
+  if (!(PUSH_MODES as readonly string[]).includes(push.mode)) {
+    throw new GitopsError(`pushMode must be ${PUSH_MODES.join(' or ')}, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
   }
-  if (!Number.isInteger(push.maxAttempts) || push.maxAttempts < 1 || push.maxAttempts > 50) {
-    throw new GitopsError(`maxPushAttempts must be a whole number from 1 to 50, not ${push.maxAttempts}`, { field: 'maxPushAttempts' });
+  if (!Number.isInteger(push.maxAttempts) || push.maxAttempts < MAX_PUSH_ATTEMPTS.min || push.maxAttempts > MAX_PUSH_ATTEMPTS.max) {
+    throw new GitopsError(`maxPushAttempts must be a whole number from ${MAX_PUSH_ATTEMPTS.min} to ${MAX_PUSH_ATTEMPTS.max}, not ${push.maxAttempts}`, { field: 'maxPushAttempts' });
   }
   const pr = push.pullRequest ?? {};
-  if (pr.mergeStrategy !== undefined && !mergeStrategies.includes(pr.mergeStrategy)) {
-    throw new GitopsError(`mergeStrategy must be one of ${mergeStrategies.join(', ')}, not ${JSON.stringify(pr.mergeStrategy)}`, { field: 'mergeStrategy' });
+  if (pr.mergeStrategy !== undefined && !(MERGE_STRATEGIES as readonly string[]).includes(pr.mergeStrategy)) {
+    throw new GitopsError(`mergeStrategy must be one of ${MERGE_STRATEGIES.join(', ')}, not ${JSON.stringify(pr.mergeStrategy)}`, { field: 'mergeStrategy' });
   }
   if (pr.targetBranch) assertBranchName(pr.targetBranch, 'pullRequestTargetBranch');
   if (pr.title !== undefined) assertSingleLine(pr.title, 'pullRequestTitle');
