@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { PullRequestSettings } from '../azure-devops';
+import type { PullRequestSettings } from '../pull-requests';
 import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
 import {
   assertGitUrl,
@@ -390,7 +390,7 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
   if (!target) return;
   const url = target.repositoryUrl ?? hld.repositoryUrl;
   // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
-  const { detectProvider, postOrUpdatePullRequestComment } = await import('../azure-devops');
+  const { detectProvider, postOrUpdatePullRequestComment } = await import('../pull-requests');
   const provider = url && detectProvider(url, { azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl });
   if (!provider || !options.credential || !credentialAllowedFor(options.credential, url)) {
     const reason = !provider ? 'the HLD repository is neither Azure Repos nor GitHub' : !options.credential ? 'no token' : `the job's token is not sent to ${displayUrl(url)}`;

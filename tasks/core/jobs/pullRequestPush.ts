@@ -1,4 +1,4 @@
-import type { ClosedPullRequest, PullRequestSettings, RepoProvider, TokenKind } from '../azure-devops';
+import type { ClosedPullRequest, PullRequestSettings, RepoProvider, TokenKind } from '../pull-requests';
 import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
 import { describeError, GitopsError } from '../errors';
 import { displayUrl, type GitAuthor, type GitWorkspace } from '../git';
@@ -94,7 +94,7 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
   const auth = await pullRequestAuth(api);
   await workspace.push(sourceBranch, { force: true });
   logger.info(`Pushed ${commitId} to ${sourceBranch}`);
-  const { createOrUpdatePullRequest } = await import('../azure-devops');
+  const { createOrUpdatePullRequest } = await import('../pull-requests');
   const pr = await createOrUpdatePullRequest({
     ...auth,
     sourceBranch,
@@ -122,7 +122,7 @@ export async function closeStalePullRequest(options: StalePullRequestOptions): P
   const { logger } = options;
   try {
     const auth = await pullRequestAuth(options);
-    const { closePullRequestFromBranch } = await import('../azure-devops');
+    const { closePullRequestFromBranch } = await import('../pull-requests');
     const closed = await closePullRequestFromBranch({ ...auth, sourceBranch: options.sourceBranch, targetBranch: options.targetBranch, comment: options.comment, logger });
     if (closed) {
       const branch = closed.branchDeleted ? `; deleted ${options.sourceBranch}` : '';
@@ -141,7 +141,7 @@ export async function closeStalePullRequest(options: StalePullRequestOptions): P
 async function pullRequestAuth(options: PullRequestApiOptions): Promise<{ provider: RepoProvider; token: string; tokenKind: TokenKind }> {
   const url = options.repositoryUrl;
   // Loaded on demand: the REST client is most of the bundle, and direct pushes never need it.
-  const { detectProvider } = await import('../azure-devops');
+  const { detectProvider } = await import('../pull-requests');
   const provider = detectProvider(url, { azureCollectionUrl: options.azureCollectionUrl, githubApiUrl: options.githubApiUrl });
   if (!provider) {
     throw new GitopsError(`cannot open pull requests for ${displayUrl(url)}: it is neither an Azure Repos nor a GitHub repository`, {

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { PullRequestSettings } from '../azure-devops';
+import type { PullRequestSettings } from '../pull-requests';
 import { MAX_PUSH_ATTEMPTS, MERGE_STRATEGIES, PUSH_MODES, type PushMode } from '../settings/git';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError, naming } from '../errors';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/azure-devops';
+import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/pull-requests';
 import { GitopsError, describeError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { GithubDouble } from '../../support/githubDouble';

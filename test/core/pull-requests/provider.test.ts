@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { detectProvider, type RepoProvider } from '../../../tasks/core/azure-devops';
+import { detectProvider, type RepoProvider } from '../../../tasks/core/pull-requests';
 
 const table: [string, RepoProvider | undefined][] = [
   ['https://dev.azure.com/fabrikam/Platform/_git/manifests',

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { GitPullRequestMergeStrategy, CommentThreadStatus } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/azure-devops';
+import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/pull-requests';
 import { GitopsError, describeError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { AzureDevOpsDouble } from '../../support/azureDevOpsDouble';
