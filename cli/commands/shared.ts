@@ -150,8 +150,7 @@ export function pushOptionsFrom(values: GitWriteValues): PushOptions {
       deleteSourceBranch: !values['keep-source-branch'],
       reviewers: splitList(values.reviewer),
       workItemIds: splitList(values['work-item']),
-      azureCollectionUrl: apiUrl,
-      githubApiUrl: apiUrl,
+      apiUrl,
     } : undefined,
   };
 }

@@ -33,8 +33,7 @@ export function pushInputs(): PushOptions {
       deleteSourceBranch: boolInput('deleteSourceBranch', git.deleteSourceBranch.default === 'true'),
       reviewers: listInput('reviewers', { commas: true }),
       workItemIds: listInput('workItems', { commas: true }),
-      azureCollectionUrl: apiUrl,
-      githubApiUrl: apiUrl,
+      apiUrl,
     } : undefined,
   };
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { PullRequestSettings } from '../pull-requests';
-import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
+import type { PullRequestProvider, PullRequestSettings } from '../pull-requests';
+import type { ServiceCredential } from '../credentials';
 import {
   assertGitUrl,
   gitAuthFor,
@@ -11,7 +11,7 @@ import {
   type GitAuth,
   type GitAuthor,
 } from '../git';
-import { naming } from '../errors';
+import { GitopsError, naming } from '../errors';
 import type { Logger } from '../logger';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { commitAuthor, DEFAULT_AUTHORS, gitWriteSettings, MAX_PUSH_ATTEMPTS } from '../settings/git';
@@ -215,8 +215,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
       const closed = pushMode === 'pullRequest' ? await closeStalePullRequest({
         repositoryUrl: manifest.url,
         credential: options.credential,
-        azureCollectionUrl: options.pullRequestApiUrl,
-        githubApiUrl: options.pullRequestApiUrl,
+        apiUrl: options.pullRequestApiUrl,
         sourceBranch: pullRequestBranch,
         targetBranch,
         comment: `${targetBranch} already has the manifests rendered from HLD ${shortCommit(hld.commit) ?? ''}; closed by ${runReference(options.provenance)}.`,
@@ -250,8 +249,7 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
           deleteSourceBranch: options.pullRequest?.deleteSourceBranch,
           reviewers: options.pullRequest?.reviewers,
           workItemIds: options.pullRequest?.workItemIds,
-          azureCollectionUrl: options.pullRequestApiUrl,
-          githubApiUrl: options.pullRequestApiUrl,
+          apiUrl: options.pullRequestApiUrl,
         },
         logger,
       });
@@ -329,7 +327,7 @@ export function validateGenerateManifests(options: GenerateManifestsOptions): Ge
     validatePushSettings({
       mode: options.pushMode ?? gitWriteSettings.pushMode.default,
       maxAttempts: options.maxPushAttempts ?? MAX_PUSH_ATTEMPTS.default,
-      pullRequest: pullRequest && { ...pullRequest, azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl },
+      pullRequest: pullRequest && { ...pullRequest, apiUrl: options.pullRequestApiUrl },
     }, authorOf(validated), options.commitMessage);
     // A typo in the template fails now, not after rendering.
     if (options.commitMessage) expandTemplate(options.commitMessage, templatePlaceholders({}, []));
@@ -389,18 +387,18 @@ async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: H
   const target = options.commentOnPullRequest;
   if (!target) return;
   const url = target.repositoryUrl ?? hld.repositoryUrl;
-  // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
-  const { detectProvider, postOrUpdatePullRequestComment } = await import('../pull-requests');
-  const provider = url && detectProvider(url, { azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl });
-  if (!provider || !options.credential || !credentialAllowedFor(options.credential, url)) {
-    const reason = !provider ? 'the HLD repository is neither Azure Repos nor GitHub' : !options.credential ? 'no token' : `the job's token is not sent to ${displayUrl(url)}`;
-    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${reason}`);
+  let provider: PullRequestProvider;
+  try {
+    if (!url) throw new GitopsError('the HLD repository is not known');
+    // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
+    const { connectPullRequests } = await import('../pull-requests');
+    provider = await connectPullRequests({ repositoryUrl: url, credential: options.credential, apiUrl: options.pullRequestApiUrl });
+  } catch (error) {
+    if (!(error instanceof GitopsError)) throw error;
+    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${error.message}`);
     return;
   }
-  const result = await postOrUpdatePullRequestComment({
-    provider,
-    token: credentialToken(options.credential),
-    tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat',
+  const result = await provider.postOrUpdateComment({
     pullRequestId: target.pullRequestId,
     marker: commentMarker,
     markdown: summary,

@@ -40,8 +40,8 @@ export interface PushOptions {
   pullRequest?: PullRequestSettings & {
     targetBranch?: string;
     title?: string;
-    azureCollectionUrl?: string;
-    githubApiUrl?: string;
+    /** The pullRequestApiUrl setting: Azure DevOps collection URL or GitHub REST API root. */
+    apiUrl?: string;
   };
 }
 
@@ -189,10 +189,8 @@ export function validatePushSettings(push: PushOptions, author: { name: string; 
   for (const id of pr.workItemIds ?? []) {
     if (!/^\d+$/.test(id)) throw new GitopsError(`work item id ${JSON.stringify(id)} is not a number`, { field: 'workItems' });
   }
-  for (const apiUrl of [pr.azureCollectionUrl, pr.githubApiUrl]) {
-    if (apiUrl && !/^https?:\/\/[^\s]+$/i.test(apiUrl)) {
-      throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
-    }
+  if (pr.apiUrl && !/^https?:\/\/[^\s]+$/i.test(pr.apiUrl)) {
+    throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(pr.apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
   }
   assertSingleLine(author.name, 'gitUserName');
   assertSingleLine(author.email, 'gitUserEmail');

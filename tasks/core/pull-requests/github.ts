@@ -8,6 +8,8 @@ import type {
   PullRequestCommentOptions,
   PullRequestCommentResult,
   PullRequestOptions,
+  PullRequestAuth,
+  PullRequestProvider,
   PullRequestResult,
 } from './types';
 
@@ -147,4 +149,14 @@ function repoPath(provider: GithubProvider): string {
 
 function stripRef(branch: string): string {
   return branch.replace(/^refs\/heads\//, '');
+}
+
+/** GitHub (github.com and Enterprise Server) behind the PullRequestProvider interface. */
+export function githubProvider(target: GithubProvider, auth: PullRequestAuth): PullRequestProvider {
+  return {
+    name: 'GitHub',
+    createOrUpdate: (request) => createOrUpdateGithubPullRequest(target, { ...request, ...auth, provider: target }),
+    postOrUpdateComment: (request) => postOrUpdateGithubComment(target, { ...request, ...auth, provider: target }),
+    closeFromBranch: (request) => closeGithubPullRequest(target, { ...request, ...auth, provider: target }),
+  };
 }
