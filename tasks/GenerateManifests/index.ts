@@ -2,7 +2,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
-import { installHelm } from '../core/jobs/helmTool';
+import { installHelm } from '../core/tools/helm';
 import { boolInput, intInput, listInput, optionalInput, stringInput } from '../agent/inputs';
 import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
