@@ -51,13 +51,20 @@ describe('job settings (tasks/core/settings), the one source of defaults, allowe
   });
 
   describe('commitAuthor', () => {
-    const fallback = DEFAULT_AUTHORS.task;
-    it('takes each explicit field, else the requester when both name and email are known, else the fallback', () => {
-      const requester = { system: 'Azure Pipelines', requestedFor: 'Ada', requestedForEmail: 'ada@example.com' };
-      assert.deepEqual(commitAuthor({}, requester, fallback), { name: 'Ada', email: 'ada@example.com' });
-      assert.deepEqual(commitAuthor({ name: 'Bot' }, requester, fallback), { name: 'Bot', email: 'ada@example.com' });
-      assert.deepEqual(commitAuthor({}, { system: 'Azure Pipelines', requestedFor: 'Ada' }, fallback), fallback);
+    const requester = { system: 'CI', requestedFor: 'Ada', requestedForEmail: 'ada@example.com' };
+    const nameOnly = { system: 'CI', requestedFor: 'Ada' };
+    it('takes each explicit field, else the requester, else the front end\'s default', () => {
+      for (const defaults of [DEFAULT_AUTHORS.task, DEFAULT_AUTHORS.cli]) {
+        assert.deepEqual(commitAuthor({}, requester, defaults), { name: 'Ada', email: 'ada@example.com' });
+        assert.deepEqual(commitAuthor({ name: 'Bot' }, requester, defaults), { name: 'Bot', email: 'ada@example.com' });
+      }
+      assert.deepEqual(commitAuthor({}, { system: 'local' }, DEFAULT_AUTHORS.task), { name: 'Azure Pipelines', email: 'azure-pipelines@noreply.invalid' });
       assert.deepEqual(commitAuthor({ email: 'bot@example.com' }, { system: 'local' }, DEFAULT_AUTHORS.cli), { name: 'bedrock-gitops', email: 'bot@example.com' });
+    });
+
+    it('tasks take a requester\'s name without an email (classic releases); the CLI takes neither', () => {
+      assert.deepEqual(commitAuthor({}, nameOnly, DEFAULT_AUTHORS.task), { name: 'Ada', email: 'azure-pipelines@noreply.invalid' });
+      assert.deepEqual(commitAuthor({}, nameOnly, DEFAULT_AUTHORS.cli), { name: 'bedrock-gitops', email: 'bedrock-gitops@noreply.invalid' });
     });
   });
 });

@@ -52,20 +52,29 @@ export const hldTargetSettings = {
 
 export interface CommitAuthor { name: string; email: string }
 
+/** How a front end picks the author when the user names none. */
+export interface AuthorDefaults extends CommitAuthor {
+  /**
+   * Take the requester's name and email only together (CLI: an identity is never half someone's),
+   * or each one that is known (tasks: a classic release knows Release.RequestedFor but no email).
+   */
+  requesterAsWhole: boolean;
+}
+
 /** The author when neither the user nor the CI run names one, per front end. */
 export const DEFAULT_AUTHORS = {
-  task: { name: 'Azure Pipelines', email: 'azure-pipelines@noreply.invalid' },
-  cli: { name: 'bedrock-gitops', email: 'bedrock-gitops@noreply.invalid' },
-} as const satisfies Record<string, CommitAuthor>;
+  task: { name: 'Azure Pipelines', email: 'azure-pipelines@noreply.invalid', requesterAsWhole: false },
+  cli: { name: 'bedrock-gitops', email: 'bedrock-gitops@noreply.invalid', requesterAsWhole: true },
+} as const satisfies Record<string, AuthorDefaults>;
 
 /**
  * The commit author: each of gitUserName / gitUserEmail (--author-name / --author-email) when set,
- * else the person the run was for (only when both their name and email are known, so an identity
- * is never half someone's), else `fallback`.
+ * else the person the run was for (see requesterAsWhole), else the front end's default.
  */
-export function commitAuthor(explicit: Partial<CommitAuthor>, provenance: Provenance, fallback: CommitAuthor): CommitAuthor {
-  const requester = provenance.requestedFor && provenance.requestedForEmail
-    ? { name: provenance.requestedFor, email: provenance.requestedForEmail }
-    : fallback;
+export function commitAuthor(explicit: Partial<CommitAuthor>, provenance: Provenance, defaults: AuthorDefaults): CommitAuthor {
+  const { requestedFor, requestedForEmail } = provenance;
+  const requester = !defaults.requesterAsWhole || (requestedFor && requestedForEmail)
+    ? { name: requestedFor || defaults.name, email: requestedForEmail || defaults.email }
+    : defaults;
   return { name: explicit.name || requester.name, email: explicit.email || requester.email };
 }
