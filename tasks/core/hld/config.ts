@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { isScalar, Node } from 'yaml';
 import { FabrikateValueError, toFabrikateValue } from './fabrikate-yaml';
 import { Logger } from '../logger';
-import { yamlDocumentValue } from '../yaml/parse';
 import { assertPlainName, isPlainName, isReservedKey } from '../names';
 import { ComponentConfig, emptyConfig } from './model';
 import { FieldReader, describeNode, readYamlOrJson } from './source-file';

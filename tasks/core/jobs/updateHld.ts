@@ -5,12 +5,12 @@ import type { PullRequestSettings } from '../pull-requests';
 import { MAX_PUSH_ATTEMPTS, MERGE_STRATEGIES, PUSH_MODES, type PushMode } from '../settings/git';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError, naming } from '../errors';
-import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
+import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit } from '../git';
 import { parse } from 'yaml';
 import { formatKeyPath } from '../hld/keypath';
 import { environmentConfigFile, setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
-import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath } from '../names';
+import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath, hasControlCharacter } from '../names';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
@@ -113,6 +113,13 @@ export interface HldUpdateResult {
   closedPullRequest?: { id: number; url: string };
 }
 
+/** What one application of the edits did to the environment config. */
+interface EditOutcome {
+  file: string;
+  changes: HldChange[];
+  kept: KeptTag[];
+}
+
 /** One value changed; `subcomponent` is set when the update edited several subcomponents. */
 export type HldChange = SetChange & { subcomponent?: string };
 
@@ -126,7 +133,6 @@ export interface KeptTag {
   tag: string;
 }
 
-const controlCharacters = /[\x00-\x1f\x7f]/;
 /** Backoff base under contention: about one push round-trip, so colliders spread over a few windows. */
 const defaultBaseDelayMs = 150;
 
@@ -200,7 +206,7 @@ export function validatePushSettings(push: PushOptions, author: { name: string; 
   if (!/^[^\s<>@]+@[^\s<>@]+$/.test(author.email)) {
     throw new GitopsError(`gitUserEmail ${JSON.stringify(author.email)} is not an email address`, { field: 'gitUserEmail' });
   }
-  if (messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(messageTemplate)) {
+  if (messageTemplate && hasControlCharacter(messageTemplate, { multiLine: true })) {
     throw new GitopsError('commitMessage contains control characters', { field: 'commitMessage' });
   }
 }
@@ -221,9 +227,8 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
   const { workspace, cloned, repositoryUrl } = await openWorkspace(options, baseBranch);
   const several = edits.length > 1;
   try {
-    let last: { file: string; changes: HldChange[]; kept: KeptTag[] } = { file: configFileName(target), changes: [], kept: [] };
     // Runs on every attempt, on the tip the push will land on: the checks and the tag order see that tip.
-    const apply = async (dir: string, attempt = 1): Promise<AppliedEdit> => {
+    const apply = async (dir: string, attempt = 1): Promise<AppliedEdit<EditOutcome> & { result: EditOutcome }> => {
       // The names the user typed are checked once; a retry only re-reads the values (cheaper lost races).
       const component = attempt === 1 ? await checkTargets(dir, options, edits) : componentDir(dir, target.componentPath);
       const configFile = environmentConfigFile(component, target.environment);
@@ -247,21 +252,21 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
         changed ||= result.changed;
         changes.push(...result.changes.map((c) => (several ? { ...c, subcomponent: edit.subcomponent } : c)));
       }
-      last = { file, changes, kept };
-      return { changed, newFiles: changed && !existed ? [file] : [] };
+      return { changed, newFiles: changed && !existed ? [file] : [], result: { file, changes, kept } };
     };
     const message = commitMessage(options);
-    const finish = (result: Omit<HldUpdateResult, 'file' | 'changes' | 'kept'>): HldUpdateResult => {
-      for (const k of last.kept) {
-        logger.warn(`${last.file}: ${k.subcomponent || 'root'} ${k.key} stays ${k.current}: it is newer than ${k.tag} (tagPolicy ${edits.find((e) => e.subcomponent === k.subcomponent)?.guard?.policy}); use tagPolicy any to roll back on purpose`);
+    const finish = (result: Omit<HldUpdateResult, 'file' | 'changes' | 'kept'>, edit: EditOutcome | undefined): HldUpdateResult => {
+      const outcome = edit ?? { file: configFileName(target), changes: [], kept: [] };
+      for (const k of outcome.kept) {
+        logger.warn(`${outcome.file}: ${k.subcomponent || 'root'} ${k.key} stays ${k.current}: it is newer than ${k.tag} (tagPolicy ${edits.find((e) => e.subcomponent === k.subcomponent)?.guard?.policy}); use tagPolicy any to roll back on purpose`);
       }
-      return { ...result, ...last };
+      return { ...result, ...outcome };
     };
 
     if (options.dryRun) {
-      const { changed } = await apply(workspace.dir);
+      const { changed, result } = await apply(workspace.dir);
       logger.info(changed ? 'Dry run: the change above would be committed' : 'Dry run: nothing would change');
-      return finish({ changed, attempts: 1, branch: baseBranch });
+      return finish({ changed, attempts: 1, branch: baseBranch }, result);
     }
 
     if (!pullRequestMode) {
@@ -276,7 +281,7 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
         maxDelayMs: push.maxDelayMs,
         logger,
       });
-      return finish({ changed: pushed.changed, commitId: pushed.commit, attempts: pushed.attempts, branch: target.branch });
+      return finish({ changed: pushed.changed, commitId: pushed.commit, attempts: pushed.attempts, branch: target.branch }, pushed.result);
     }
 
     const sourceBranch = pullRequestBranchName([
@@ -284,10 +289,10 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
       ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
       several ? edits.map((e) => e.subcomponent || 'root').join('+') : edits[0].subcomponent || 'root',
     ]);
-    const applied = await apply(workspace.dir);
-    if (!applied.changed && last.kept.length > 0) {
+    const { changed, result: last } = await apply(workspace.dir);
+    if (!changed && last.kept.length > 0) {
       // Every image is older than what the target branch holds: nothing to propose, and an open PR stays as it is.
-      return finish({ changed: false, attempts: 1, branch: sourceBranch });
+      return finish({ changed: false, attempts: 1, branch: sourceBranch }, last);
     }
     const pr = push.pullRequest ?? {};
     // Said on an open PR from sourceBranch when it is closed because the target already has the values.
@@ -317,7 +322,7 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
       attempts: 1,
       branch: sourceBranch,
       closedPullRequest: opened.closedPullRequest ? { id: opened.closedPullRequest.id, url: opened.closedPullRequest.url } : undefined,
-    });
+    }, last);
   } finally {
     if (cloned) await workspace.cleanup({ removeDirectory: true });
   }
@@ -483,7 +488,7 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
 }
 
 function assertSingleLine(value: string, field: string): void {
-  if (controlCharacters.test(value)) {
+  if (hasControlCharacter(value)) {
     throw new GitopsError(`${field} contains a newline or control character`, { field, hint: 'use a single line of printable text' });
   }
 }

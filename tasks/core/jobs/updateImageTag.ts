@@ -2,6 +2,7 @@ import { GitopsError } from '../errors';
 import { formatKeyPath, parseAssignment, parseKeyPath, type SetValue } from '../hld/keypath';
 import { parseImageReference } from '../registry/reference';
 import { renderChangeSummary } from '../report';
+import { hasControlCharacter } from '../names';
 import { previousTagLine } from '../trace/previousTag';
 import { defaultImageTagMessage, expandTemplate } from './commitMessage';
 import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
@@ -81,14 +82,13 @@ export function parseSubcomponentLines(lines: readonly string[], field: string, 
 
 const tagGrammar = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const digestGrammar = /^sha256:[a-f0-9]{64}$/;
-const controlCharacters = /[\x00-\x1f\x7f]/;
 
 function inputError(field: string, message: string, hint?: string): GitopsError {
   return new GitopsError(message, { field, hint });
 }
 
 function keyPath(text: string, field: string): string[] {
-  if (controlCharacters.test(text)) throw inputError(field, `${field} contains a newline or control character`);
+  if (hasControlCharacter(text)) throw inputError(field, `${field} contains a newline or control character`);
   try {
     return parseKeyPath(text.trim());
   } catch (error) {
@@ -108,7 +108,7 @@ function stringValue(path: string[], value: string): SetValue {
 /** The values an image update sets, after validating every part; errors name the task input. */
 export function imageTagValues(request: ImageTagRequest): SetValue[] {
   const tag = request.imageTag ?? '';
-  if (controlCharacters.test(tag)) throw inputError('imageTag', 'imageTag contains a newline or control character');
+  if (hasControlCharacter(tag)) throw inputError('imageTag', 'imageTag contains a newline or control character');
   if (!tag.trim()) throw inputError('imageTag', 'imageTag is empty', 'pass the tag the build pushed, e.g. $(Build.BuildNumber)');
   if (!tagGrammar.test(tag)) {
     throw inputError('imageTag', `imageTag ${JSON.stringify(tag)} is not a valid image tag`,
@@ -119,7 +119,7 @@ export function imageTagValues(request: ImageTagRequest): SetValue[] {
   values.push(stringValue(tagPath, tag));
 
   const repository = request.imageRepository?.trim() ?? '';
-  if (controlCharacters.test(request.imageRepository ?? '')) {
+  if (hasControlCharacter(request.imageRepository ?? '')) {
     throw inputError('imageRepository', 'imageRepository contains a newline or control character');
   }
   if (repository) {
