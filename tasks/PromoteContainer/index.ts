@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GitopsError } from '../core/errors';
 import { parseTagPolicy } from '../core/jobs/tagPolicy';
 import { keptTagsText } from '../core/jobs/updateImageTag';
-import { parseSourceImageLines, promoteContainer, promotionSummary, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
+import { parseSourceImageLines, promoteContainer, promotionMessage, promotionSummary, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { parseImageReference } from '../core/registry/reference';
 import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
@@ -78,18 +78,9 @@ runTask('PromoteContainer', async (ctx) => {
     ctx.output('pullRequestId', result.hld?.pullRequestId ?? '');
     ctx.output('pullRequestUrl', result.hld?.pullRequestUrl ?? '');
     ctx.summary('Container promotion', promotionSummary(result, options.hld?.target.repositoryUrl));
-    const what = result.images.length > 1 ? `${result.images.length} images (${result.images.map((i) => i.sourceImage).join(', ')})` : result.sourceImage;
     const kept = result.hld ? keptTagsText(result.hld) : '';
     if (kept) ctx.logger.warn(kept);
-    if (result.images.length > 1 && !result.dryRun) {
-      const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
-        : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
-      return `Promoted ${what}${hldText}`;
-    }
-    if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
-    const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
-      : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
-    return `${result.alreadyPromoted ? 'Already promoted' : 'Promoted'} ${result.sourceImage} to ${result.promotedImage}${hldText}`;
+    return promotionMessage(result);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

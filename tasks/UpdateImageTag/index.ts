@@ -1,6 +1,6 @@
 import { GitopsError } from '../core/errors';
 import { parseTagPolicy } from '../core/jobs/tagPolicy';
-import { keptTagsText, parseImageLines, updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
+import { imageTagMessage, parseImageLines, updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
 import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
@@ -61,10 +61,5 @@ runTask('UpdateImageTag', async (ctx) => {
   ctx.output('pullRequestId', result.pullRequestId ?? '');
   ctx.output('pullRequestUrl', result.pullRequestUrl ?? '');
   ctx.summary('Image tag update', imageTagSummary(result, image ?? images, repositoryUrl));
-  const tags = image ? `image tag ${image.imageTag}` : `${images.length} image tags`;
-  const kept = keptTagsText(result);
-  if (!result.changed && kept) return kept;
-  if (!result.changed) return `${result.file} already has ${tags}: nothing to commit`;
-  if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets ${tags} in ${result.file}: ${result.pullRequestUrl}`;
-  return `Set ${tags} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
+  return imageTagMessage(result, image ?? images);
 });

@@ -261,6 +261,16 @@ export function commitWebUrl(repositoryUrl: string | undefined, commit: string):
 }
 
 /** The Markdown summary of an image update: file, key, old → new, commit or pull request link. */
+/** One line for the task result: the commit, the pull request, or why nothing was committed. */
+export function imageTagMessage(result: HldUpdateResult, image: ImageTagRequest | ImageTagRequest[]): string {
+  const tags = Array.isArray(image) ? `${image.length} image tags` : `image tag ${image.imageTag}`;
+  const kept = keptTagsText(result);
+  if (!result.changed && kept) return kept;
+  if (!result.changed) return `${result.file} already has ${tags}: nothing to commit`;
+  if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets ${tags} in ${result.file}: ${result.pullRequestUrl}`;
+  return `Set ${tags} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
+}
+
 export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest | ImageTagRequest[], repositoryUrl?: string): string {
   const images = Array.isArray(image) ? image : [image];
   const kept = result.kept.map((k) => `${k.subcomponent || 'root'} keeps ${k.key} ${k.current}, newer than ${k.tag}`);
