@@ -5,7 +5,7 @@
  */
 import type { ServiceCredential } from '../../tasks/core/credentials';
 import { resolve } from 'node:path';
-import type { HldTarget, PushOptions } from '../../tasks/core/jobs/updateHld';
+import type { HldTarget, PushOptions } from '../../tasks/core/jobs/types';
 import type { Provenance } from '../../tasks/core/provenance';
 import { describeError, GitopsError } from '../../tasks/core/errors';
 import { cliFlagOfTaskInput, commitAuthor, DEFAULT_AUTHORS, flagsOf, gitWriteSettings as git, hldTargetSettings, MAX_PUSH_ATTEMPTS, type CommitAuthor, type MergeStrategy, type PushMode, type SettingGroup } from '../../tasks/core/settings';

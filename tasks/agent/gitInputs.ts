@@ -1,7 +1,7 @@
 /** Inputs the three tasks share for writing to git: HLD checkout, push mode and PR options, author. */
 import * as tl from 'azure-pipelines-task-lib/task';
 import { resolve } from 'node:path';
-import type { PushOptions } from '../core/jobs/updateHld';
+import type { PushOptions } from '../core/jobs/types';
 import type { Provenance } from '../core/provenance';
 import { commitAuthor as resolveAuthor, DEFAULT_AUTHORS, gitWriteSettings as git, MAX_PUSH_ATTEMPTS, type CommitAuthor } from '../core/settings';
 import { boolInput, intInput, listInput, optionalInput, pickInput } from './inputs';

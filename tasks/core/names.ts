@@ -152,3 +152,10 @@ export function assertSeparateOutput(
     }
   }
 }
+
+/** A branch name git accepts from arbitrary text: `gitops/<segments>` with unsafe characters replaced. */
+export function pullRequestBranchName(segments: string[]): string {
+  const clean = segments.map((segment) =>
+    segment.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+|[.-]+$/g, '').replace(/\.lock$/i, '-lock') || 'root');
+  return ['gitops', ...clean].join('/');
+}

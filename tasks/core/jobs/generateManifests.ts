@@ -21,11 +21,11 @@ import { expandTemplate } from './commitMessage';
 import { assertNoEnvironmentEmptied } from './deletionGuard';
 import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
-import { closeStalePullRequest, pullRequestBranchName, pushPullRequest, type PullRequestPushResult } from './pullRequestPush';
+import { closeStalePullRequest, pushPullRequest, type PullRequestPushResult } from './pullRequestPush';
 import { validatePushSettings } from './updateHld';
 import type { NetworkLimits } from '../render/sources';
 import { isSupersededBy, recordedRenderPerFolder } from './superseded';
-import { assertBranchName, assertSeparateOutput } from '../names';
+import { assertBranchName, assertSeparateOutput, pullRequestBranchName } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
 

@@ -121,10 +121,3 @@ export async function closeStalePullRequest(options: StalePullRequestOptions): P
     return undefined;
   }
 }
-
-/** A branch name git accepts from arbitrary text: `gitops/<segments>` with unsafe characters replaced. */
-export function pullRequestBranchName(segments: string[]): string {
-  const clean = segments.map((segment) =>
-    segment.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+|[.-]+$/g, '').replace(/\.lock$/i, '-lock') || 'root');
-  return ['gitops', ...clean].join('/');
-}
