@@ -3,7 +3,6 @@ import { gitWriteSettings, hldTargetSettings } from './git';
 import type { SettingGroup } from './setting';
 
 export const VERIFICATION_MODES = ['none', 'manifestRepo', 'cluster'] as const;
-export type VerificationMode = (typeof VERIFICATION_MODES)[number];
 
 /** How the promoted digest is written into the HLD besides the tag. */
 export const PIN_DIGEST_MODES = ['none', 'digestKey', 'tagAtDigest'] as const;

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { loadConfig } from '../../../tasks/core/hld/config';
-import { goScalar, toFabrikateValue, FabrikateValueError } from '../../../tasks/core/hld/fabrikate-yaml';
+import { goScalar, toFabrikateValue } from '../../../tasks/core/hld/fabrikate-yaml';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { mergeConfigs } from '../../../tasks/core/hld/merge';
 import { emptyConfig, ComponentConfig } from '../../../tasks/core/hld/model';
