@@ -1,6 +1,8 @@
-// Lists exports of tasks/ and cli/ that no other file imports (tests and benchmarks count as
-// users; an export only used in its own file counts as used, as it is part of a signature there).
+// Lists exports of tasks/ and cli/ that nothing uses (tests and benchmarks count as users; an
+// export used in its own file counts as used, as it is part of a signature there; a re-export
+// through an index.ts barrel is not a use).
 // Entry points (tasks/<Task>/index.ts, cli/index.ts) are exempt. Exit code 1 when any is found.
+// `--product`: tests and benchmarks do not count as users (lists code only tests call).
 import ts from 'typescript';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,22 +23,19 @@ const useAllOf = (specifier) => {
   if (module) for (const s of checker.getExportsOfModule(module)) used.add(resolve(s));
 };
 
-for (const file of files) {
+const productOnly = process.argv.includes('--product');
+for (const file of files.filter((f) => !productOnly || /^(tasks|cli)\//.test(rel(f)))) {
   const visit = (node) => {
-    if (ts.isImportSpecifier(node) || ts.isExportSpecifier(node)) {
-      const local = checker.getSymbolAtLocation(node.name);
-      // `export { x } from './y'` and `import { x }` both name y's export.
-      used.add(resolve(local));
-      if (ts.isExportSpecifier(node) && node.parent.parent.moduleSpecifier) {
-        const module = checker.getSymbolAtLocation(node.parent.parent.moduleSpecifier);
-        const target = module && checker.getExportsOfModule(module).find((s) => s.name === (node.propertyName ?? node.name).text);
-        if (target) used.add(resolve(target));
-      }
+    if (ts.isImportSpecifier(node)) {
+      used.add(resolve(checker.getSymbolAtLocation(node.name)));
     } else if (ts.isNamespaceImport(node) || (ts.isImportClause(node) && node.name)) {
       useAllOf(node.parent.moduleSpecifier ?? node.parent.parent.moduleSpecifier);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0]) {
       useAllOf(node.arguments[0]);
-    } else if (ts.isIdentifier(node) && !ts.isImportSpecifier(node.parent) && !ts.isExportSpecifier(node.parent)) {
+    } else if (ts.isExportSpecifier(node)) {
+      // A re-export (`export { x } from './y'`, index.ts barrels) is not a use: an import through it is.
+      return;
+    } else if (ts.isIdentifier(node) && !ts.isImportSpecifier(node.parent)) {
       // A use in the declaring file itself (or through a namespace / dynamic import binding).
       const symbol = checker.getSymbolAtLocation(node);
       if (symbol && node.parent && !isDeclarationName(node)) used.add(resolve(symbol));

@@ -103,6 +103,4 @@ describe('hostile arguments against the bundled CLI', function () {
       await assertContained(f, { texts: { stdout: result.stdout, stderr: result.stderr }, message }, c.names, before);
     });
   }
-
-  it('has at least 20 cases', () => assert.ok(cases.length >= 20, `${cases.length} cases`));
 });
