@@ -24,8 +24,6 @@ import type {
   PullRequestCommentOptions,
   PullRequestCommentResult,
   PullRequestOptions,
-  PullRequestAuth,
-  PullRequestProvider,
   PullRequestResult,
   TokenKind,
 } from './types';
@@ -265,14 +263,4 @@ function toRef(branch: string): string {
 
 function webUrl(provider: AzureProvider, id: number): string {
   return `${provider.collectionUrl}/${encodeURIComponent(provider.project)}/_git/${encodeURIComponent(provider.repository)}/pullrequest/${id}`;
-}
-
-/** Azure Repos (Services and Server) behind the PullRequestProvider interface. */
-export function azureReposProvider(target: AzureProvider, auth: PullRequestAuth): PullRequestProvider {
-  return {
-    name: 'Azure DevOps',
-    createOrUpdate: (request) => createOrUpdateAzurePullRequest(target, { ...request, ...auth, provider: target }),
-    postOrUpdateComment: (request) => postOrUpdateAzureComment(target, { ...request, ...auth, provider: target }),
-    closeFromBranch: (request) => closeAzurePullRequest(target, { ...request, ...auth, provider: target }),
-  };
 }

@@ -38,9 +38,25 @@ export function connectPullRequests(options: PullRequestConnectionOptions): Prom
   return pullRequestProvider(target, { token: credentialToken(options.credential), tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat' });
 }
 
-/** The implementation for `target`, loaded on use: the Azure DevOps client is most of the bundle. */
+/**
+ * The implementation for `target` (azureRepos.ts, github.ts) behind the PullRequestProvider
+ * interface, loaded on use: the Azure DevOps client is most of the bundle.
+ */
 export async function pullRequestProvider(target: RepoProvider, auth: PullRequestAuth): Promise<PullRequestProvider> {
-  return target.kind === 'azure'
-    ? (await import('./azureRepos')).azureReposProvider(target, auth)
-    : (await import('./github')).githubProvider(target, auth);
+  if (target.kind === 'azure') {
+    const azure = await import('./azureRepos');
+    return {
+      name: 'Azure DevOps',
+      createOrUpdate: (request) => azure.createOrUpdateAzurePullRequest(target, { ...request, ...auth, provider: target }),
+      postOrUpdateComment: (request) => azure.postOrUpdateAzureComment(target, { ...request, ...auth, provider: target }),
+      closeFromBranch: (request) => azure.closeAzurePullRequest(target, { ...request, ...auth, provider: target }),
+    };
+  }
+  const github = await import('./github');
+  return {
+    name: 'GitHub',
+    createOrUpdate: (request) => github.createOrUpdateGithubPullRequest(target, { ...request, ...auth, provider: target }),
+    postOrUpdateComment: (request) => github.postOrUpdateGithubComment(target, { ...request, ...auth, provider: target }),
+    closeFromBranch: (request) => github.closeGithubPullRequest(target, { ...request, ...auth, provider: target }),
+  };
 }

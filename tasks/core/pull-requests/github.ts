@@ -8,8 +8,6 @@ import type {
   PullRequestCommentOptions,
   PullRequestCommentResult,
   PullRequestOptions,
-  PullRequestAuth,
-  PullRequestProvider,
   PullRequestResult,
 } from './types';
 
@@ -149,14 +147,4 @@ function repoPath(provider: GithubProvider): string {
 
 function stripRef(branch: string): string {
   return branch.replace(/^refs\/heads\//, '');
-}
-
-/** GitHub (github.com and Enterprise Server) behind the PullRequestProvider interface. */
-export function githubProvider(target: GithubProvider, auth: PullRequestAuth): PullRequestProvider {
-  return {
-    name: 'GitHub',
-    createOrUpdate: (request) => createOrUpdateGithubPullRequest(target, { ...request, ...auth, provider: target }),
-    postOrUpdateComment: (request) => postOrUpdateGithubComment(target, { ...request, ...auth, provider: target }),
-    closeFromBranch: (request) => closeGithubPullRequest(target, { ...request, ...auth, provider: target }),
-  };
 }
