@@ -9,7 +9,7 @@ import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
 import { promoteContainerSettings as S, REGISTRY_NETWORK_TIMEOUT_SECONDS as TIMEOUT } from '../../tasks/core/settings';
 import { CliCommand, UsageError } from './command';
-import { clusterSourceFrom } from './history-source';
+import { clusterSourceFrom } from './historySource';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
 
 export const promoteCommand: CliCommand = {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rollbackImageTag } from '../../tasks/core/jobs/rollback';
 import { CliCommand, UsageError } from './command';
-import { boundsFrom } from './history-source';
+import { boundsFrom } from './historySource';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const rollbackCommand: CliCommand = {

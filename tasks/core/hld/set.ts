@@ -6,10 +6,10 @@ import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { assertPlainName, hasControlCharacter } from '../names';
 import { formatKeyPath, ListSelector, listSelector, SetValue } from './keypath';
-import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, FabrikateValueError, toFabrikateValue } from './fabrikate-yaml';
+import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, FabrikateValueError, toFabrikateValue } from './fabrikateYaml';
 import { parseYamlValue, readYamlText } from '../yaml/parse';
-import { parseSource, type SourceDocument } from './yaml-source';
-import { displayPath } from './source-file';
+import { parseSource, type SourceDocument } from './yamlSource';
+import { displayPath } from './sourceFile';
 import { checkoutRoot, realPathInside } from '../paths';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
