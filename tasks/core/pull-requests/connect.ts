@@ -14,7 +14,7 @@ export interface PullRequestConnectionOptions {
 }
 
 /** The provider of the remote, with the credential checked; errors name the input to fix. */
-export function connectPullRequests(options: PullRequestConnectionOptions): Promise<PullRequestProvider> {
+export async function connectPullRequests(options: PullRequestConnectionOptions): Promise<PullRequestProvider> {
   const url = options.repositoryUrl;
   const target = detectProvider(url, options.apiUrl);
   if (!target) {
