@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
 import { installHelm } from '../core/tools/helm';
-import { boolInput, intInput, listInput, optionalInput, stringInput } from '../agent/inputs';
+import { boolInput, intInput, listInput, optionalInput, settingInput, stringInput } from '../agent/inputs';
 import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
@@ -38,12 +38,12 @@ runTask('GenerateManifests', async (ctx) => {
   try {
     const result = await generateManifests({
       hld: hldRepositoryUrl
-        ? { url: hldRepositoryUrl, branch: stringInput('hldBranch', { defaultValue: S.hldBranch.default }) }
+        ? { url: hldRepositoryUrl, branch: settingInput(S, 'hldBranch') }
         : { dir: resolve(stringInput('hldPath', { defaultValue: tl.getVariable('System.DefaultWorkingDirectory') || process.cwd() })) },
       environmentSets: parseEnvironmentSets(environments.length ? environments : [S.environments.default]),
       outputDir,
       manifest: manifestRepositoryUrl
-        ? { url: manifestRepositoryUrl, branch: stringInput('manifestBranch', { defaultValue: S.manifestBranch.default }), path: optionalInput('manifestPath') }
+        ? { url: manifestRepositoryUrl, branch: settingInput(S, 'manifestBranch'), path: optionalInput('manifestPath') }
         : undefined,
       pushMode: push.mode,
       pullRequest: push.pullRequest,

@@ -8,7 +8,7 @@ import { keptTagsText } from '../core/jobs/updateImageTag';
 import { parseSourceImageLines, promoteContainer, promotionMessage, promotionSummary, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { parseImageReference } from '../core/registry/reference';
-import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, intInput, listInput, optionalInput, pickInput, settingInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
@@ -25,18 +25,18 @@ runTask('PromoteContainer', async (ctx) => {
   const sourceHosts = new Set([sourceImage, ...sourceImages.map((s) => s.sourceImage)].filter(Boolean).map(registryHostOf));
   const source = await registryConnection(ctx, 'sourceRegistryConnection', [...sourceHosts].join(', ') || undefined, networkTimeoutSeconds * 1000);
   const target = await targetCredentials(ctx, networkTimeoutSeconds * 1000);
-  const platformsText = stringInput('platforms', { defaultValue: S.platforms.default });
+  const platformsText = settingInput(S, 'platforms');
   const verificationMode = pickInput('verification', S.verification.allowed, S.verification.default);
   const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : verificationMode === 'cluster' ? {
     mode: 'cluster',
     cluster: clusterSource(ctx),
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
-    branch: stringInput('verifyManifestBranch', { defaultValue: S.verifyManifestBranch.default }),
+    branch: settingInput(S, 'verifyManifestBranch'),
     environmentPath: stringInput('verifyEnvironmentPath'),
   } : {
     mode: 'manifestRepo',
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
-    branch: stringInput('verifyManifestBranch', { defaultValue: S.verifyManifestBranch.default }),
+    branch: settingInput(S, 'verifyManifestBranch'),
     environmentPath: stringInput('verifyEnvironmentPath'),
     syncTag: optionalInput('verifySyncTag'),
   };
@@ -118,15 +118,15 @@ function hldOptions(provenance: Provenance, several: boolean): PromoteHldOptions
     target: {
       repositoryUrl,
       checkoutPath,
-      branch: stringInput('hldBranch', { defaultValue: S.hldBranch.default }),
+      branch: settingInput(S, 'hldBranch'),
       componentPath: stringInput('componentPath'),
-      environment: stringInput('environment', { defaultValue: S.environment.default }),
+      environment: settingInput(S, 'environment'),
       subcomponent: several ? '' : stringInput('subcomponent'),
     },
-    tagKey: stringInput('tagKey', { defaultValue: S.tagKey.default }),
-    repositoryKey: stringInput('repositoryKey', { defaultValue: S.repositoryKey.default }),
+    tagKey: settingInput(S, 'tagKey'),
+    repositoryKey: settingInput(S, 'repositoryKey'),
     pinDigest: pickInput('pinDigest', S.pinDigest.allowed, S.pinDigest.default),
-    digestKey: stringInput('digestKey', { defaultValue: S.digestKey.default }),
+    digestKey: settingInput(S, 'digestKey'),
     noNewKeys: boolInput('noNewKeys', false),
     createEnvironment: boolInput('createEnvironment', false),
     createSubcomponent: boolInput('createSubcomponent', false),

@@ -1,7 +1,7 @@
 import { GitopsError } from '../core/errors';
 import { parseTagPolicy } from '../core/jobs/tagPolicy';
 import { imageTagMessage, parseImageLines, updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
-import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
+import { boolInput, listInput, optionalInput, settingInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
@@ -10,8 +10,8 @@ import { updateImageTagSettings as S } from '../core/settings';
 
 runTask('UpdateImageTag', async (ctx) => {
   const keys = {
-    tagKey: stringInput('tagKey', { defaultValue: S.tagKey.default }),
-    repositoryKey: stringInput('repositoryKey', { defaultValue: S.repositoryKey.default }),
+    tagKey: settingInput(S, 'tagKey'),
+    repositoryKey: settingInput(S, 'repositoryKey'),
   };
   const images = parseImageLines(listInput('images'), keys);
   const single = images.length === 0;
@@ -35,10 +35,10 @@ runTask('UpdateImageTag', async (ctx) => {
     tagPolicy: parseTagPolicy(stringInput('tagPolicy')),
     target: {
       repositoryUrl,
-      branch: stringInput('hldBranch', { defaultValue: S.hldBranch.default }),
+      branch: settingInput(S, 'hldBranch'),
       checkoutPath: explicitHldPath(),
       componentPath: stringInput('componentPath'),
-      environment: stringInput('environment', { defaultValue: S.environment.default }),
+      environment: settingInput(S, 'environment'),
       subcomponent: single ? stringInput('subcomponent', { required: true }) : '',
     },
     noNewKeys: boolInput('noNewKeys'),

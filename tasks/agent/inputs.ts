@@ -3,6 +3,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import { GitopsError } from '../core/errors';
 import { displayUrl } from '../core/exec';
 import { hasControlCharacter } from '../core/names';
+import type { SettingGroup } from '../core/settings';
 import { quietly } from './runTask';
 
 /**
@@ -25,6 +26,11 @@ export function stringInput(name: string, options: { required?: boolean; default
     throw new GitopsError(`input "${name}" contains control characters`, { field: name });
   }
   return value || options.defaultValue || '';
+}
+
+/** A text input of a job's settings (tasks/core/settings), with the setting's default: the name is type-checked. */
+export function settingInput<G extends SettingGroup>(settings: G, name: keyof G & string): string {
+  return stringInput(name, { defaultValue: settings[name].default });
 }
 
 export function optionalInput(name: string): string | undefined {
