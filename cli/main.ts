@@ -106,7 +106,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = redact(displayUrl(describeForCli(error, command.flags).split('\n')[0]), secrets);
+    const message = redact(displayUrl(describeForCli(error, command.settings).split('\n')[0]), secrets);
     process.stderr.write(usage ? `error: ${message} (see bedrock-gitops ${name} --help)\n` : `error: ${message}\n`);
     return usage ? 2 : 1;
   }

@@ -1,4 +1,5 @@
 import { Logger } from '../../tasks/core/logger';
+import type { SettingGroup } from '../../tasks/core/settings';
 
 /** What a command gets from the process: its arguments and the environment it may pass on. */
 export interface CliContext {
@@ -17,10 +18,10 @@ export interface CliCommand {
   help: string;
   run(context: CliContext): Promise<void>;
   /**
-   * Task input name (as core errors name it in `field`) -> this command's flag, so that a refusal
-   * names the flag the user typed.
+   * The settings of the job this command runs (tasks/core/settings): an error naming one of its
+   * task inputs names this command's flag instead.
    */
-  flags?: Readonly<Record<string, string>>;
+  settings?: SettingGroup;
 }
 
 /** A wrong invocation: reported with the command's usage line and exit code 2. */

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { parseEnvironmentSets } from '../../tasks/core/jobs/manifestSync';
 import { generate } from '../../tasks/core/render/generate';
+import { generateCommandSettings, RENDER_NETWORK_TIMEOUT_SECONDS as TIMEOUT } from '../../tasks/core/settings';
 import { CliCommand, UsageError } from './command';
 import { helmHelp, helmOptions, helmPathFrom, toolsDirectory } from './helm';
 import { hookHelp, hookOptions, hooksFrom, localSourcesFrom } from './shared';
@@ -11,13 +12,13 @@ import { hookHelp, hookOptions, hooksFrom, localSourcesFrom } from './shared';
 export function networkOption(text: string | undefined): { deadlineMs: number } | undefined {
   if (text === undefined) return undefined;
   const seconds = Number(text);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new UsageError('--network-timeout must be a whole number of seconds from 1 to 3600');
+  if (!Number.isInteger(seconds) || seconds < TIMEOUT.min || seconds > TIMEOUT.max) throw new UsageError(`--network-timeout must be a whole number of seconds from ${TIMEOUT.min} to ${TIMEOUT.max}`);
   return { deadlineMs: seconds * 1000 };
 }
 
 export const generateCommand: CliCommand = {
   name: 'generate',
-  flags: { outputPath: '--output', environments: '--environments', environment: '--environments', kustomizePath: '--kustomize' },
+  settings: generateCommandSettings,
   summary: 'render the HLD into <output>/<env1-env2...>/<path>/<name>.yaml',
   help: `Usage: bedrock-gitops generate [ENV ...] [--environments "prod-east prod,staging"] [--hld DIR] [--output DIR]
                                [--cache DIR] [--helm PATH | --helm-version X] [--concurrency N] [--network-timeout SECONDS]

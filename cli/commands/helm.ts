@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { installHelm } from '../../tasks/core/jobs/helmTool';
+import { installHelm } from '../../tasks/core/tools/helm';
 import { findOnPath } from '../../tasks/core/render/helm';
 import type { CliContext } from './command';
 

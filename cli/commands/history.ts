@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { environmentHistory } from '../../tasks/core/trace/history';
 import { historyTable } from '../../tasks/core/trace/render';
 import { CliCommand, UsageError } from './command';
-import { historyHelp, historyOptions, readHistories } from './history-source';
+import { historyHelp, historyOptions, readHistories } from './historySource';
 import { gitCredentialFromEnv } from './shared';
 
 export const historyCommand: CliCommand = {

@@ -7,29 +7,14 @@ import { keptTagsText } from '../../tasks/core/jobs/updateImageTag';
 import { parseSourceImageLines, promoteContainer, type PinDigest, type PromoteHldOptions } from '../../tasks/core/jobs/promoteContainer';
 import type { Provenance } from '../../tasks/core/provenance';
 import type { RegistryCredentials } from '../../tasks/core/registry';
+import { promoteContainerSettings as S, REGISTRY_NETWORK_TIMEOUT_SECONDS as TIMEOUT } from '../../tasks/core/settings';
 import { CliCommand, UsageError } from './command';
-import { clusterSourceFrom } from './history-source';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hldTargetFlags, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
-
-const PIN_DIGEST: readonly PinDigest[] = ['none', 'digestKey', 'tagAtDigest'];
+import { clusterSourceFrom } from './historySource';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom, type GitWriteValues, type HldTargetValues } from './shared';
 
 export const promoteCommand: CliCommand = {
   name: 'promote',
-  flags: {
-    ...gitWriteFlags,
-    ...hldTargetFlags,
-    sourceImage: '--source',
-    targetRegistry: '--target-registry',
-    targetRepository: '--target-repository',
-    targetTag: '--target-tag',
-    platforms: '--platforms',
-    verifyManifestRepositoryUrl: '--verify-repo',
-    verifyManifestBranch: '--verify-branch',
-    verifyEnvironmentPath: '--verify-path',
-    verifySyncTag: '--verify-sync-tag',
-    pinDigest: '--pin-digest',
-    digestKey: '--digest-key',
-  },
+  settings: S,
   summary: 'verify an image runs in pre-production, copy it by digest to another registry, update the HLD',
   help: `Usage: bedrock-gitops promote --source REGISTRY/REPO:TAG --target-registry HOST[:PORT] [options]
 
@@ -123,10 +108,10 @@ ${gitEnvironmentHelp}
     if (several && values.subcomponent !== undefined) throw new UsageError('--source SUB=REF names each subcomponent: drop --subcomponent');
     if (!values['target-registry']) throw new UsageError('--target-registry is required');
     if (!values['no-verify'] && !values['verify-repo']) throw new UsageError('give --verify-repo (and --verify-path), or --no-verify');
-    const timeoutText = values['network-timeout'] ?? '300';
+    const timeoutText = values['network-timeout'] ?? S.networkTimeoutSeconds.default;
     const networkTimeoutSeconds = /^\d+$/.test(timeoutText.trim()) ? Number(timeoutText) : NaN;
-    if (!(networkTimeoutSeconds >= 5 && networkTimeoutSeconds <= 86_400)) {
-      throw new UsageError(`--network-timeout must be a whole number of seconds from 5 to 86400, not ${JSON.stringify(timeoutText)}`);
+    if (!(networkTimeoutSeconds >= TIMEOUT.min && networkTimeoutSeconds <= TIMEOUT.max)) {
+      throw new UsageError(`--network-timeout must be a whole number of seconds from ${TIMEOUT.min} to ${TIMEOUT.max}, not ${JSON.stringify(timeoutText)}`);
     }
     const env = context.env;
     const provenance = provenanceFromEnv(env);
@@ -149,12 +134,12 @@ ${gitEnvironmentHelp}
           mode: 'cluster',
           cluster: clusterSourceFrom(values['verify-cluster'], values, env, '--verify-cluster'),
           repositoryUrl: values['verify-repo']!,
-          branch: values['verify-branch'] ?? 'main',
+          branch: values['verify-branch'] ?? S.verifyManifestBranch.default,
           environmentPath: values['verify-path'] ?? '',
         } : {
           mode: 'manifestRepo',
           repositoryUrl: values['verify-repo']!,
-          branch: values['verify-branch'] ?? 'main',
+          branch: values['verify-branch'] ?? S.verifyManifestBranch.default,
           environmentPath: values['verify-path'] ?? '',
           syncTag: values['verify-sync-tag'],
         },
@@ -202,14 +187,14 @@ function hldOptions(values: HldValues, cwd: string, provenance: Provenance): Pro
   const repositoryUrl = values['hld-repo'];
   const checkout = values.hld;
   if (!repositoryUrl && !checkout) return undefined;
-  const pinDigest = (values['pin-digest'] ?? 'none') as PinDigest;
-  if (!PIN_DIGEST.includes(pinDigest)) throw new UsageError(`--pin-digest must be one of ${PIN_DIGEST.join(', ')}`);
+  const pinDigest = values['pin-digest'] ?? S.pinDigest.default;
+  if (!isPinDigest(pinDigest)) throw new UsageError(`--pin-digest must be one of ${S.pinDigest.allowed.join(', ')}`);
   return {
-    target: hldTargetFrom(values, cwd, 'prod'),
-    tagKey: values['tag-key'] ?? 'image.tag',
-    repositoryKey: values['repository-key'] ?? 'image.repository',
+    target: hldTargetFrom(values, cwd, S.environment.default),
+    tagKey: values['tag-key'] ?? S.tagKey.default,
+    repositoryKey: values['repository-key'] ?? S.repositoryKey.default,
     pinDigest,
-    digestKey: values['digest-key'] ?? 'image.digest',
+    digestKey: values['digest-key'] ?? S.digestKey.default,
     noNewKeys: !!values['no-new-keys'],
     createEnvironment: !!values['create-environment'],
     createSubcomponent: !!values['create-subcomponent'],
@@ -217,4 +202,8 @@ function hldOptions(values: HldValues, cwd: string, provenance: Provenance): Pro
     commitMessage: values['commit-message'],
     author: authorFrom(values, provenance),
   };
+}
+
+function isPinDigest(value: string): value is PinDigest {
+  return (S.pinDigest.allowed as readonly string[]).includes(value);
 }

@@ -4,25 +4,15 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateManifests, parseEnvironmentSets } from '../../tasks/core/jobs/generateManifests';
 import { helmHelp, helmOptions, helmPathFrom } from './helm';
+import { generateManifestsSettings as S } from '../../tasks/core/settings';
 import { CliCommand, UsageError } from './command';
 import { networkOption } from './generate';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hookHelp, hookOptions, hooksFrom, localSourcesFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hookHelp, hookOptions, hooksFrom, localSourcesFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const publishCommand: CliCommand = {
   name: 'publish',
   summary: 'render the HLD and publish it to the manifest repository (GenerateManifests)',
-  flags: {
-    ...gitWriteFlags,
-    hldRepositoryUrl: '--hld-repo',
-    hldPath: '--hld',
-    hldBranch: '--hld-branch',
-    manifestRepositoryUrl: '--manifest-repo',
-    manifestBranch: '--branch',
-    manifestPath: '--path',
-    outputPath: '--output',
-    environments: '--environments',
-    kustomizePath: '--kustomize',
-  },
+  settings: S,
   help: `Usage: bedrock-gitops publish [--manifest-repo URL] [--environments "prod-east prod,staging"]
                               [--hld DIR | --hld-repo URL] [options]
 
@@ -88,10 +78,10 @@ ${gitEnvironmentHelp}`,
     const workDir = mkdtempSync(join(tmpdir(), 'bedrock-publish-'));
     try {
       const result = await generateManifests({
-        hld: values['hld-repo'] ? { url: values['hld-repo'], branch: values['hld-branch'] ?? 'main' } : { dir: resolve(context.cwd, values.hld ?? '.') },
-        environmentSets: parseEnvironmentSets(values.environments ?? ['prod']),
+        hld: values['hld-repo'] ? { url: values['hld-repo'], branch: values['hld-branch'] ?? S.hldBranch.default } : { dir: resolve(context.cwd, values.hld ?? '.') },
+        environmentSets: parseEnvironmentSets(values.environments ?? [S.environments.default]),
         outputDir: values.output ? resolve(context.cwd, values.output) : join(workDir, 'rendered'),
-        manifest: values['manifest-repo'] ? { url: values['manifest-repo'], branch: values.branch ?? 'main', path: values.path } : undefined,
+        manifest: values['manifest-repo'] ? { url: values['manifest-repo'], branch: values.branch ?? S.manifestBranch.default, path: values.path } : undefined,
         pushMode: push.mode,
         pullRequest: push.pullRequest,
         pullRequestApiUrl: values['pr-api-url'],

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rollbackImageTag } from '../../tasks/core/jobs/rollback';
 import { CliCommand, UsageError } from './command';
-import { boundsFrom } from './history-source';
+import { boundsFrom } from './historySource';
 import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { hldTargetSettings } from '../../tasks/core/settings';
 
 export const rollbackCommand: CliCommand = {
   name: 'rollback',
@@ -64,8 +65,8 @@ ${gitEnvironmentHelp}`,
     try {
       const result = await rollbackImageTag({
         to: { tag: values.to, previous: values.previous },
-        tagKey: values['tag-key'] ?? 'image.tag',
-        repositoryKey: values['repository-key'] ?? 'image.repository',
+        tagKey: values['tag-key'] ?? hldTargetSettings.tagKey.default,
+        repositoryKey: values['repository-key'] ?? hldTargetSettings.repositoryKey.default,
         digestKey: values['digest-key'],
         bounds: boundsFrom(values),
         target: hldTargetFrom(values, context.cwd, values.environment),

@@ -7,7 +7,6 @@ import { CliCommand, UsageError } from './command';
 
 export const setCommand: CliCommand = {
   name: 'set',
-  flags: { environment: '--environment' },
   summary: 'write config values into config/<env>.yaml, keeping comments and layout',
   help: `Usage: bedrock-gitops set [--hld DIR] [--environment ENV] [--subcomponent a.b]
                           [--no-new-config-keys] [-f FILE] key.path=value key.path:=typed ...

@@ -3,46 +3,14 @@
  * same flags as the tasks' shared inputs (tasks/agent/gitInputs.ts) and read credentials and
  * provenance from the environment the same way.
  */
-import type { MergeStrategy } from '../../tasks/core/azure-devops';
 import type { ServiceCredential } from '../../tasks/core/credentials';
 import { resolve } from 'node:path';
-import type { HldTarget, PushOptions } from '../../tasks/core/jobs/updateHld';
+import type { HldTarget, PushOptions } from '../../tasks/core/jobs/types';
 import type { Provenance } from '../../tasks/core/provenance';
 import { describeError, GitopsError } from '../../tasks/core/errors';
 import { allowLocalGitSourcesFrom } from '../../tasks/core/render/gitFetch';
+import { cliFlagOfTaskInput, commitAuthor, DEFAULT_AUTHORS, flagsOf, gitWriteSettings as git, hldTargetSettings, MAX_PUSH_ATTEMPTS, type CommitAuthor, type MergeStrategy, type PushMode, type SettingGroup } from '../../tasks/core/settings';
 import { UsageError } from './command';
-
-const MERGE_STRATEGIES: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
-const PUSH_MODES = ['direct', 'pullRequest'] as const;
-
-export const DEFAULT_AUTHOR = { name: 'bedrock-gitops', email: 'bedrock-gitops@noreply.invalid' };
-
-/** Task input -> flag of gitWriteOptions, for error messages (CliCommand.flags). */
-export const gitWriteFlags = {
-  pushMode: '--push-mode',
-  pullRequestTargetBranch: '--pr-target-branch',
-  pullRequestTitle: '--pr-title',
-  mergeStrategy: '--merge-strategy',
-  reviewers: '--reviewer',
-  workItems: '--work-item',
-  pullRequestApiUrl: '--pr-api-url',
-  commitMessage: '--commit-message',
-  gitUserName: '--author-name',
-  gitUserEmail: '--author-email',
-  maxPushAttempts: '--max-push-attempts',
-} as const;
-
-/** Task input -> flag of hldTargetOptions, for error messages. */
-export const hldTargetFlags = {
-  hldRepositoryUrl: '--hld-repo',
-  hldPath: '--hld',
-  hldBranch: '--hld-branch',
-  componentPath: '--component-path',
-  environment: '--environment',
-  subcomponent: '--subcomponent',
-  tagKey: '--tag-key',
-  repositoryKey: '--repository-key',
-} as const;
 
 /** parseArgs specs of the shared flags; spread them into a command's own options. */
 export const gitWriteOptions = {
@@ -97,7 +65,7 @@ export function hldTargetFrom(values: HldTargetValues, cwd: string, defaultEnvir
   return {
     repositoryUrl: values['hld-repo'],
     checkoutPath: values.hld === undefined ? undefined : resolve(cwd, values.hld),
-    branch: values['hld-branch'] ?? 'main',
+    branch: values['hld-branch'] ?? hldTargetSettings.hldBranch.default,
     componentPath: values['component-path'] ?? '',
     environment: values.environment ?? defaultEnvironment,
     subcomponent: values.subcomponent ?? '',
@@ -158,22 +126,22 @@ export const gitEnvironmentHelp = `  GITOPS_GIT_TOKEN          token for http(s)
 
 /** Push mode, retries and pull request options, validated like the tasks' inputs. */
 export function pushOptionsFrom(values: GitWriteValues): PushOptions {
-  const mode = values['push-mode'] ?? 'direct';
-  if (!(PUSH_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`--push-mode must be ${PUSH_MODES.join(' or ')}, not ${JSON.stringify(mode)}`);
+  const mode = values['push-mode'] ?? git.pushMode.default;
+  if (!isOneOf(mode, git.pushMode.allowed)) {
+    throw new UsageError(`--push-mode must be ${git.pushMode.allowed.join(' or ')}, not ${JSON.stringify(mode)}`);
   }
-  const mergeStrategy = values['merge-strategy'] ?? 'squash';
-  if (!(MERGE_STRATEGIES as readonly string[]).includes(mergeStrategy)) {
-    throw new UsageError(`--merge-strategy must be one of ${MERGE_STRATEGIES.join(', ')}, not ${JSON.stringify(mergeStrategy)}`);
+  const mergeStrategy = values['merge-strategy'] ?? git.mergeStrategy.default;
+  if (!isOneOf(mergeStrategy, git.mergeStrategy.allowed)) {
+    throw new UsageError(`--merge-strategy must be one of ${git.mergeStrategy.allowed.join(', ')}, not ${JSON.stringify(mergeStrategy)}`);
   }
-  const attemptsText = values['max-push-attempts'] ?? '10';
+  const attemptsText = values['max-push-attempts'] ?? git.maxPushAttempts.default;
   const maxAttempts = /^\d+$/.test(attemptsText.trim()) ? Number(attemptsText) : NaN;
-  if (!(maxAttempts >= 1 && maxAttempts <= 50)) {
-    throw new UsageError(`--max-push-attempts must be a whole number from 1 to 50, not ${JSON.stringify(attemptsText)}`);
+  if (!(maxAttempts >= MAX_PUSH_ATTEMPTS.min && maxAttempts <= MAX_PUSH_ATTEMPTS.max)) {
+    throw new UsageError(`--max-push-attempts must be a whole number from ${MAX_PUSH_ATTEMPTS.min} to ${MAX_PUSH_ATTEMPTS.max}, not ${JSON.stringify(attemptsText)}`);
   }
   const apiUrl = values['pr-api-url'];
   return {
-    mode: mode as PushOptions['mode'],
+    mode: mode as PushMode,
     maxAttempts,
     pullRequest: mode === 'pullRequest' ? {
       targetBranch: values['pr-target-branch'],
@@ -183,21 +151,14 @@ export function pushOptionsFrom(values: GitWriteValues): PushOptions {
       deleteSourceBranch: !values['keep-source-branch'],
       reviewers: splitList(values.reviewer),
       workItemIds: splitList(values['work-item']),
-      azureCollectionUrl: apiUrl,
-      githubApiUrl: apiUrl,
+      apiUrl,
     } : undefined,
   };
 }
 
-/**
- * --author-name / --author-email, else the person the CI run was for (only when both their name
- * and email are known, so an identity is never half someone's), else bedrock-gitops.
- */
-export function authorFrom(values: GitWriteValues, provenance: Provenance): { name: string; email: string } {
-  const requester = provenance.requestedFor && provenance.requestedForEmail
-    ? { name: provenance.requestedFor, email: provenance.requestedForEmail }
-    : DEFAULT_AUTHOR;
-  return { name: values['author-name'] || requester.name, email: values['author-email'] || requester.email };
+/** --author-name / --author-email, else the person the CI run was for, else bedrock-gitops (core/settings commitAuthor). */
+export function authorFrom(values: GitWriteValues, provenance: Provenance): CommitAuthor {
+  return commitAuthor({ name: values['author-name'], email: values['author-email'] }, provenance, DEFAULT_AUTHORS.cli);
 }
 
 /** GITOPS_GIT_TOKEN (else GITOPS_PR_TOKEN) as a bearer token, or Basic with GITOPS_GIT_USERNAME. */
@@ -270,6 +231,10 @@ function wrapIndented(text: string, indent: number, width: number): string {
   return lines.map((line) => ' '.repeat(indent) + line).join('\n');
 }
 
+function isOneOf<T extends string>(value: string, allowed: readonly T[]): value is T {
+  return (allowed as readonly string[]).includes(value);
+}
+
 /** Repeated flags, each possibly a comma-separated list, as the tasks' list inputs accept. */
 function splitList(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((value) => value.split(',')).map((item) => item.trim()).filter(Boolean);
@@ -290,72 +255,13 @@ function withoutUserInfo(url: string | undefined): string | undefined {
 }
 
 /**
- * The CLI flag (or environment variable) for each task input the shared core may name in an
- * error, so CLI users read the flag they typed (`--hld-repo`), not the task input
- * (`hldRepositoryUrl`). The one place that knows both vocabularies.
- */
-export const cliFlagOfTaskInput: Readonly<Record<string, string>> = {
-  hldRepositoryUrl: '--hld-repo',
-  hldPath: '--hld',
-  hldBranch: '--hld-branch',
-  componentPath: '--component-path',
-  environment: '--environment',
-  environments: '--environments',
-  subcomponent: '--subcomponent',
-  imageTag: '--tag',
-  imageRepository: '--repository',
-  additionalValues: '--set',
-  tagKey: '--tag-key',
-  repositoryKey: '--repository-key',
-  noNewKeys: '--no-new-keys',
-  manifestRepositoryUrl: '--manifest-repo',
-  manifestBranch: '--branch',
-  manifestPath: '--path',
-  outputPath: '--output',
-  allowEmptyOutput: '--allow-empty',
-  dryRun: '--dry-run',
-  helmPath: '--helm',
-  helmVersion: '--helm-version',
-  helmDownloadUrl: '--helm-download-url',
-  cacheDirectory: '--cache',
-  pushMode: '--push-mode',
-  maxPushAttempts: '--max-push-attempts',
-  commitMessage: '--commit-message',
-  gitUserName: '--author-name',
-  gitUserEmail: '--author-email',
-  pullRequestTargetBranch: '--pr-target-branch',
-  pullRequestTitle: '--pr-title',
-  autoComplete: '--auto-complete',
-  mergeStrategy: '--merge-strategy',
-  deleteSourceBranch: '--keep-source-branch',
-  reviewers: '--reviewer',
-  workItems: '--work-item',
-  pullRequestApiUrl: '--pr-api-url',
-  gitConnection: 'GITOPS_GIT_TOKEN',
-  sourceImage: '--source',
-  targetRegistry: '--target-registry',
-  targetRepository: '--target-repository',
-  targetTag: '--target-tag',
-  overwriteTag: '--overwrite-tag',
-  platforms: '--platforms',
-  copyReferrers: '--no-referrers',
-  verification: '--no-verify',
-  verifyManifestRepositoryUrl: '--verify-repo',
-  verifyManifestBranch: '--verify-branch',
-  verifyEnvironmentPath: '--verify-path',
-  verifySyncTag: '--verify-sync-tag',
-  pinDigest: '--pin-digest',
-  digestKey: '--digest-key',
-};
-
-/**
  * One line for a CLI user: the error's field and every camelCase task input name in its message
  * and hint become the CLI flag. (Single-word inputs such as `environment` are only mapped as the
  * field, since the same words are plain English in messages.)
  */
-export function describeForCli(error: unknown, commandFlags: Readonly<Record<string, string>> = {}): string {
-  // A command's own flags (CliCommand.flags) win over the shared table.
-  const flags: Readonly<Record<string, string>> = { ...cliFlagOfTaskInput, ...commandFlags };
+export function describeForCli(error: unknown, commandSettings: SettingGroup = {}): string {
+  // The flags of the command's own job (CliCommand.settings) win over the table of every job.
+  const flags: Readonly<Record<string, string>> = { ...cliFlagOfTaskInput, ...flagsOf(commandSettings) };
   const flagOf = (name: string) => (Object.hasOwn(flags, name) ? flags[name] : undefined);
   let described = error;
   if (error instanceof GitopsError && error.field && flagOf(error.field)) {

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { traceImage, validateQuery, type TraceQuery } from '../../tasks/core/trace/trace';
 import { traceHtml, traceTable } from '../../tasks/core/trace/render';
 import { CliCommand, UsageError } from './command';
-import { clusterHelp, clusterOptions, clusterSourcesFrom, commitUrl, historyHelp, historyOptions, readClusterStates, readHistories, settleAll } from './history-source';
+import { clusterHelp, clusterOptions, clusterSourcesFrom, commitUrl, historyHelp, historyOptions, readClusterStates, readHistories, settleAll } from './historySource';
 import { gitCredentialFromEnv } from './shared';
 
 export const traceCommand: CliCommand = {

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseTagPolicy } from '../../tasks/core/jobs/tagPolicy';
 import { keptTagsText, parseImageLines, updateImageTag } from '../../tasks/core/jobs/updateImageTag';
+import { updateImageTagSettings as S } from '../../tasks/core/settings';
 import { CliCommand, UsageError } from './command';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteFlags, gitWriteHelp, gitWriteOptions, hldTargetFlags, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, hldTargetOptions, provenanceFromEnv, pushOptionsFrom } from './shared';
 
 export const updateImageTagCommand: CliCommand = {
   name: 'update-image-tag',
-  flags: { ...gitWriteFlags, ...hldTargetFlags, imageTag: '--tag', imageRepository: '--repository', additionalValues: '--set' },
+  settings: S,
   summary: 'write an image tag into an HLD environment config and push it (with retry) or open a PR',
   help: `Usage: bedrock-gitops update-image-tag --tag TAG --subcomponent a.b (--hld-repo URL | --hld DIR) [options]
        bedrock-gitops update-image-tag --image a=REPO:TAG --image b=TAG ... (--hld-repo URL | --hld DIR) [options]
@@ -57,7 +58,7 @@ ${gitEnvironmentHelp}`,
       },
       allowPositionals: false,
     });
-    const keys = { tagKey: values['tag-key'] ?? 'image.tag', repositoryKey: values['repository-key'] ?? 'image.repository' };
+    const keys = { tagKey: values['tag-key'] ?? S.tagKey.default, repositoryKey: values['repository-key'] ?? S.repositoryKey.default };
     const images = parseImageLines(values.image ?? [], keys, '--image');
     if (images.length > 0 && (values.tag || values.repository || values.subcomponent !== undefined || values.set)) {
       throw new UsageError('--image replaces --tag, --repository, --subcomponent and --set: give one or the other');
@@ -82,7 +83,7 @@ ${gitEnvironmentHelp}`,
         createEnvironment: !!values['create-environment'],
         createSubcomponent: !!values['create-subcomponent'],
         subcomponentField: images.length > 0 ? '--image' : '--subcomponent',
-        target: hldTargetFrom(values, context.cwd, 'common'),
+        target: hldTargetFrom(values, context.cwd, S.environment.default),
         noNewKeys: !!values['no-new-keys'],
         commit: {
           subject: '',

@@ -2,12 +2,13 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateManifests, parseEnvironmentSets } from '../core/jobs/generateManifests';
-import { installHelm } from '../core/jobs/helmTool';
+import { installHelm } from '../core/tools/helm';
+import { boolInput, intInput, listInput, optionalInput, settingInput, stringInput } from '../agent/inputs';
 import { allowLocalGitSourcesFrom } from '../core/render/gitFetch';
-import { boolInput, intInput, listInput, optionalInput, stringInput } from '../agent/inputs';
 import { commitAuthor, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
+import { generateManifestsSettings as S, RENDER_NETWORK_TIMEOUT_SECONDS } from '../core/settings';
 
 runTask('GenerateManifests', async (ctx) => {
   const provenance = pipelineProvenance();
@@ -21,7 +22,7 @@ runTask('GenerateManifests', async (ctx) => {
   const outputDir = resolve(optionalInput('outputPath') ?? join(ctx.tempDirectory, 'bedrock-gitops-manifests'));
   ctx.output('renderedPath', outputDir);
 
-  const networkDeadlineMs = intInput('networkTimeoutSeconds', 300, { min: 1, max: 3600 }) * 1000;
+  const networkDeadlineMs = intInput('networkTimeoutSeconds', RENDER_NETWORK_TIMEOUT_SECONDS.default, RENDER_NETWORK_TIMEOUT_SECONDS) * 1000;
   let helmPath = optionalInput('helmPath');
   const helmVersion = optionalInput('helmVersion');
   const kustomizePath = optionalInput('kustomizePath');
@@ -39,12 +40,12 @@ runTask('GenerateManifests', async (ctx) => {
   try {
     const result = await generateManifests({
       hld: hldRepositoryUrl
-        ? { url: hldRepositoryUrl, branch: stringInput('hldBranch', { defaultValue: 'main' }) }
+        ? { url: hldRepositoryUrl, branch: settingInput(S, 'hldBranch') }
         : { dir: resolve(stringInput('hldPath', { defaultValue: tl.getVariable('System.DefaultWorkingDirectory') || process.cwd() })) },
-      environmentSets: parseEnvironmentSets(environments.length ? environments : ['prod']),
+      environmentSets: parseEnvironmentSets(environments.length ? environments : [S.environments.default]),
       outputDir,
       manifest: manifestRepositoryUrl
-        ? { url: manifestRepositoryUrl, branch: stringInput('manifestBranch', { defaultValue: 'main' }), path: optionalInput('manifestPath') }
+        ? { url: manifestRepositoryUrl, branch: settingInput(S, 'manifestBranch'), path: optionalInput('manifestPath') }
         : undefined,
       pushMode: push.mode,
       pullRequest: push.pullRequest,
@@ -67,7 +68,7 @@ runTask('GenerateManifests', async (ctx) => {
       network: { deadlineMs: networkDeadlineMs },
       workDir,
       env: process.env,
-      runHooks: boolInput('runHooks', true),
+      runHooks: boolInput('runHooks', S.runHooks.default === 'true'),
       allowRemoteHooks: boolInput('allowRemoteHooks'),
       allowLocalGitSources: allowLocalGitSourcesFrom(process.env),
       logger: ctx.logger,

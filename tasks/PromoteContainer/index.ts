@@ -5,37 +5,38 @@ import { join } from 'node:path';
 import { GitopsError } from '../core/errors';
 import { parseTagPolicy } from '../core/jobs/tagPolicy';
 import { keptTagsText } from '../core/jobs/updateImageTag';
-import { parseSourceImageLines, promoteContainer, promotionSummary, type PinDigest, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
+import { parseSourceImageLines, promoteContainer, promotionMessage, promotionSummary, type PromoteContainerOptions, type PromoteHldOptions, type VerificationOptions } from '../core/jobs/promoteContainer';
 import type { RegistryCredentials } from '../core/registry';
 import { parseImageReference } from '../core/registry/reference';
-import { boolInput, intInput, listInput, optionalInput, pickInput, stringInput } from '../agent/inputs';
+import { boolInput, intInput, listInput, optionalInput, pickInput, settingInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import type { Provenance } from '../core/provenance';
 import { gitCredential, pipelineProvenance, registryConnection } from '../agent/pipeline';
 import { runTask, type TaskContext } from '../agent/runTask';
 import { azureRmRegistryCredentials } from '../agent/azureAd';
 import { clusterSource } from '../agent/cluster';
+import { promoteContainerSettings as S, REGISTRY_NETWORK_TIMEOUT_SECONDS } from '../core/settings';
 
 runTask('PromoteContainer', async (ctx) => {
   const provenance = pipelineProvenance();
   const sourceImages = parseSourceImageLines(listInput('sourceImages'));
   const sourceImage = stringInput('sourceImage', { required: sourceImages.length === 0 });
-  const networkTimeoutSeconds = intInput('networkTimeoutSeconds', 300, { min: 5, max: 86_400 });
+  const networkTimeoutSeconds = intInput('networkTimeoutSeconds', REGISTRY_NETWORK_TIMEOUT_SECONDS.default, REGISTRY_NETWORK_TIMEOUT_SECONDS);
   const sourceHosts = new Set([sourceImage, ...sourceImages.map((s) => s.sourceImage)].filter(Boolean).map(registryHostOf));
   const source = await registryConnection(ctx, 'sourceRegistryConnection', [...sourceHosts].join(', ') || undefined, networkTimeoutSeconds * 1000);
   const target = await targetCredentials(ctx, networkTimeoutSeconds * 1000);
-  const platformsText = stringInput('platforms', { defaultValue: 'all' });
-  const verificationMode = pickInput('verification', ['none', 'manifestRepo', 'cluster'] as const, 'manifestRepo');
+  const platformsText = settingInput(S, 'platforms');
+  const verificationMode = pickInput('verification', S.verification.allowed, S.verification.default);
   const verification: VerificationOptions = verificationMode === 'none' ? { mode: 'none' } : verificationMode === 'cluster' ? {
     mode: 'cluster',
     cluster: clusterSource(ctx),
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
-    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    branch: settingInput(S, 'verifyManifestBranch'),
     environmentPath: stringInput('verifyEnvironmentPath'),
   } : {
     mode: 'manifestRepo',
     repositoryUrl: stringInput('verifyManifestRepositoryUrl', { required: true }),
-    branch: stringInput('verifyManifestBranch', { defaultValue: 'main' }),
+    branch: settingInput(S, 'verifyManifestBranch'),
     environmentPath: stringInput('verifyEnvironmentPath'),
     syncTag: optionalInput('verifySyncTag'),
   };
@@ -53,7 +54,7 @@ runTask('PromoteContainer', async (ctx) => {
     // Credential errors name the input the user actually filled in.
     names: target.input ? { targetCredentials: target.input } : undefined,
     platforms: platformsText.toLowerCase() === 'all' ? 'all' : listInput('platforms', { commas: true }),
-    copyReferrers: boolInput('copyReferrers', true),
+    copyReferrers: boolInput('copyReferrers', S.copyReferrers.default === 'true'),
     overwriteTag: boolInput('overwriteTag', false),
     verification,
     hld,
@@ -77,18 +78,9 @@ runTask('PromoteContainer', async (ctx) => {
     ctx.output('pullRequestId', result.hld?.pullRequestId ?? '');
     ctx.output('pullRequestUrl', result.hld?.pullRequestUrl ?? '');
     ctx.summary('Container promotion', promotionSummary(result, options.hld?.target.repositoryUrl));
-    const what = result.images.length > 1 ? `${result.images.length} images (${result.images.map((i) => i.sourceImage).join(', ')})` : result.sourceImage;
     const kept = result.hld ? keptTagsText(result.hld) : '';
     if (kept) ctx.logger.warn(kept);
-    if (result.images.length > 1 && !result.dryRun) {
-      const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
-        : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
-      return `Promoted ${what}${hldText}`;
-    }
-    if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
-    const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
-      : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
-    return `${result.alreadyPromoted ? 'Already promoted' : 'Promoted'} ${result.sourceImage} to ${result.promotedImage}${hldText}`;
+    return promotionMessage(result);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -126,15 +118,15 @@ function hldOptions(provenance: Provenance, several: boolean): PromoteHldOptions
     target: {
       repositoryUrl,
       checkoutPath,
-      branch: stringInput('hldBranch', { defaultValue: 'main' }),
+      branch: settingInput(S, 'hldBranch'),
       componentPath: stringInput('componentPath'),
-      environment: stringInput('environment', { defaultValue: 'prod' }),
+      environment: settingInput(S, 'environment'),
       subcomponent: several ? '' : stringInput('subcomponent'),
     },
-    tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
-    repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
-    pinDigest: pickInput<PinDigest>('pinDigest', ['none', 'digestKey', 'tagAtDigest'], 'none'),
-    digestKey: stringInput('digestKey', { defaultValue: 'image.digest' }),
+    tagKey: settingInput(S, 'tagKey'),
+    repositoryKey: settingInput(S, 'repositoryKey'),
+    pinDigest: pickInput('pinDigest', S.pinDigest.allowed, S.pinDigest.default),
+    digestKey: settingInput(S, 'digestKey'),
     noNewKeys: boolInput('noNewKeys', false),
     createEnvironment: boolInput('createEnvironment', false),
     createSubcomponent: boolInput('createSubcomponent', false),

@@ -1,16 +1,17 @@
 import { GitopsError } from '../core/errors';
 import { parseTagPolicy } from '../core/jobs/tagPolicy';
-import { keptTagsText, parseImageLines, updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
-import { boolInput, listInput, optionalInput, stringInput } from '../agent/inputs';
+import { imageTagMessage, parseImageLines, updateImageTag, imageTagSummary } from '../core/jobs/updateImageTag';
+import { boolInput, listInput, optionalInput, settingInput, stringInput } from '../agent/inputs';
 import { commitAuthor, explicitHldPath, pushInputs } from '../agent/gitInputs';
 import { gitCredential, pipelineProvenance } from '../agent/pipeline';
 import { runTask } from '../agent/runTask';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { updateImageTagSettings as S } from '../core/settings';
 
 runTask('UpdateImageTag', async (ctx) => {
   const keys = {
-    tagKey: stringInput('tagKey', { defaultValue: 'image.tag' }),
-    repositoryKey: stringInput('repositoryKey', { defaultValue: 'image.repository' }),
+    tagKey: settingInput(S, 'tagKey'),
+    repositoryKey: settingInput(S, 'repositoryKey'),
   };
   const images = parseImageLines(listInput('images'), keys);
   const single = images.length === 0;
@@ -34,10 +35,10 @@ runTask('UpdateImageTag', async (ctx) => {
     tagPolicy: parseTagPolicy(stringInput('tagPolicy')),
     target: {
       repositoryUrl,
-      branch: stringInput('hldBranch', { defaultValue: 'main' }),
+      branch: settingInput(S, 'hldBranch'),
       checkoutPath: explicitHldPath(),
       componentPath: stringInput('componentPath'),
-      environment: stringInput('environment', { defaultValue: 'common' }),
+      environment: settingInput(S, 'environment'),
       subcomponent: single ? stringInput('subcomponent', { required: true }) : '',
     },
     noNewKeys: boolInput('noNewKeys'),
@@ -60,10 +61,5 @@ runTask('UpdateImageTag', async (ctx) => {
   ctx.output('pullRequestId', result.pullRequestId ?? '');
   ctx.output('pullRequestUrl', result.pullRequestUrl ?? '');
   ctx.summary('Image tag update', imageTagSummary(result, image ?? images, repositoryUrl));
-  const tags = image ? `image tag ${image.imageTag}` : `${images.length} image tags`;
-  const kept = keptTagsText(result);
-  if (!result.changed && kept) return kept;
-  if (!result.changed) return `${result.file} already has ${tags}: nothing to commit`;
-  if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets ${tags} in ${result.file}: ${result.pullRequestUrl}`;
-  return `Set ${tags} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
+  return imageTagMessage(result, image ?? images);
 });

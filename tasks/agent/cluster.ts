@@ -4,6 +4,7 @@ import { parseArgoName, parseFluxName, parseKubeconfig, type ClusterSource, type
 import { GitopsError } from '../core/errors';
 import { quietly, type TaskContext } from './runTask';
 import { pickInput, stringInput } from './inputs';
+import { promoteContainerSettings } from '../core/settings';
 
 /**
  * The API access of a `connectedService:kubernetes` input, read as the Kubernetes tasks read it:
@@ -46,7 +47,7 @@ export function kubernetesAccess(ctx: TaskContext, input: string): KubernetesAcc
 
 /** The cluster source of PromoteContainer's `cluster` verification. */
 export function clusterSource(ctx: TaskContext): ClusterSource {
-  const agent = pickInput('clusterAgent', ['flux', 'argocd'] as const, 'flux');
+  const agent = pickInput('clusterAgent', promoteContainerSettings.clusterAgent.allowed, promoteContainerSettings.clusterAgent.default);
   if (agent === 'flux') {
     const name = parseFluxName(stringInput('fluxKustomization', { required: true }), 'fluxKustomization');
     return { kind: 'flux', ...name, access: kubernetesAccess(ctx, 'kubernetesConnection'), field: 'kubernetesConnection' };

@@ -1,11 +1,10 @@
 /** Inputs the three tasks share for writing to git: HLD checkout, push mode and PR options, author. */
 import * as tl from 'azure-pipelines-task-lib/task';
 import { resolve } from 'node:path';
-import type { PushOptions } from '../core/jobs/updateHld';
+import type { PushOptions } from '../core/jobs/types';
 import type { Provenance } from '../core/provenance';
+import { commitAuthor as resolveAuthor, DEFAULT_AUTHORS, gitWriteSettings as git, MAX_PUSH_ATTEMPTS, type CommitAuthor } from '../core/settings';
 import { boolInput, intInput, listInput, optionalInput, pickInput } from './inputs';
-
-export const MERGE_STRATEGIES = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'] as const;
 
 /**
  * The `hldPath` input when the user set it. The agent fills an empty filePath input with the
@@ -21,29 +20,25 @@ export function explicitHldPath(): string | undefined {
 
 /** pushMode, maxPushAttempts and the pull-request inputs. */
 export function pushInputs(): PushOptions {
-  const mode = pickInput('pushMode', ['direct', 'pullRequest'] as const, 'direct');
+  const mode = pickInput('pushMode', git.pushMode.allowed, git.pushMode.default);
   const apiUrl = optionalInput('pullRequestApiUrl');
   return {
     mode,
-    maxAttempts: intInput('maxPushAttempts', 10, { min: 1, max: 50 }),
+    maxAttempts: intInput('maxPushAttempts', MAX_PUSH_ATTEMPTS.default, MAX_PUSH_ATTEMPTS),
     pullRequest: mode === 'pullRequest' ? {
       targetBranch: optionalInput('pullRequestTargetBranch'),
       title: optionalInput('pullRequestTitle'),
       autoComplete: boolInput('autoComplete'),
-      mergeStrategy: pickInput('mergeStrategy', MERGE_STRATEGIES, 'squash'),
-      deleteSourceBranch: boolInput('deleteSourceBranch', true),
+      mergeStrategy: pickInput('mergeStrategy', git.mergeStrategy.allowed, git.mergeStrategy.default),
+      deleteSourceBranch: boolInput('deleteSourceBranch', git.deleteSourceBranch.default === 'true'),
       reviewers: listInput('reviewers', { commas: true }),
       workItemIds: listInput('workItems', { commas: true }),
-      azureCollectionUrl: apiUrl,
-      githubApiUrl: apiUrl,
+      apiUrl,
     } : undefined,
   };
 }
 
-/** gitUserName / gitUserEmail, else the person who queued the run. */
-export function commitAuthor(provenance: Provenance): { name: string; email: string } {
-  return {
-    name: optionalInput('gitUserName') ?? provenance.requestedFor ?? 'Azure Pipelines',
-    email: optionalInput('gitUserEmail') ?? provenance.requestedForEmail ?? 'azure-pipelines@noreply.invalid',
-  };
+/** gitUserName / gitUserEmail, else the person who queued the run (see commitAuthor in core/settings). */
+export function commitAuthor(provenance: Provenance): CommitAuthor {
+  return resolveAuthor({ name: optionalInput('gitUserName'), email: optionalInput('gitUserEmail') }, provenance, DEFAULT_AUTHORS.task);
 }

@@ -2,6 +2,8 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { GitopsError } from '../core/errors';
 import { displayUrl } from '../core/exec';
+import { hasControlCharacter } from '../core/names';
+import type { SettingGroup } from '../core/settings';
 import { quietly } from './runTask';
 
 /**
@@ -19,10 +21,16 @@ export function stringInput(name: string, options: { required?: boolean; default
   if (!value && options.required) {
     throw new GitopsError(`input "${name}" is required`, { field: name, hint: `set ${name} in the task's inputs` });
   }
-  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value)) {
+  // Multi-line inputs (commitMessage) keep their line breaks; core checks single-line values itself.
+  if (hasControlCharacter(value, { multiLine: true })) {
     throw new GitopsError(`input "${name}" contains control characters`, { field: name });
   }
   return value || options.defaultValue || '';
+}
+
+/** A text input of a job's settings (tasks/core/settings), with the setting's default: the name is type-checked. */
+export function settingInput<G extends SettingGroup>(settings: G, name: keyof G & string): string {
+  return stringInput(name, { defaultValue: settings[name].default });
 }
 
 export function optionalInput(name: string): string | undefined {

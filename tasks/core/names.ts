@@ -40,11 +40,19 @@ function isGitFolderName(segment: string): boolean {
   return /^\.git[. ]*$/i.test(segment) || /^git~\d+$/i.test(segment);
 }
 
+/**
+ * Whether `text` holds a C0 control character or DEL: the one check for every single-line value
+ * (names, tags, keys, paths). `multiLine` allows the line breaks (\n, \r) of multi-line text.
+ */
+export function hasControlCharacter(text: string, options: { multiLine?: boolean } = {}): boolean {
+  return (options.multiLine ? /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/ : /[\x00-\x1f\x7f]/).test(text);
+}
+
 /** A relative path inside some root: segments of plain names, no absolute path, no `..`, no `.git`. */
 export function assertRelativePath(value: string, what: string, where: ErrorLocation = {}): string {
   const trimmed = value.replace(/^\.\/+/, '').replace(/\/+$/, '');
   if (trimmed === '' || trimmed === '.') return '';
-  if (value.startsWith('/') || value.includes('\\') || /^[A-Za-z]:/.test(value) || /[\x00-\x1f\x7f]/.test(value)) {
+  if (value.startsWith('/') || value.includes('\\') || /^[A-Za-z]:/.test(value) || hasControlCharacter(value)) {
     throw new GitopsError(`${what} ${JSON.stringify(value)} must be a relative path inside the repository`, where);
   }
   for (const segment of trimmed.split('/')) {
@@ -168,4 +176,11 @@ export function assertSeparateOutput(
       });
     }
   }
+}
+
+/** A branch name git accepts from arbitrary text: `gitops/<segments>` with unsafe characters replaced. */
+export function pullRequestBranchName(segments: string[]): string {
+  const clean = segments.map((segment) =>
+    segment.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+|[.-]+$/g, '').replace(/\.lock$/i, '-lock') || 'root');
+  return ['gitops', ...clean].join('/');
 }

@@ -62,8 +62,7 @@ describe('CLI shared git options', () => {
           deleteSourceBranch: false,
           reviewers: ['alice', 'bob', 'carol'],
           workItemIds: ['12', '34'],
-          azureCollectionUrl: 'https://ado.fabrikam.example/tfs/DefaultCollection',
-          githubApiUrl: 'https://ado.fabrikam.example/tfs/DefaultCollection',
+          apiUrl: 'https://ado.fabrikam.example/tfs/DefaultCollection',
         },
       });
     });

@@ -47,7 +47,7 @@ const cases: CliCase[] = [
   { what: 'set a."constructor".x=1', names: /constructor.*reserved/, args: () => ['set', '--environment', 'prod', 'a."constructor".x=1'], cwd: hldIn },
   { what: 'set --subcomponent api.prototype', names: /subcomponent/, args: () => ['set', '--environment', 'prod', '--subcomponent', 'api.prototype', 'x=1'], cwd: hldIn },
   { what: 'set --environment __proto__', names: /--environment/, args: () => ['set', '--environment', '__proto__', 'x=1'], cwd: hldIn },
-  { what: 'promote --target-registry localhost:99999', names: /--target-registry/, args: (f) => ['promote', '--source', '127.0.0.1:9/api:1.0', '--target-registry', 'localhost:99999', '--no-verify'] },
+  { what: 'promote --target-registry localhost:99999', names: /--target-registry/, args: () => ['promote', '--source', '127.0.0.1:9/api:1.0', '--target-registry', 'localhost:99999', '--no-verify'] },
   { what: 'promote --target-tag=-x', names: /^error: --target-tag/, args: (f) => promote(f, ['--target-tag=-x']) },
   { what: 'promote --target-repository team/API', names: /^error: --target-repository/, args: (f) => promote(f, ['--target-repository', 'team/API']) },
   { what: 'promote --verify-branch=--upload-pack=<command>', names: /--verify-branch/,
@@ -89,6 +89,4 @@ describe('hostile arguments against the bundled CLI', function () {
       await assertContained(f, { texts: { stdout: result.stdout, stderr: result.stderr }, message }, c.names, before);
     });
   }
-
-  it('has at least 20 cases', () => assert.ok(cases.length >= 20, `${cases.length} cases`));
 });

@@ -207,11 +207,6 @@ describe('hostile inputs against the bundled tasks', function () {
     });
   }
 
-  it('has at least 50 cases, across the three tasks', () => {
-    assert.ok(cases.length >= 50, `${cases.length} cases`);
-    for (const task of ['GenerateManifests', 'UpdateImageTag', 'PromoteContainer']) assert.ok(cases.some((c) => c.task === task));
-  });
-
   describe('what must keep working', () => {
     it('GenerateManifests takes hldBranch=refs/heads/main as the branch main', async () => {
       const before = await stateBefore(f);

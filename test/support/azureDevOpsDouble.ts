@@ -13,6 +13,8 @@ export interface RecordedCall {
   path: string;
   query: Record<string, string>;
   apiVersion?: string;
+  /** The scheme of the Authorization header that the double accepted: `Bearer` or `Basic`. */
+  authScheme?: string;
   body?: unknown;
   status: number;
 }
@@ -110,7 +112,7 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
         try { body = JSON.parse(raw); } catch { throw new Refusal(400, 'Request body is not JSON'); }
         call.body = body;
       }
-      this.checkAuth(req.headers.authorization);
+      call.authScheme = this.checkAuth(req.headers.authorization);
       call.apiVersion = apiVersionOf(req, query);
       const result = await this.route(call, body);
       send(res, call, 200, result);
@@ -124,13 +126,14 @@ export class AzureDevOpsDouble extends LocalHttpDouble {
     }
   }
 
-  private checkAuth(header: string | undefined): void {
+  /** The accepted scheme, `Bearer` or `Basic`; refuses anything else. */
+  private checkAuth(header: string | undefined): string {
     if (!header) throw new Refusal(401, 'No Authorization header');
     const [scheme, value = ''] = header.split(' ', 2);
-    if (/^bearer$/i.test(scheme) && value === this.options.token) return;
+    if (/^bearer$/i.test(scheme) && value === this.options.token) return 'Bearer';
     if (/^basic$/i.test(scheme)) {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
-      if (decoded.slice(decoded.indexOf(':') + 1) === this.options.token) return;
+      if (decoded.slice(decoded.indexOf(':') + 1) === this.options.token) return 'Basic';
     }
     throw new Refusal(401, 'TF400813: The user is not authorized to access this resource.');
   }

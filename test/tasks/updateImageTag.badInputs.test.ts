@@ -67,8 +67,4 @@ describe('UpdateImageTag rejects bad inputs before touching the HLD', function (
       assert.deepEqual(findLeaks(result, [server.token]), []);
     });
   }
-
-  it('has at least 15 kinds of bad input', () => {
-    assert.ok(badInputs.length >= 15);
-  });
 });

@@ -1,25 +1,32 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { GitAuthor, GitWorkspace } from './workspace';
 
 export { classifyPushFailure, type PushFailure } from './pushFailure';
 
-/** What an edit did: whether anything changed, and which files (relative to the checkout) it created. */
-export interface AppliedEdit {
+/**
+ * What an edit did: whether anything changed, which files (relative to the checkout) it created
+ * (unknown: the commit adds everything), and what the caller wants back from the applied attempt.
+ */
+export interface AppliedEdit<T = undefined> {
   changed: boolean;
-  newFiles: string[];
+  newFiles?: string[];
+  result?: T;
 }
 
-export interface PushWithRetryOptions {
+export interface PushWithRetryOptions<T = undefined> {
   workspace: GitWorkspace;
   branch: string;
   /**
    * The edit, as a function of the checked-out tree in `dir`. It runs again on the new remote tip
    * after every stale push, so it must read the files fresh each time. Returns whether it changed
-   * anything; returning the new files it created as well lets the commit skip `git add --all`.
+   * anything; returning the new files it created as well lets the commit skip `git add --all`,
+   * and its `result` comes back in PushWithRetryResult (from the attempt that counted).
    */
-  apply: (dir: string, attempt: number) => Promise<boolean | AppliedEdit>;
-  message: string | ((attempt: number) => string);
+  apply: (dir: string, attempt: number) => Promise<boolean | AppliedEdit<T>>;
+  /** The commit message, or a function of the attempt and the edit's result (written after apply). */
+  message: string | ((attempt: number, result: T | undefined) => string);
   author: GitAuthor;
   /** Default 10. */
   maxAttempts?: number;
@@ -42,13 +49,15 @@ export interface PushWithRetryOptions {
   logger: Logger;
 }
 
-export interface PushWithRetryResult {
+export interface PushWithRetryResult<T = undefined> {
   /** False when the edit changed nothing: then nothing was committed or pushed. */
   changed: boolean;
   /** The pushed commit. */
   commit?: string;
   /** How many times the edit was applied (1 = no conflict). */
   attempts: number;
+  /** The `result` of the last applied edit: the one pushed, or the one that changed nothing. */
+  result?: T;
 }
 
 /**
@@ -60,14 +69,13 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
   return Math.round(ceiling * random());
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Applies an edit, commits and pushes; when another writer pushed first, fetches their tip,
  * re-applies the edit on it and tries again (linear history, no merges). Authentication
  * failures and server rejections throw at once; stale pushes are retried up to maxAttempts.
  */
-export async function pushWithRetry(options: PushWithRetryOptions): Promise<PushWithRetryResult> {
+export async function pushWithRetry<T = undefined>(options: PushWithRetryOptions<T>): Promise<PushWithRetryResult<T>> {
   const { workspace, branch, logger } = options;
   const maxAttempts = options.maxAttempts ?? 10;
   const baseDelayMs = options.baseDelayMs ?? 100;
@@ -81,17 +89,18 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
     // Everything the last attempt wrote is in its commit, so resetting leaves no stray files.
     if (attempt > 1) await workspace.fetchAndReset(branch, { clean: false });
     const edit = await options.apply(workspace.dir, attempt);
-    const message = typeof options.message === 'function' ? options.message(attempt) : options.message;
-    const commit = typeof edit === 'boolean'
-      ? (edit ? await workspace.commitAll(message, options.author) : undefined)
-      : (edit.changed ? await workspace.commitChanges(message, options.author, edit.newFiles) : undefined);
+    const { changed, newFiles, result }: AppliedEdit<T> = typeof edit === 'boolean' ? { changed: edit } : edit;
+    const message = typeof options.message === 'function' ? options.message(attempt, result) : options.message;
+    const commit = !changed ? undefined
+      : newFiles ? await workspace.commitChanges(message, options.author, newFiles)
+      : await workspace.commitAll(message, options.author);
     if (!commit) {
       logger.info(`No changes to push to ${branch}`);
-      return { changed: false, attempts: attempt };
+      return withResult({ changed: false, attempts: attempt }, result);
     }
     if ((await workspace.push(branch)) === 'pushed') {
       logger.info(`Pushed ${commit} to ${branch} of ${workspace.remoteUrl} (attempt ${attempt})`);
-      return { changed: true, commit, attempts: attempt };
+      return withResult({ changed: true, commit, attempts: attempt }, result);
     }
     if (attempt >= maxAttempts) {
       throw new GitopsError(`Gave up pushing to ${branch} of ${workspace.remoteUrl}: the branch moved under us ${attempt} times`, {
@@ -103,4 +112,8 @@ export async function pushWithRetry(options: PushWithRetryOptions): Promise<Push
     delay = backoffDelay(attempt, Math.max(baseDelayMs, collisionWindow * spread), maxDelayMs, random);
     logger.info(`${branch} moved while pushing (attempt ${attempt}); re-applying the change on the new tip in ${delay} ms`);
   }
+}
+
+function withResult<T>(outcome: PushWithRetryResult<T>, result: T | undefined): PushWithRetryResult<T> {
+  return result === undefined ? outcome : { ...outcome, result };
 }

@@ -6,7 +6,7 @@ import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { isPlainName } from '../names';
 import { ComponentDefinition, ComponentMethod, ComponentType, HOOK_NAMES, HookName } from './model';
-import { FieldReader, describeNode, displayPath, readYamlOrJson } from './source-file';
+import { FieldReader, describeNode, displayPath, readYamlOrJson } from './sourceFile';
 import { realPathInside } from '../paths';
 
 export interface LoadComponentOptions {

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { isScalar, Node } from 'yaml';
-import { FabrikateValueError, toFabrikateValue } from './fabrikate-yaml';
+import { FabrikateValueError, toFabrikateValue } from './fabrikateYaml';
 import { Logger } from '../logger';
 import { assertPlainName, isPlainName, isReservedKey } from '../names';
 import { ComponentConfig, emptyConfig } from './model';
-import { FieldReader, describeNode, readYamlOrJson } from './source-file';
+import { FieldReader, describeNode, readYamlOrJson } from './sourceFile';
 
 export interface LoadConfigOptions {
   /** HLD root, so messages show paths relative to it. */
@@ -72,7 +72,7 @@ function readConfig(reader: FieldReader, node: Node | null, field: string, logge
 }
 
 /**
- * The `config:` values as plain data, decoded as Fabrikate's go-yaml fork did (fabrikate-yaml.ts),
+ * The `config:` values as plain data, decoded as Fabrikate's go-yaml fork did (fabrikateYaml.ts),
  * checked to be a map; undefined for null.
  */
 function plainMap(reader: FieldReader, node: Node | null, field: string): Record<string, unknown> | undefined {

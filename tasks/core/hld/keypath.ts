@@ -1,5 +1,5 @@
 import { GitopsError } from '../errors';
-import { isReservedKey } from '../names';
+import { hasControlCharacter, isReservedKey } from '../names';
 
 /** One `key.path=value` assignment of `set`. */
 export interface SetValue {
@@ -10,7 +10,6 @@ export interface SetValue {
   typed: boolean;
 }
 
-const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/;
 
 /**
  * A list selector inside a key path is kept as one segment starting with NUL (which no real
@@ -107,7 +106,7 @@ export function parseKeyPath(text: string): string[] {
     segments.push(current);
   }
   for (const segment of segments) {
-    if (!listSelector(segment) && CONTROL_CHARACTERS.test(segment)) throw keyPathError(text, 'it contains control characters');
+    if (!listSelector(segment) && hasControlCharacter(segment)) throw keyPathError(text, 'it contains control characters');
     if (isReservedKey(segment)) throw keyPathError(text, `"${segment}" is a reserved key (__proto__, constructor and prototype cannot be set)`);
   }
   return segments;
@@ -140,7 +139,7 @@ export function parseAssignment(text: string): SetValue {
   const value = text.slice(equals + 1);
   const typed = key.endsWith(':');
   if (typed) key = key.slice(0, -1);
-  if (CONTROL_CHARACTERS.test(value)) {
+  if (hasControlCharacter(value)) {
     throw new GitopsError(`the value for ${JSON.stringify(key)} contains a newline or control character`, {
       field: key,
       hint: 'set single-line values only',

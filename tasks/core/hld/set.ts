@@ -4,12 +4,12 @@ import { dirname, join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parse, parseDocument, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
-import { assertPlainName } from '../names';
+import { assertPlainName, hasControlCharacter } from '../names';
 import { formatKeyPath, ListSelector, listSelector, SetValue } from './keypath';
-import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, FabrikateValueError, toFabrikateValue } from './fabrikate-yaml';
+import { FABRIKATE_JSON_OPTIONS, FABRIKATE_YAML_OPTIONS, FabrikateValueError, toFabrikateValue } from './fabrikateYaml';
 import { parseYamlValue, readYamlText } from '../yaml/parse';
-import { parseSource, type SourceDocument } from './yaml-source';
-import { displayPath } from './source-file';
+import { parseSource, type SourceDocument } from './yamlSource';
+import { displayPath } from './sourceFile';
 import { checkoutRoot, realPathInside } from '../paths';
 
 export { parseAssignment, parseKeyPath, SetValue } from './keypath';
@@ -128,7 +128,7 @@ export function assignmentsFromFile(text: string, file: string): SetValue[] {
   const walk = (map: Record<string, unknown>, prefix: string[]): void => {
     for (const [key, value] of Object.entries(map)) {
       const path = [...prefix, key];
-      if (CONTROL.test(key)) throw new GitopsError(`key ${JSON.stringify(key)} contains control characters`, { file, field: formatKeyPath(path) });
+      if (hasControlCharacter(key)) throw new GitopsError(`key ${JSON.stringify(key)} contains control characters`, { file, field: formatKeyPath(path) });
       if (Array.isArray(value)) {
         throw new GitopsError(`${formatKeyPath(path)} is a list; set --file takes maps of single values`, {
           file, field: formatKeyPath(path), hint: 'set list items one by one: key[0]=value or key[name=x].field=value',
@@ -136,7 +136,7 @@ export function assignmentsFromFile(text: string, file: string): SetValue[] {
       }
       if (value !== null && typeof value === 'object') walk(value as Record<string, unknown>, path);
       else if (typeof value === 'string') {
-        if (CONTROL.test(value)) throw new GitopsError(`the value of ${formatKeyPath(path)} contains a newline or control character`, { file, field: formatKeyPath(path), hint: 'set single-line values only' });
+        if (hasControlCharacter(value)) throw new GitopsError(`the value of ${formatKeyPath(path)} contains a newline or control character`, { file, field: formatKeyPath(path), hint: 'set single-line values only' });
         values.push({ path, value, typed: false });
       } else values.push({ path, value: value === null ? 'null' : typedText(value as number | boolean), typed: true });
     }
@@ -145,7 +145,6 @@ export function assignmentsFromFile(text: string, file: string): SetValue[] {
   return values;
 }
 
-const CONTROL = /[\x00-\x1f\x7f]/;
 
 function typedText(value: number | boolean): string {
   if (typeof value === 'boolean') return String(value);
@@ -551,7 +550,7 @@ function renderReplacement(value: SetValue, old: Scalar, context: EditContext, i
  * replace a plain value without quotes, while `5640e21`, `on`, `a: b` or `x #y` get quoted.
  */
 function readsBackAsPlainString(text: string, flow: boolean): boolean {
-  if (text === '' || text !== text.trim() || /[\x00-\x1f\x7f]/.test(text)) return false;
+  if (text === '' || text !== text.trim() || hasControlCharacter(text)) return false;
   const probe = flow ? `[${text}]\n` : `k: ${text}\n`;
   for (const options of [FABRIKATE_YAML_OPTIONS, {}]) {
     const document = parseDocument(probe, options);

@@ -7,7 +7,7 @@ import { loadComponentFile, validateStaticDirectory } from './component';
 import { loadConfig } from './config';
 import { mergeConfigs, resolveConfig } from './merge';
 import { ComponentConfig, ComponentDefinition, ComponentNode, emptyConfig, EnvironmentSet } from './model';
-import { displayPath } from './source-file';
+import { displayPath } from './sourceFile';
 import { checkoutRoot, isWithin, realPathInside } from '../paths';
 import { allSettledOrThrow } from '../settle';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { PullRequestSettings } from '../azure-devops';
-import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
+import type { ClosedPullRequest, PullRequestProvider, PullRequestSettings } from '../pull-requests';
+import type { ServiceCredential } from '../credentials';
 import {
   assertGitUrl,
   gitAuthFor,
@@ -8,23 +8,24 @@ import {
   formatCommitMessage,
   GitWorkspace,
   pushWithRetry,
-  type GitAuth,
+  type PushWithRetryResult,
   type GitAuthor,
 } from '../git';
-import { naming } from '../errors';
+import { GitopsError, naming } from '../errors';
 import type { Logger } from '../logger';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
+import { commitAuthor, DEFAULT_AUTHORS, gitWriteSettings, MAX_PUSH_ATTEMPTS, type PushMode } from '../settings/git';
 import { generate, type RenderedEnvironmentSet } from '../render';
 import { diffTrees, renderSummaryMarkdown, type TreeDiff } from '../report';
 import { expandTemplate } from './commitMessage';
 import { assertNoEnvironmentEmptied } from './deletionGuard';
 import { openHldSource, type HldLocation, type HldSource } from './hldSource';
 import { environmentFolder, normaliseManifestPath, repositoryFiles, syncEnvironmentFolders } from './manifestSync';
-import { closeStalePullRequest, pullRequestBranchName, pushPullRequest } from './pullRequestPush';
+import { closeStalePullRequest, pushPullRequest, type PullRequestPushResult } from './pullRequestPush';
 import { validatePushSettings } from './updateHld';
 import type { NetworkLimits } from '../render/sources';
 import { isSupersededBy, recordedRenderPerFolder } from './superseded';
-import { assertBranchName, assertSeparateOutput } from '../names';
+import { assertBranchName, assertSeparateOutput, pullRequestBranchName } from '../names';
 
 export { parseEnvironmentSets } from './manifestSync';
 
@@ -53,7 +54,7 @@ export interface GenerateManifestsOptions {
   outputDir: string;
   /** Undefined: render only. */
   manifest?: ManifestRepository;
-  pushMode?: 'direct' | 'pullRequest';
+  pushMode?: PushMode;
   pullRequest?: ManifestPullRequestOptions;
   /** Collection URL of Azure DevOps Server or GitHub API root, for PRs and PR comments. */
   pullRequestApiUrl?: string;
@@ -110,13 +111,58 @@ export interface GenerateManifestsResult {
 
 const commentMarker = 'bedrock-gitops:generate-manifests';
 
-/** Renders the HLD and publishes it to the manifest repository: see the flow in the task's README. */
+/**
+ * Renders the HLD and publishes it to the manifest repository: see the flow in the task's README.
+ * The steps: prepare (HLD source, manifest clone started) → render → compare (per-folder
+ * superseded check, diff, deletion guard) → publish (dry run, direct push with retry, or pull
+ * request); `report` turns the outcome into the summary, the outputs and the message.
+ */
 export async function generateManifests(input: GenerateManifestsOptions): Promise<GenerateManifestsResult> {
   const options = validateGenerateManifests(input);
+  const job = await prepare(options);
+  const rendered = await render(options, job);
+  if (!job.cloning) return report(options, job, { kind: 'rendered', rendered });
+  job.progress(55, 'Comparing with the manifest repository');
+  const workspace = await job.cloning;
+  try {
+    const plan = await compare(options, job, rendered, workspace);
+    if (plan.supersededBy) return report(options, job, { kind: 'superseded', newer: plan.supersededBy });
+    return report(options, job, await publish(options, job, rendered, plan, workspace));
+  } finally {
+    await workspace.cleanup({ removeDirectory: true });
+  }
+}
+
+/** What the steps share once the HLD is ready. */
+interface Job {
+  hld: HldSource;
+  manifestPath: string;
+  pushMode: PushMode;
+  /** The manifest repository and the branch written (the PR target in pull-request mode); undefined: render only. */
+  manifest?: ManifestRepository & { targetBranch: string };
+  /** The manifest clone, started before the render (the two do not depend on each other). */
+  cloning?: Promise<GitWorkspace>;
+  progress: (percent: number, text: string) => void;
+}
+
+interface Rendered {
+  sets: RenderedEnvironmentSet[];
+  folders: string[];
+}
+
+/** How a run ended; `report` turns it into the result. */
+type Outcome =
+  | { kind: 'rendered'; rendered: Rendered }
+  | { kind: 'superseded'; newer: string }
+  | { kind: 'dryRun'; plan: PublishPlan; summary: string }
+  | { kind: 'unchanged'; plan: PublishPlan; closed?: ClosedPullRequest }
+  | { kind: 'pullRequest'; plan: PublishPlan; pr: PullRequestPushResult }
+  | { kind: 'pushed'; plan: PublishPlan; pushed: PushWithRetryResult<PublishPlan> };
+
+/** Refuses an output folder that overlaps the inputs, opens the HLD, and starts the manifest clone. */
+async function prepare(options: GenerateManifestsOptions): Promise<Job> {
   const { logger } = options;
   const progress = options.progress ?? (() => {});
-  const manifestPath = normaliseManifestPath(options.manifest?.path);
-
   const hldCloneDir = join(options.workDir, 'hld');
   assertSeparateOutput(options.outputDir, 'outputPath', [
     { path: 'dir' in options.hld ? options.hld.dir : hldCloneDir, what: 'HLD checkout', mayContain: true },
@@ -133,28 +179,32 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
   });
   if (hld.commit) logger.info(`HLD ${hld.repositoryUrl ?? hld.dir} at ${hld.commit}${hld.subject ? `: ${hld.subject}` : ''}`);
 
-  // The manifest repository is cloned while the HLD renders: the two do not depend on each other.
-  const pushMode = options.pushMode ?? 'direct';
+  const pushMode = options.pushMode ?? gitWriteSettings.pushMode.default;
+  const job: Job = { hld, manifestPath: normaliseManifestPath(options.manifest?.path), pushMode, progress };
   const manifest = options.manifest;
   const targetBranch = manifest && (pushMode === 'pullRequest' ? options.pullRequest?.targetBranch || manifest.branch : manifest.branch);
-  const cloning = manifest && targetBranch
-    ? GitWorkspace.clone({
-        url: manifest.url,
-        dir: join(options.workDir, 'manifests'),
-        branch: targetBranch,
-        createBranchIfMissing: pushMode === 'direct',
-        auth: gitAuthFor(options.credential, manifest.url),
-        logger,
-      }).catch((error: unknown) => {
-        const branchInput = pushMode === 'pullRequest' && options.pullRequest?.targetBranch ? 'pullRequestTargetBranch' : 'manifestBranch';
-        throw naming(error, 'manifestRepositoryUrl', { branch: branchInput, url: 'manifestRepositoryUrl' });
-      })
-    : undefined;
-  cloning?.catch(() => { /* reported where it is awaited */ });
+  if (!manifest || !targetBranch) return job;
+  job.manifest = { ...manifest, targetBranch };
+  job.cloning = GitWorkspace.clone({
+    url: manifest.url,
+    dir: join(options.workDir, 'manifests'),
+    branch: targetBranch,
+    createBranchIfMissing: pushMode === 'direct',
+    auth: gitAuthFor(options.credential, manifest.url),
+    logger,
+  }).catch((error: unknown) => {
+    const branchInput = pushMode === 'pullRequest' && options.pullRequest?.targetBranch ? 'pullRequestTargetBranch' : 'manifestBranch';
+    throw naming(error, 'manifestRepositoryUrl', { branch: branchInput, url: 'manifestRepositoryUrl' });
+  });
+  job.cloning.catch(() => { /* reported where it is awaited */ });
+  return job;
+}
 
-  progress(10, 'Installing and rendering components');
+/** Installs and renders every environment set into the output folder. */
+async function render(options: GenerateManifestsOptions, job: Job): Promise<Rendered> {
+  job.progress(10, 'Installing and rendering components');
   const rendered = await generate({
-    hldDir: hld.dir,
+    hldDir: job.hld.dir,
     environmentSets: options.environmentSets,
     outputDir: options.outputDir,
     allowEnvironmentsWithoutConfig: options.allowEnvironmentsWithoutConfig,
@@ -166,103 +216,152 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
     runHooks: options.runHooks,
     allowRemoteHooks: options.allowRemoteHooks,
     allowLocalGitSources: options.allowLocalGitSources,
-    logger,
+    logger: options.logger,
   }).catch(async (error: unknown) => {
     // Nothing is pushed after a failed render; let the clone finish and remove it.
-    await (await cloning?.catch(() => undefined))?.cleanup({ removeDirectory: true });
+    await (await job.cloning?.catch(() => undefined))?.cleanup({ removeDirectory: true });
     throw error;
   });
   const sets = rendered.environmentSets;
-  const folders = sets.map((set) => environmentFolder(manifestPath, set));
-  const files = repositoryFiles(manifestPath, sets);
-  const base = { renderedPath: options.outputDir, hldCommit: hld.commit };
+  return { sets, folders: sets.map((set) => environmentFolder(job.manifestPath, set)) };
+}
 
-  if (!manifest || !targetBranch) {
-    const summary = renderSummaryMarkdown({ diff: diffTrees(undefined, files, folders), title: 'Rendered manifests (render only)' });
-    progress(100, 'Rendered');
-    return { ...base, status: 'rendered', manifestsChanged: false, summary, message: `Rendered ${folders.join(', ')} into ${options.outputDir}` };
+/**
+ * Compares the render with the manifest checkout. Superseded is per environment folder: a folder
+ * whose current render comes from a newer HLD commit is left alone; the others are published. All
+ * of them superseded: nothing to do. Refuses to empty an environment (unless allowEmptyOutput).
+ */
+async function compare(options: GenerateManifestsOptions, job: Job, rendered: Rendered, workspace: GitWorkspace): Promise<PublishPlan> {
+  const { hld, manifestPath } = job;
+  const { sets, folders } = rendered;
+  const skipped = options.dryRun ? [] : await newerRenders(workspace, hld, folders, sets, options.logger);
+  const keep = (_: unknown, index: number) => !skipped.some((s) => s.folder === folders[index]);
+  const plan = { sets: sets.filter(keep), folders: folders.filter(keep), skipped };
+  if (plan.sets.length === 0) return { ...plan, diff: { environments: [], changed: false }, supersededBy: skipped[0].newer };
+  const diff = diffTrees(workspace.dir, repositoryFiles(manifestPath, plan.sets), plan.folders);
+  if (!options.allowEmptyOutput) assertNoEnvironmentEmptied(diff, plan.sets, plan.folders);
+  for (const { folder, newer } of skipped) options.logger.warn(`${folder}: not published; it already holds the render of HLD commit ${newer}, newer than this run's ${hld.commit}`);
+  return { ...plan, diff };
+}
+
+/** Publishes the plan: as a dry run (and PR comment), by a pull request, or by a direct push with retry. */
+async function publish(options: GenerateManifestsOptions, job: Job, rendered: Rendered, first: PublishPlan, workspace: GitWorkspace): Promise<Outcome> {
+  const { hld, manifestPath, progress } = job;
+  const manifest = job.manifest!;
+  const { logger } = options;
+  if (options.dryRun) {
+    const summary = renderSummaryMarkdown({ diff: first.diff, dryRun: true, title: 'Rendered manifests (dry run)' });
+    await commentOnHldPullRequest(options, hld, summary);
+    return { kind: 'dryRun', plan: first, summary };
+  }
+  const pullRequestBranch = pullRequestBranchName(['manifests', manifest.targetBranch, ...(manifestPath ? [manifestPath] : [])]);
+  if (!first.diff.changed) {
+    // An open pull request from our branch now proposes manifests the target already has (or older ones): stale.
+    const closed = job.pushMode === 'pullRequest' ? await closeStalePullRequest({
+      repositoryUrl: manifest.url,
+      credential: options.credential,
+      apiUrl: options.pullRequestApiUrl,
+      sourceBranch: pullRequestBranch,
+      targetBranch: manifest.targetBranch,
+      comment: `${manifest.targetBranch} already has the manifests rendered from HLD ${shortCommit(hld.commit) ?? ''}; closed by ${runReference(options.provenance)}.`,
+      logger,
+    }) : undefined;
+    return { kind: 'unchanged', plan: first, closed };
   }
 
-  progress(55, 'Comparing with the manifest repository');
-  const workspace = await cloning!;
-  try {
-    // Superseded is per environment folder: a folder whose current render comes from a newer HLD
-    // commit is left alone; the others are published. All of them superseded: nothing to do.
-    const check = async (): Promise<PublishPlan> => {
-      const skipped = options.dryRun ? [] : await newerRenders(workspace, hld, folders, sets, logger);
-      const keep = (_: unknown, index: number) => !skipped.some((s) => s.folder === folders[index]);
-      const plan = { sets: sets.filter(keep), folders: folders.filter(keep), skipped };
-      if (plan.sets.length === 0) return { ...plan, diff: { environments: [], changed: false }, supersededBy: skipped[0].newer };
-      const diff = diffTrees(workspace.dir, repositoryFiles(manifestPath, plan.sets), plan.folders);
-      if (!options.allowEmptyOutput) assertNoEnvironmentEmptied(diff, plan.sets, plan.folders);
-      for (const { folder, newer } of skipped) logger.warn(`${folder}: not published; it already holds the render of HLD commit ${newer}, newer than this run's ${hld.commit}`);
-      return { ...plan, diff };
-    };
-    const first = await check();
-    if (first.supersededBy) return superseded(base, first.supersededBy, hld, manifest, progress);
-    const skippedNote = (plan: PublishPlan) => (plan.skipped.length ? `; ${plan.skipped.map((s) => s.folder).join(', ')} skipped (newer render present)` : '');
+  const author = authorOf(options);
+  if (job.pushMode === 'pullRequest') {
+    const message = commitMessage(options, hld, first.sets, first.folders);
+    progress(70, 'Syncing the rendered tree');
+    await syncEnvironmentFolders(workspace.dir, manifestPath, first.sets);
+    progress(80, 'Pushing the pull request branch');
+    const pr = await pushPullRequest({
+      workspace,
+      sourceBranch: pullRequestBranch,
+      targetBranch: manifest.targetBranch,
+      message,
+      author,
+      repositoryUrl: manifest.url,
+      credential: options.credential,
+      pullRequest: {
+        title: options.pullRequest?.title || `Generate manifests for ${first.folders.join(', ')} from HLD ${shortCommit(hld.commit) ?? ''}`.trim(),
+        description: renderSummaryMarkdown({ diff: first.diff, maxBytes: 3500 }),
+        autoComplete: options.pullRequest?.autoComplete,
+        mergeStrategy: options.pullRequest?.mergeStrategy,
+        deleteSourceBranch: options.pullRequest?.deleteSourceBranch,
+        reviewers: options.pullRequest?.reviewers,
+        workItemIds: options.pullRequest?.workItemIds,
+        apiUrl: options.pullRequestApiUrl,
+      },
+      logger,
+    });
+    return { kind: 'pullRequest', plan: first, pr };
+  }
 
-    if (options.dryRun) {
-      const summary = renderSummaryMarkdown({ diff: first.diff, dryRun: true, title: 'Rendered manifests (dry run)' });
-      await commentOnHldPullRequest(options, hld, summary);
+  progress(70, 'Syncing and pushing');
+  const pushed = await pushWithRetry<PublishPlan>({
+    workspace,
+    branch: manifest.branch,
+    maxAttempts: options.maxPushAttempts,
+    author,
+    // Written after apply, so it names exactly the folders this attempt publishes.
+    message: (_, plan = first) => commitMessage(options, hld, plan.sets, plan.folders),
+    logger,
+    apply: async (dir, attempt) => {
+      // On a retry the branch moved: decide again on the new tip (it may hold a newer render now).
+      const plan = attempt > 1 ? await compare(options, job, rendered, workspace) : first;
+      if (plan.supersededBy) return { changed: false, result: plan };
+      await syncEnvironmentFolders(dir, manifestPath, plan.sets);
+      return { changed: true, result: plan };
+    },
+  });
+  const plan = pushed.result ?? first;
+  if (plan.supersededBy) return { kind: 'superseded', newer: plan.supersededBy };
+  return { kind: 'pushed', plan, pushed };
+}
+
+/** The one place an outcome becomes the result: status, outputs, Markdown summary and message. */
+function report(options: GenerateManifestsOptions, job: Job, outcome: Outcome): GenerateManifestsResult {
+  const { hld, progress } = job;
+  const base = { renderedPath: options.outputDir, hldCommit: hld.commit };
+  const skippedNote = (plan: PublishPlan) => (plan.skipped.length ? `; ${plan.skipped.map((s) => s.folder).join(', ')} skipped (newer render present)` : '');
+  const url = job.manifest ? displayUrl(job.manifest.url) : '';
+  switch (outcome.kind) {
+    case 'rendered': {
+      const { sets, folders } = outcome.rendered;
+      const summary = renderSummaryMarkdown({ diff: diffTrees(undefined, repositoryFiles(job.manifestPath, sets), folders), title: 'Rendered manifests (render only)' });
+      progress(100, 'Rendered');
+      return { ...base, status: 'rendered', manifestsChanged: false, summary, message: `Rendered ${folders.join(', ')} into ${options.outputDir}` };
+    }
+    case 'superseded': {
+      const manifest = job.manifest!;
+      progress(100, 'Superseded');
+      const message = `Superseded: ${manifest.branch} of ${url} already holds manifests of HLD commit ${outcome.newer}, which is newer than this run's ${hld.commit}; nothing pushed`;
+      const summary = `## Rendered manifests\n\n**Superseded:** the manifest branch \`${manifest.branch}\` already holds the render of HLD commit \`${outcome.newer}\`, a descendant of this run's \`${hld.commit}\`. Nothing was pushed.\n`;
+      return { ...base, status: 'superseded', manifestsChanged: false, summary, message };
+    }
+    case 'dryRun': {
+      const { diff } = outcome.plan;
       progress(100, 'Dry run done');
       return {
         ...base,
         status: 'dryRun',
-        manifestsChanged: first.diff.changed,
-        summary,
-        message: first.diff.changed ? `Dry run: ${changedFolders(first.diff)} would change; nothing pushed` : 'Dry run: the manifest repository is up to date',
+        manifestsChanged: diff.changed,
+        summary: outcome.summary,
+        message: diff.changed ? `Dry run: ${changedFolders(diff)} would change; nothing pushed` : 'Dry run: the manifest repository is up to date',
       };
     }
-    const pullRequestBranch = pullRequestBranchName(['manifests', targetBranch, ...(manifestPath ? [manifestPath] : [])]);
-    if (!first.diff.changed) {
-      // An open pull request from our branch now proposes manifests the target already has (or older ones): stale.
-      const closed = pushMode === 'pullRequest' ? await closeStalePullRequest({
-        repositoryUrl: manifest.url,
-        credential: options.credential,
-        azureCollectionUrl: options.pullRequestApiUrl,
-        githubApiUrl: options.pullRequestApiUrl,
-        sourceBranch: pullRequestBranch,
-        targetBranch,
-        comment: `${targetBranch} already has the manifests rendered from HLD ${shortCommit(hld.commit) ?? ''}; closed by ${runReference(options.provenance)}.`,
-        logger,
-      }) : undefined;
+    case 'unchanged': {
       progress(100, 'No changes');
-      const summary = renderSummaryMarkdown({ diff: first.diff });
-      const closedText = closed ? `; closed the stale pull request #${closed.id} (${closed.url})` : '';
-      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${displayUrl(manifest.url)} are up to date${closedText}${skippedNote(first)}` };
+      const summary = renderSummaryMarkdown({ diff: outcome.plan.diff });
+      const closedText = outcome.closed ? `; closed the stale pull request #${outcome.closed.id} (${outcome.closed.url})` : '';
+      return { ...base, status: 'unchanged', manifestsChanged: false, summary, message: `Manifests in ${url} are up to date${closedText}${skippedNote(outcome.plan)}` };
     }
-
-    const author = commitAuthor(options);
-    if (pushMode === 'pullRequest') {
-      const message = commitMessage(options, hld, first.sets, first.folders);
-      progress(70, 'Syncing the rendered tree');
-      await syncEnvironmentFolders(workspace.dir, manifestPath, first.sets);
-      progress(80, 'Pushing the pull request branch');
-      const pr = await pushPullRequest({
-        workspace,
-        sourceBranch: pullRequestBranch,
-        targetBranch,
-        message,
-        author,
-        repositoryUrl: manifest.url,
-        credential: options.credential,
-        pullRequest: {
-          title: options.pullRequest?.title || `Generate manifests for ${first.folders.join(', ')} from HLD ${shortCommit(hld.commit) ?? ''}`.trim(),
-          description: renderSummaryMarkdown({ diff: first.diff, maxBytes: 3500 }),
-          autoComplete: options.pullRequest?.autoComplete,
-          mergeStrategy: options.pullRequest?.mergeStrategy,
-          deleteSourceBranch: options.pullRequest?.deleteSourceBranch,
-          reviewers: options.pullRequest?.reviewers,
-          workItemIds: options.pullRequest?.workItemIds,
-          azureCollectionUrl: options.pullRequestApiUrl,
-          githubApiUrl: options.pullRequestApiUrl,
-        },
-        logger,
-      });
+    case 'pullRequest': {
+      const { pr, plan } = outcome;
       progress(100, 'Done');
       const pullRequest = pr.pullRequestId !== undefined ? { id: pr.pullRequestId, url: pr.pullRequestUrl ?? '' } : undefined;
-      const summary = renderSummaryMarkdown({ diff: first.diff, commit: pr.commitId ? { sha: pr.commitId } : undefined, pullRequest });
+      const summary = renderSummaryMarkdown({ diff: plan.diff, commit: pr.commitId ? { sha: pr.commitId } : undefined, pullRequest });
       return {
         ...base,
         status: pr.changed ? 'pullRequest' : 'unchanged',
@@ -270,43 +369,24 @@ export async function generateManifests(input: GenerateManifestsOptions): Promis
         manifestCommitId: pr.commitId,
         pullRequest,
         summary,
-        message: (pullRequest ? `Pull request #${pullRequest.id} holds the manifests: ${pullRequest.url}` : 'No changes: no pull request') + skippedNote(first),
+        message: (pullRequest ? `Pull request #${pullRequest.id} holds the manifests: ${pullRequest.url}` : 'No changes: no pull request') + skippedNote(plan),
       };
     }
-
-    let latest = first;
-    progress(70, 'Syncing and pushing');
-    const pushed = await pushWithRetry({
-      workspace,
-      branch: manifest.branch,
-      maxAttempts: options.maxPushAttempts,
-      author,
-      // Written after apply, so it names exactly the folders this attempt publishes.
-      message: () => commitMessage(options, hld, latest.sets, latest.folders),
-      logger,
-      apply: async (dir, attempt) => {
-        // On a retry the branch moved: decide again on the new tip (it may hold a newer render now).
-        if (attempt > 1) latest = await check();
-        if (latest.supersededBy) return false;
-        await syncEnvironmentFolders(dir, manifestPath, latest.sets);
-        return true;
-      },
-    });
-    if (latest.supersededBy) return superseded(base, latest.supersededBy, hld, manifest, progress);
-    progress(100, 'Pushed');
-    const summary = renderSummaryMarkdown({ diff: latest.diff, commit: pushed.commit ? { sha: pushed.commit } : undefined });
-    return {
-      ...base,
-      status: pushed.changed ? 'pushed' : 'unchanged',
-      manifestsChanged: pushed.changed,
-      manifestCommitId: pushed.commit,
-      summary,
-      message: pushed.changed
-        ? `Pushed ${pushed.commit} to ${manifest.branch} of ${displayUrl(manifest.url)} (${changedFolders(latest.diff)})${skippedNote(latest)}`
-        : `Manifests in ${displayUrl(manifest.url)} are up to date${skippedNote(latest)}`,
-    };
-  } finally {
-    await workspace.cleanup({ removeDirectory: true });
+    case 'pushed': {
+      const { pushed, plan } = outcome;
+      progress(100, 'Pushed');
+      const summary = renderSummaryMarkdown({ diff: plan.diff, commit: pushed.commit ? { sha: pushed.commit } : undefined });
+      return {
+        ...base,
+        status: pushed.changed ? 'pushed' : 'unchanged',
+        manifestsChanged: pushed.changed,
+        manifestCommitId: pushed.commit,
+        summary,
+        message: pushed.changed
+          ? `Pushed ${pushed.commit} to ${job.manifest!.branch} of ${url} (${changedFolders(plan.diff)})${skippedNote(plan)}`
+          : `Manifests in ${url} are up to date${skippedNote(plan)}`,
+      };
+    }
   }
 }
 
@@ -332,10 +412,10 @@ export function validateGenerateManifests(options: GenerateManifestsOptions): Ge
   const validated = { ...options, hld, manifest, pullRequest };
   if (manifest) {
     validatePushSettings({
-      mode: options.pushMode ?? 'direct',
-      maxAttempts: options.maxPushAttempts ?? 10,
-      pullRequest: pullRequest && { ...pullRequest, azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl },
-    }, commitAuthor(validated), options.commitMessage);
+      mode: options.pushMode ?? gitWriteSettings.pushMode.default,
+      maxAttempts: options.maxPushAttempts ?? MAX_PUSH_ATTEMPTS.default,
+      pullRequest: pullRequest && { ...pullRequest, apiUrl: options.pullRequestApiUrl },
+    }, authorOf(validated), options.commitMessage);
     // A typo in the template fails now, not after rendering.
     if (options.commitMessage) expandTemplate(options.commitMessage, templatePlaceholders({}, []));
   }
@@ -377,35 +457,22 @@ async function newerRenders(workspace: GitWorkspace, hld: HldSource, folders: re
   return newer;
 }
 
-function superseded(
-  base: { renderedPath: string; hldCommit?: string },
-  newer: string,
-  hld: HldSource,
-  manifest: ManifestRepository,
-  progress: (percent: number, text: string) => void,
-): GenerateManifestsResult {
-  progress(100, 'Superseded');
-  const message = `Superseded: ${manifest.branch} of ${displayUrl(manifest.url)} already holds manifests of HLD commit ${newer}, which is newer than this run's ${hld.commit}; nothing pushed`;
-  const summary = `## Rendered manifests\n\n**Superseded:** the manifest branch \`${manifest.branch}\` already holds the render of HLD commit \`${newer}\`, a descendant of this run's \`${hld.commit}\`. Nothing was pushed.\n`;
-  return { ...base, status: 'superseded', manifestsChanged: false, summary, message };
-}
-
 async function commentOnHldPullRequest(options: GenerateManifestsOptions, hld: HldSource, summary: string): Promise<void> {
   const target = options.commentOnPullRequest;
   if (!target) return;
   const url = target.repositoryUrl ?? hld.repositoryUrl;
-  // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
-  const { detectProvider, postOrUpdatePullRequestComment } = await import('../azure-devops');
-  const provider = url && detectProvider(url, { azureCollectionUrl: options.pullRequestApiUrl, githubApiUrl: options.pullRequestApiUrl });
-  if (!provider || !options.credential || !credentialAllowedFor(options.credential, url)) {
-    const reason = !provider ? 'the HLD repository is neither Azure Repos nor GitHub' : !options.credential ? 'no token' : `the job's token is not sent to ${displayUrl(url)}`;
-    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${reason}`);
+  let provider: PullRequestProvider;
+  try {
+    if (!url) throw new GitopsError('the HLD repository is not known');
+    // Loaded on use: the pull-request client is most of the bundle and most runs never need it.
+    const { connectPullRequests } = await import('../pull-requests');
+    provider = await connectPullRequests({ repositoryUrl: url, credential: options.credential, apiUrl: options.pullRequestApiUrl });
+  } catch (error) {
+    if (!(error instanceof GitopsError)) throw error;
+    options.logger.warn(`cannot comment on pull request ${target.pullRequestId}: ${error.message}`);
     return;
   }
-  const result = await postOrUpdatePullRequestComment({
-    provider,
-    token: credentialToken(options.credential),
-    tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat',
+  const result = await provider.postOrUpdateComment({
     pullRequestId: target.pullRequestId,
     marker: commentMarker,
     markdown: summary,
@@ -451,11 +518,10 @@ function templatePlaceholders(hld: Partial<HldSource>, sets: readonly RenderedEn
   };
 }
 
-function commitAuthor(options: GenerateManifestsOptions): GitAuthor {
-  return {
-    name: options.author?.name || options.provenance.requestedFor || 'Azure Pipelines',
-    email: options.author?.email || options.provenance.requestedForEmail || 'azure-pipelines@noreply.invalid',
-  };
+
+/** The author the caller gave, else the task's rule (the CLI passes its own, already resolved). */
+function authorOf(options: GenerateManifestsOptions): GitAuthor {
+  return commitAuthor(options.author ?? {}, options.provenance, DEFAULT_AUTHORS.task);
 }
 
 function sameRepository(a: string, b: string): boolean {

@@ -13,8 +13,9 @@ import { isValidRegistry, isValidTag } from '../registry/reference';
 import { escapeMarkdown, renderChangeSummary, type ValueChange } from '../report';
 import { expandTemplate } from './commitMessage';
 import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
-import { changeKey, preflightHldUpdate, validateHldUpdate, type HldTarget, type HldUpdateOptions, type HldUpdateResult, type PushOptions } from './updateHld';
-import { imageTagValues, parseSubcomponentLines, updateImageTag, type ImageTagRequest } from './updateImageTag';
+import { changeKey, preflightHldUpdate, validateHldUpdate, type HldUpdateOptions, type HldUpdateResult } from './updateHld';
+import type { HldTarget, PushOptions } from './types';
+import { imageTagValues, keptTagsText, parseSubcomponentLines, updateImageTag, type ImageTagRequest } from './updateImageTag';
 import { validateVerification, verifyDeployment, type VerifyDeploymentResult } from './verifyDeployment';
 import type { ClusterSource } from '../cluster';
 import { verifyInCluster } from '../cluster/verify';
@@ -23,7 +24,9 @@ import { previousTagLine } from '../trace/previousTag';
 /** Placeholders of the commitMessage template (the last four come from the HLD update itself). */
 const TEMPLATE_PLACEHOLDERS = ['image', 'digest', 'sourceImage', 'tag', 'environment', 'subcomponent', 'componentPath', 'branch'];
 
-export type PinDigest = 'none' | 'digestKey' | 'tagAtDigest';
+import type { PinDigest } from '../settings/promoteContainer';
+
+export type { PinDigest };
 
 export type VerificationOptions =
   | { mode: 'none' }
@@ -255,10 +258,28 @@ interface ImageRun {
   copied?: CopyResult;
 }
 
+/**
+ * The steps: plan (parse every image, derive its target) → check the HLD target before any
+ * registry access → resolve each image (digest, platforms, a refused tag overwrite) → verify it
+ * runs in pre-production → copy each by digest → write the HLD once → the result.
+ */
 export async function promoteContainer(options: PromoteContainerOptions): Promise<PromoteContainerResult> {
+  const runs = planImages(options);
+  const hldRequest = await checkHldTarget(options, runs);
+  await resolveImages(runs, options.logger);
+  const verification = await verifyImages(options, runs);
+  const images = await copyImages(options, runs);
+  const hld = hldRequest && options.hld ? await writeHld(options, options.hld, hldRequest, runs, images) : undefined;
+  return promotionResult(options, runs, images, verification, hld);
+}
+
+const isSeveral = (options: PromoteContainerOptions) => (options.sourceImages?.length ?? 0) > 0;
+
+/** Each image to promote, with its target reference and its copy; errors name the input. */
+function planImages(options: PromoteContainerOptions): ImageRun[] {
   const { logger } = options;
   if (options.verification.mode === 'manifestRepo') validateVerification(options.verification);
-  const several = (options.sourceImages?.length ?? 0) > 0;
+  const several = isSeveral(options);
   if (several && options.sourceImage?.trim()) {
     throw new GitopsError('set either sourceImages or sourceImage, not both', { field: 'sourceImages', hint: 'put every image into sourceImages as subcomponent=registry/repository:tag' });
   }
@@ -269,7 +290,7 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
   const names = { ...TASK_INPUT_NAMES, ...options.names };
   // The resolving pass logs its "dry run" lines at debug level: for the user it is not a dry run.
   const quiet: Logger = { ...logger, info: (message) => logger.debug(message) };
-  const runs: ImageRun[] = entries.map((entry, index) => {
+  return entries.map((entry, index) => {
     const plan = several
       ? withField(() => planPromotion({ ...options, sourceImage: entry.sourceImage }), 'sourceImages', `sourceImages line ${index + 1}: `)
       : planPromotion(options);
@@ -301,64 +322,69 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
       }),
     };
   });
+}
 
-  const hldRequest = options.hld && hldUpdateRequest(options, options.hld, runs[0].plan, several ? runs.length : 1);
-  const tagPolicy = options.hld?.tagPolicy ?? 'auto';
-  // HLD inputs are checked before any registry or git access, so a bad input copies nothing.
-  if (hldRequest && options.hld) {
-    const edits = runs.map((run) => ({ subcomponent: run.entry.subcomponent, values: [] }));
-    validateHldUpdate(several ? { ...hldRequest, edits } : hldRequest);
-    for (const run of runs) {
-      imageTagValues(promotedImageRequest(options.hld, run.plan.target, `sha256:${'0'.repeat(64)}`));
-      assertTagFitsPolicy(run.plan.target.tag, tagPolicy, several ? 'sourceImages' : 'targetTag');
-    }
-    if (hldRequest.commit.messageTemplate) expandTemplate(hldRequest.commit.messageTemplate, Object.fromEntries(TEMPLATE_PLACEHOLDERS.map((p) => [p, ''])));
+/**
+ * The HLD update's options, checked before any registry or git access so a bad input copies
+ * nothing; a typo in the environment or a subcomponent fails now too. Undefined: copy only.
+ */
+async function checkHldTarget(options: PromoteContainerOptions, runs: readonly ImageRun[]): Promise<Omit<HldUpdateOptions, 'values'> | undefined> {
+  if (!options.hld) return undefined;
+  const several = isSeveral(options);
+  const hldRequest = hldUpdateRequest(options, options.hld, runs[0].plan, several ? runs.length : 1);
+  const edits = runs.map((run) => ({ subcomponent: run.entry.subcomponent, values: [] }));
+  validateHldUpdate(several ? { ...hldRequest, edits } : hldRequest);
+  for (const run of runs) {
+    imageTagValues(promotedImageRequest(options.hld, run.plan.target, `sha256:${'0'.repeat(64)}`));
+    assertTagFitsPolicy(run.plan.target.tag, options.hld.tagPolicy ?? 'auto', several ? 'sourceImages' : 'targetTag');
   }
+  if (hldRequest.commit.messageTemplate) expandTemplate(hldRequest.commit.messageTemplate, Object.fromEntries(TEMPLATE_PLACEHOLDERS.map((p) => [p, ''])));
+  await preflightHldUpdate({ ...hldRequest, values: [], edits });
+  return hldRequest;
+}
 
-  // A typo in the environment or a subcomponent fails now, before any image is copied.
-  if (hldRequest && options.hld) {
-    await preflightHldUpdate({
-      ...hldRequest,
-      values: [],
-      edits: runs.map((run) => ({ subcomponent: run.entry.subcomponent, values: [] })),
-    });
-  }
-
-  // Resolve every image first, writing nothing: digest, platforms, and a refused tag overwrite fail fast.
+/** Resolves every image first, writing nothing: digest, platforms, and a refused tag overwrite fail fast. */
+async function resolveImages(runs: ImageRun[], logger: Logger): Promise<void> {
   for (const run of runs) {
     run.resolved = await run.copy(true);
     logger.info(`${run.sourceText} is ${run.resolved.sourceDigest} (${run.resolved.platforms.join(', ') || 'no platform recorded'})`);
   }
+}
 
-  let verification: VerifyDeploymentResult | undefined;
-  if (options.verification.mode === 'manifestRepo') {
-    for (const [index, run] of runs.entries()) {
-      const verified = await verifyDeployment({
-        repositoryUrl: options.verification.repositoryUrl,
-        branch: options.verification.branch,
-        environmentPath: options.verification.environmentPath,
-        syncTag: options.verification.syncTag,
-        image: run.plan.source,
-        digest: run.resolved!.sourceDigest,
-        credential: options.gitCredential,
-        workDir: join(options.workDir, index === 0 ? 'verify' : `verify-${index}`),
-        logger,
-      });
-      verification ??= verified;
-    }
-  } else if (options.verification.mode === 'cluster') {
-    for (const [index, run] of runs.entries()) {
-      const verified = await verifyInCluster({
-        ...options.verification, image: run.plan.source, digest: run.resolved!.sourceDigest, credential: options.gitCredential,
-        workDir: join(options.workDir, index === 0 ? 'verify' : `verify-${index}`), logger,
-      });
-      verification ??= verified;
-    }
-  } else {
+/** Proves each resolved digest runs in pre-production (manifest repository or cluster); the first proof is reported. */
+async function verifyImages(options: PromoteContainerOptions, runs: readonly ImageRun[]): Promise<VerifyDeploymentResult | undefined> {
+  const { logger } = options;
+  const verification = options.verification;
+  if (verification.mode === 'none') {
     logger.warn(`verification is off: promoting ${runs.map((r) => r.sourceText).join(', ')} without checking that it runs in pre-production`);
+    return undefined;
   }
+  let first: VerifyDeploymentResult | undefined;
+  for (const [index, run] of runs.entries()) {
+    const common = {
+      image: run.plan.source,
+      digest: run.resolved!.sourceDigest,
+      credential: options.gitCredential,
+      workDir: join(options.workDir, index === 0 ? 'verify' : `verify-${index}`),
+      logger,
+    };
+    const verified = verification.mode === 'manifestRepo'
+      ? await verifyDeployment({
+          repositoryUrl: verification.repositoryUrl,
+          branch: verification.branch,
+          environmentPath: verification.environmentPath,
+          syncTag: verification.syncTag,
+          ...common,
+        })
+      : await verifyInCluster({ ...verification, ...common });
+    first ??= verified;
+  }
+  return first;
+}
 
-  // Every copy before the HLD: when one fails, nothing is written to the HLD.
+/** Copies every image before the HLD is touched: when one fails, nothing is written to the HLD. */
+async function copyImages(options: PromoteContainerOptions, runs: ImageRun[]): Promise<PromotedImage[]> {
+  const { logger } = options;
   for (const run of runs) {
     const resolved = run.resolved!;
     const nothingToWrite = options.dryRun || (resolved.alreadyPromoted && !options.copyReferrers);
@@ -368,7 +394,8 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
       logger.info(run.copied.alreadyPromoted ? `dry run: ${run.targetText} already is ${run.copied.digest}` : `dry run: would copy ${run.sourceText} to ${run.targetText} (${run.copied.digest})`);
     }
   }
-  const images: PromotedImage[] = runs.map((run) => ({
+  const several = isSeveral(options);
+  return runs.map((run) => ({
     subcomponent: several ? run.entry.subcomponent : undefined,
     sourceImage: run.sourceText,
     sourceDigest: run.resolved!.sourceDigest,
@@ -379,44 +406,48 @@ export async function promoteContainer(options: PromoteContainerOptions): Promis
     alreadyPromoted: run.copied!.alreadyPromoted,
     platforms: run.copied!.platforms,
   }));
+}
 
-  let hld: HldUpdateResult | undefined;
-  if (hldRequest && options.hld) {
-    const requests = runs.map((run) => ({ ...promotedImageRequest(options.hld!, run.plan.target, run.copied!.digest), subcomponent: run.entry.subcomponent }));
-    hld = await updateImageTag({
-      ...hldRequest,
-      image: several ? undefined : requests[0],
-      images: several ? requests : undefined,
-      tagPolicy,
-      commit: {
-        ...hldRequest.commit,
-        placeholders: {
-          image: images.map((i) => i.promotedImage).join(', '),
-          digest: images.map((i) => i.promotedDigest).join(', '),
-          sourceImage: images.map((i) => i.sourceImage).join(', '),
-          tag: runs.map((r) => r.plan.target.tag).join(', '),
-        },
-        trailers: several
-          ? { 'Gitops-Source-Image': images.map((i) => `${i.subcomponent}=${i.sourceImage}@${i.sourceDigest}`) }
-          : { 'Gitops-Image': images[0].promotedImage, 'Gitops-Source-Image': `${images[0].sourceImage}@${images[0].sourceDigest}`, 'Gitops-Tag': runs[0].plan.target.tag },
+/** One HLD commit (or pull request) with every promoted image, through UpdateImageTag's code path. */
+function writeHld(options: PromoteContainerOptions, hldOptions: PromoteHldOptions, hldRequest: Omit<HldUpdateOptions, 'values'>, runs: readonly ImageRun[], images: readonly PromotedImage[]): Promise<HldUpdateResult> {
+  const several = isSeveral(options);
+  const requests = runs.map((run) => ({ ...promotedImageRequest(hldOptions, run.plan.target, run.copied!.digest), subcomponent: run.entry.subcomponent }));
+  return updateImageTag({
+    ...hldRequest,
+    image: several ? undefined : requests[0],
+    images: several ? requests : undefined,
+    tagPolicy: hldOptions.tagPolicy ?? 'auto',
+    commit: {
+      ...hldRequest.commit,
+      placeholders: {
+        image: images.map((i) => i.promotedImage).join(', '),
+        digest: images.map((i) => i.promotedDigest).join(', '),
+        sourceImage: images.map((i) => i.sourceImage).join(', '),
+        tag: runs.map((r) => r.plan.target.tag).join(', '),
       },
-    });
-  }
+      trailers: several
+        ? { 'Gitops-Source-Image': images.map((i) => `${i.subcomponent}=${i.sourceImage}@${i.sourceDigest}`) }
+        : { 'Gitops-Image': images[0].promotedImage, 'Gitops-Source-Image': `${images[0].sourceImage}@${images[0].sourceDigest}`, 'Gitops-Tag': runs[0].plan.target.tag },
+    },
+  });
+}
 
+/** The first image's fields, with the counts of every image summed. */
+function promotionResult(options: PromoteContainerOptions, runs: readonly ImageRun[], images: PromotedImage[], verification: VerifyDeploymentResult | undefined, hld: HldUpdateResult | undefined): PromoteContainerResult {
   const first = images[0];
-  const copied = runs[0].copied!;
+  const sum = (count: (copied: CopyResult) => number) => runs.reduce((total, r) => total + count(r.copied!), 0);
   return {
     sourceImage: first.sourceImage,
     sourceDigest: first.sourceDigest,
     targetImage: first.targetImage,
     promotedImage: first.promotedImage,
     promotedDigest: first.promotedDigest,
-    bytesCopied: images.reduce((sum, i) => sum + i.bytesCopied, 0),
-    blobsUploaded: runs.reduce((sum, r) => sum + r.copied!.blobsUploaded, 0),
-    blobsMounted: runs.reduce((sum, r) => sum + r.copied!.blobsMounted, 0),
-    blobsSkipped: runs.reduce((sum, r) => sum + r.copied!.blobsSkipped, 0),
-    referrersCopied: runs.reduce((sum, r) => sum + r.copied!.referrersCopied, 0),
-    platforms: copied.platforms,
+    bytesCopied: images.reduce((total, i) => total + i.bytesCopied, 0),
+    blobsUploaded: sum((c) => c.blobsUploaded),
+    blobsMounted: sum((c) => c.blobsMounted),
+    blobsSkipped: sum((c) => c.blobsSkipped),
+    referrersCopied: sum((c) => c.referrersCopied),
+    platforms: runs[0].copied!.platforms,
     alreadyPromoted: images.every((i) => i.alreadyPromoted),
     dryRun: options.dryRun,
     verification,
@@ -445,6 +476,18 @@ function explainCopyFailure(error: unknown, plan: PromotionPlan, names: SettingN
     : registry === plan.target.registry ? names.targetCredentials : names.sourceCredentials;
   const hint = /Azure AD token/.test(error.message) ? error.hint : `check the user name and password of ${field} for ${registry}`;
   return new GitopsError(error.message, { field, hint, cause: error });
+}
+
+/** One line for the task result: what was promoted, and the HLD commit or pull request. */
+export function promotionMessage(result: PromoteContainerResult): string {
+  const kept = result.hld ? keptTagsText(result.hld) : '';
+  const hldText = !result.hld ? '' : result.hld.pullRequestUrl ? `; pull request ${result.hld.pullRequestUrl}`
+    : result.hld.changed ? `; HLD commit ${result.hld.commitId}` : kept ? `; ${kept}` : '; HLD already up to date';
+  if (result.images.length > 1 && !result.dryRun) {
+    return `Promoted ${result.images.length} images (${result.images.map((i) => i.sourceImage).join(', ')})${hldText}`;
+  }
+  if (result.dryRun) return `Dry run: ${result.alreadyPromoted ? `${result.targetImage} already is ${result.promotedDigest}` : `would promote ${result.sourceImage} to ${result.promotedImage}`}; nothing was changed`;
+  return `${result.alreadyPromoted ? 'Already promoted' : 'Promoted'} ${result.sourceImage} to ${result.promotedImage}${hldText}`;
 }
 
 /** The Markdown summary: image, digest, bytes copied, platforms, verification, HLD commit or PR. */

@@ -1,16 +1,14 @@
-import type { ClosedPullRequest, PullRequestSettings, RepoProvider, TokenKind } from '../azure-devops';
-import { credentialAllowedFor, credentialToken, type ServiceCredential } from '../credentials';
+import { connectPullRequests, type ClosedPullRequest, type PullRequestConnectionOptions, type PullRequestSettings } from '../pull-requests';
+import type { ServiceCredential } from '../credentials';
 import { describeError, GitopsError } from '../errors';
-import { displayUrl, type GitAuthor, type GitWorkspace } from '../git';
+import type { GitAuthor, GitWorkspace } from '../git';
 import type { Logger } from '../logger';
 
 export interface PullRequestFields extends PullRequestSettings {
   title: string;
   description: string;
-  /** Azure DevOps collection URL override (Azure DevOps Server, test doubles). */
-  azureCollectionUrl?: string;
-  /** GitHub REST API root override (GitHub Enterprise, test doubles). */
-  githubApiUrl?: string;
+  /** The pullRequestApiUrl setting: Azure DevOps collection URL or GitHub REST API root (see detectProvider). */
+  apiUrl?: string;
 }
 
 export interface PullRequestPushOptions {
@@ -42,16 +40,7 @@ export interface PullRequestPushResult {
   closedPullRequest?: ClosedPullRequest;
 }
 
-/** Where and how the pull request API is called. */
-export interface PullRequestApiOptions {
-  /** URL of the git remote: decides between Azure Repos and GitHub. */
-  repositoryUrl: string;
-  credential?: ServiceCredential;
-  azureCollectionUrl?: string;
-  githubApiUrl?: string;
-}
-
-export interface StalePullRequestOptions extends PullRequestApiOptions {
+export interface StalePullRequestOptions extends PullRequestConnectionOptions {
   sourceBranch: string;
   targetBranch: string;
   /** Markdown posted on the pull request as it is closed, saying why. */
@@ -73,11 +62,10 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
       hint: 'choose a different target branch',
     });
   }
-  const api: PullRequestApiOptions = {
+  const api: PullRequestConnectionOptions = {
     repositoryUrl: options.repositoryUrl ?? workspace.remoteUrl,
     credential: options.credential,
-    azureCollectionUrl: options.pullRequest.azureCollectionUrl,
-    githubApiUrl: options.pullRequest.githubApiUrl,
+    apiUrl: options.pullRequest.apiUrl,
   };
   const commitId = await workspace.commitAll(options.message, options.author);
   if (!commitId) {
@@ -91,12 +79,10 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
     });
     return { changed: false, closedPullRequest };
   }
-  const auth = await pullRequestAuth(api);
+  const provider = await connectPullRequests(api);
   await workspace.push(sourceBranch, { force: true });
   logger.info(`Pushed ${commitId} to ${sourceBranch}`);
-  const { createOrUpdatePullRequest } = await import('../azure-devops');
-  const pr = await createOrUpdatePullRequest({
-    ...auth,
+  const pr = await provider.createOrUpdate({
     sourceBranch,
     targetBranch,
     title: options.pullRequest.title,
@@ -121,9 +107,8 @@ export async function pushPullRequest(options: PullRequestPushOptions): Promise<
 export async function closeStalePullRequest(options: StalePullRequestOptions): Promise<ClosedPullRequest | undefined> {
   const { logger } = options;
   try {
-    const auth = await pullRequestAuth(options);
-    const { closePullRequestFromBranch } = await import('../azure-devops');
-    const closed = await closePullRequestFromBranch({ ...auth, sourceBranch: options.sourceBranch, targetBranch: options.targetBranch, comment: options.comment, logger });
+    const provider = await connectPullRequests(options);
+    const closed = await provider.closeFromBranch({ sourceBranch: options.sourceBranch, targetBranch: options.targetBranch, comment: options.comment, logger });
     if (closed) {
       const branch = closed.branchDeleted ? `; deleted ${options.sourceBranch}` : '';
       logger.info(`Closed the stale pull request #${closed.id} (${options.targetBranch} already has its change${branch}): ${closed.url}`);
@@ -135,38 +120,4 @@ export async function closeStalePullRequest(options: StalePullRequestOptions): P
     logger.warn(`Could not close a stale pull request from ${options.sourceBranch}${input}: ${describeError(error)}`);
     return undefined;
   }
-}
-
-/** Detects the provider and checks the credential; errors name the input to fix. */
-async function pullRequestAuth(options: PullRequestApiOptions): Promise<{ provider: RepoProvider; token: string; tokenKind: TokenKind }> {
-  const url = options.repositoryUrl;
-  // Loaded on demand: the REST client is most of the bundle, and direct pushes never need it.
-  const { detectProvider } = await import('../azure-devops');
-  const provider = detectProvider(url, { azureCollectionUrl: options.azureCollectionUrl, githubApiUrl: options.githubApiUrl });
-  if (!provider) {
-    throw new GitopsError(`cannot open pull requests for ${displayUrl(url)}: it is neither an Azure Repos nor a GitHub repository`, {
-      field: 'pullRequestApiUrl',
-      hint: 'set pullRequestApiUrl to the Azure DevOps collection URL or the GitHub API URL, or use pushMode direct',
-    });
-  }
-  if (options.credential && !credentialAllowedFor(options.credential, url)) {
-    throw new GitopsError(`the job's access token is only sent to its own Azure DevOps organisation, not to ${displayUrl(url)}`, {
-      field: 'gitConnection',
-      hint: 'set a git service connection (gitConnection) with a token for that host',
-    });
-  }
-  if (!options.credential) {
-    throw new GitopsError('pull-request mode needs a token to call the pull request API', {
-      field: 'gitConnection',
-      hint: 'allow scripts to access the OAuth token (System.AccessToken) or set a git service connection',
-    });
-  }
-  return { provider, token: credentialToken(options.credential), tokenKind: options.credential.kind === 'bearer' ? 'bearer' : 'pat' };
-}
-
-/** A branch name git accepts from arbitrary text: `gitops/<segments>` with unsafe characters replaced. */
-export function pullRequestBranchName(segments: string[]): string {
-  const clean = segments.map((segment) =>
-    segment.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[.-]+|[.-]+$/g, '').replace(/\.lock$/i, '-lock') || 'root');
-  return ['gitops', ...clean].join('/');
 }

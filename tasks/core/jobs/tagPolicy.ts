@@ -3,15 +3,14 @@
  * would write, so that an older build finishing late never rolls a cluster back on its own.
  */
 import { GitopsError } from '../errors';
+import { TAG_POLICIES } from '../settings/git';
 
 /**
  * `auto`: compare when both tags are semantic versions, or both plain integers (build ids);
  * otherwise write. `semver` / `numeric`: compare that way, fail when a tag does not parse.
  * `any`: always write (explicit rollbacks).
  */
-export type TagPolicy = 'auto' | 'semver' | 'numeric' | 'any';
-
-export const TAG_POLICIES: readonly TagPolicy[] = ['auto', 'semver', 'numeric', 'any'];
+export type TagPolicy = (typeof TAG_POLICIES)[number];
 
 /** How the candidate tag relates to the current one; `unordered` when the policy cannot compare them. */
 export type TagOrder = 'older' | 'same' | 'newer' | 'unordered';

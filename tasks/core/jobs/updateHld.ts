@@ -1,48 +1,22 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { MergeStrategy, PullRequestSettings } from '../azure-devops';
+import { MAX_PUSH_ATTEMPTS, MERGE_STRATEGIES, PUSH_MODES } from '../settings/git';
+import type { HldTarget, PushOptions } from './types';
 import type { ServiceCredential } from '../credentials';
 import { GitopsError, naming } from '../errors';
-import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit, type GitAuth } from '../git';
+import { assertNoCredentialsInUrl, gitAuthFor, displayUrl, GitWorkspace, pushWithRetry, runGit, type AppliedEdit } from '../git';
 import { parse } from 'yaml';
 import { formatKeyPath } from '../hld/keypath';
 import { environmentConfigFile, setValues, type SetChange, type SetValue } from '../hld/set';
 import type { Logger } from '../logger';
-import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath } from '../names';
+import { assertBranchName, assertNotOption, assertPlainName, assertRelativePath, hasControlCharacter, pullRequestBranchName } from '../names';
 import { provenanceTrailers, runReference, type Provenance } from '../provenance';
 import { renderChangeSummary } from '../report';
 import { buildCommitMessage } from './commitMessage';
 import { assertHldTargetExists } from './hldTargetCheck';
 import { compareTags, type TagPolicy } from './tagPolicy';
-import { pullRequestBranchName, pushPullRequest } from './pullRequestPush';
-
-export interface HldTarget {
-  /** Clone this repository (https, http, file, ssh). Wins over checkoutPath when set. */
-  repositoryUrl?: string;
-  branch: string;
-  /** An existing checkout (pipeline `checkout:` step); used when repositoryUrl is empty. */
-  checkoutPath?: string;
-  /** Folder inside the HLD whose `config/` is edited; '' for the root component. */
-  componentPath: string;
-  environment: string;
-  /** Dotted subcomponent path (`app.api`); '' edits the component's own config. */
-  subcomponent: string;
-}
-
-export interface PushOptions {
-  mode: 'direct' | 'pullRequest';
-  maxAttempts: number;
-  /** Smallest backoff base between stale pushes (see pushWithRetry); default tuned for CI contention. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  pullRequest?: PullRequestSettings & {
-    targetBranch?: string;
-    title?: string;
-    azureCollectionUrl?: string;
-    githubApiUrl?: string;
-  };
-}
+import { pushPullRequest } from './pullRequestPush';
 
 /** Write the tag at `path` only when it is not older than the tag already there (see tagPolicy.ts). */
 export interface TagGuard {
@@ -112,6 +86,13 @@ export interface HldUpdateResult {
   closedPullRequest?: { id: number; url: string };
 }
 
+/** What one application of the edits did to the environment config. */
+interface EditOutcome {
+  file: string;
+  changes: HldChange[];
+  kept: KeptTag[];
+}
+
 /** One value changed; `subcomponent` is set when the update edited several subcomponents. */
 export type HldChange = SetChange & { subcomponent?: string };
 
@@ -125,8 +106,6 @@ export interface KeptTag {
   tag: string;
 }
 
-const mergeStrategies: readonly MergeStrategy[] = ['squash', 'noFastForward', 'rebase', 'rebaseMerge'];
-const controlCharacters = /[\x00-\x1f\x7f]/;
 /** Backoff base under contention: about one push round-trip, so colliders spread over a few windows. */
 const defaultBaseDelayMs = 150;
 
@@ -173,15 +152,15 @@ export function validateHldUpdate(options: Omit<HldUpdateOptions, 'values' | 'lo
  * PromoteContainer, GenerateManifests); errors name the task input.
  */
 export function validatePushSettings(push: PushOptions, author: { name: string; email: string }, messageTemplate?: string): void {
-  if (push.mode !== 'direct' && push.mode !== 'pullRequest') {
-    throw new GitopsError(`pushMode must be direct or pullRequest, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
+  if (!(PUSH_MODES as readonly string[]).includes(push.mode)) {
+    throw new GitopsError(`pushMode must be ${PUSH_MODES.join(' or ')}, not ${JSON.stringify(push.mode)}`, { field: 'pushMode' });
   }
-  if (!Number.isInteger(push.maxAttempts) || push.maxAttempts < 1 || push.maxAttempts > 50) {
-    throw new GitopsError(`maxPushAttempts must be a whole number from 1 to 50, not ${push.maxAttempts}`, { field: 'maxPushAttempts' });
+  if (!Number.isInteger(push.maxAttempts) || push.maxAttempts < MAX_PUSH_ATTEMPTS.min || push.maxAttempts > MAX_PUSH_ATTEMPTS.max) {
+    throw new GitopsError(`maxPushAttempts must be a whole number from ${MAX_PUSH_ATTEMPTS.min} to ${MAX_PUSH_ATTEMPTS.max}, not ${push.maxAttempts}`, { field: 'maxPushAttempts' });
   }
   const pr = push.pullRequest ?? {};
-  if (pr.mergeStrategy !== undefined && !mergeStrategies.includes(pr.mergeStrategy)) {
-    throw new GitopsError(`mergeStrategy must be one of ${mergeStrategies.join(', ')}, not ${JSON.stringify(pr.mergeStrategy)}`, { field: 'mergeStrategy' });
+  if (pr.mergeStrategy !== undefined && !(MERGE_STRATEGIES as readonly string[]).includes(pr.mergeStrategy)) {
+    throw new GitopsError(`mergeStrategy must be one of ${MERGE_STRATEGIES.join(', ')}, not ${JSON.stringify(pr.mergeStrategy)}`, { field: 'mergeStrategy' });
   }
   if (pr.targetBranch) assertBranchName(pr.targetBranch, 'pullRequestTargetBranch');
   if (pr.title !== undefined) assertSingleLine(pr.title, 'pullRequestTitle');
@@ -189,10 +168,8 @@ export function validatePushSettings(push: PushOptions, author: { name: string; 
   for (const id of pr.workItemIds ?? []) {
     if (!/^\d+$/.test(id)) throw new GitopsError(`work item id ${JSON.stringify(id)} is not a number`, { field: 'workItems' });
   }
-  for (const apiUrl of [pr.azureCollectionUrl, pr.githubApiUrl]) {
-    if (apiUrl && !/^https?:\/\/[^\s]+$/i.test(apiUrl)) {
-      throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
-    }
+  if (pr.apiUrl && !/^https?:\/\/[^\s]+$/i.test(pr.apiUrl)) {
+    throw new GitopsError(`pullRequestApiUrl ${JSON.stringify(pr.apiUrl)} is not an http(s) URL`, { field: 'pullRequestApiUrl' });
   }
   assertSingleLine(author.name, 'gitUserName');
   assertSingleLine(author.email, 'gitUserEmail');
@@ -202,7 +179,7 @@ export function validatePushSettings(push: PushOptions, author: { name: string; 
   if (!/^[^\s<>@]+@[^\s<>@]+$/.test(author.email)) {
     throw new GitopsError(`gitUserEmail ${JSON.stringify(author.email)} is not an email address`, { field: 'gitUserEmail' });
   }
-  if (messageTemplate && /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/.test(messageTemplate)) {
+  if (messageTemplate && hasControlCharacter(messageTemplate, { multiLine: true })) {
     throw new GitopsError('commitMessage contains control characters', { field: 'commitMessage' });
   }
 }
@@ -217,101 +194,118 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
   const options = withPlainBranchNames(input);
   const edits = options.edits ?? [{ subcomponent: options.target.subcomponent, values: options.values, guard: options.tagGuard }];
   if (edits.length === 0 || edits.every((e) => e.values.length === 0)) throw new GitopsError('no values to set', { field: 'imageTag' });
-  const { target, push, logger } = options;
-  const pullRequestMode = push.mode === 'pullRequest';
-  const baseBranch = pullRequestMode ? push.pullRequest?.targetBranch || target.branch : target.branch;
+  const { target, push } = options;
+  const baseBranch = push.mode === 'pullRequest' ? push.pullRequest?.targetBranch || target.branch : target.branch;
   const { workspace, cloned, repositoryUrl } = await openWorkspace(options, baseBranch);
-  const several = edits.length > 1;
   try {
-    let last: { file: string; changes: HldChange[]; kept: KeptTag[] } = { file: configFileName(target), changes: [], kept: [] };
     // Runs on every attempt, on the tip the push will land on: the checks and the tag order see that tip.
-    const apply = async (dir: string, attempt = 1): Promise<AppliedEdit> => {
-      // The names the user typed are checked once; a retry only re-reads the values (cheaper lost races).
-      const component = attempt === 1 ? await checkTargets(dir, options, edits) : componentDir(dir, target.componentPath);
-      const configFile = environmentConfigFile(component, target.environment);
-      const file = relative(dir, configFile).split(sep).join('/');
-      const existed = existsSync(configFile);
-      const changes: HldChange[] = [];
-      const kept: KeptTag[] = [];
-      let changed = false;
-      for (const edit of edits) {
-        const newer = edit.guard && await newerTagInHld(configFile, file, edit.subcomponent, edit.guard);
-        if (newer !== undefined && edit.guard) {
-          kept.push({ subcomponent: edit.subcomponent, key: formatKeyPath(edit.guard.path), current: newer, tag: edit.guard.tag });
-          continue;
-        }
-        const result = await setValues(component, {
-          environment: target.environment,
-          subcomponent: edit.subcomponent,
-          values: edit.values,
-          noNewKeys: options.noNewKeys,
-        }, logger, { root: dir });
-        changed ||= result.changed;
-        changes.push(...result.changes.map((c) => (several ? { ...c, subcomponent: edit.subcomponent } : c)));
-      }
-      last = { file, changes, kept };
-      return { changed, newFiles: changed && !existed ? [file] : [] };
-    };
-    const message = commitMessage(options);
-    const finish = (result: Omit<HldUpdateResult, 'file' | 'changes' | 'kept'>): HldUpdateResult => {
-      for (const k of last.kept) {
-        logger.warn(`${last.file}: ${k.subcomponent || 'root'} ${k.key} stays ${k.current}: it is newer than ${k.tag} (tagPolicy ${edits.find((e) => e.subcomponent === k.subcomponent)?.guard?.policy}); use tagPolicy any to roll back on purpose`);
-      }
-      return { ...result, ...last };
-    };
+    const apply = (dir: string, attempt = 1) => applyEdits(options, edits, dir, attempt);
+    const published = options.dryRun ? await dryRun(options, apply, workspace, baseBranch)
+      : push.mode === 'pullRequest' ? await publishPullRequest(options, edits, apply, workspace, baseBranch, repositoryUrl)
+      : await publishDirect(options, apply, workspace);
+    return reportHldUpdate(options, edits, published);
+  } finally {
+    if (cloned) await workspace.cleanup({ removeDirectory: true });
+  }
+}
 
-    if (options.dryRun) {
-      const { changed } = await apply(workspace.dir);
-      logger.info(changed ? 'Dry run: the change above would be committed' : 'Dry run: nothing would change');
-      return finish({ changed, attempts: 1, branch: baseBranch });
-    }
+type ApplyEdits = (dir: string, attempt?: number) => ReturnType<typeof applyEdits>;
 
-    if (!pullRequestMode) {
-      const pushed = await pushWithRetry({
-        workspace,
-        branch: target.branch,
-        apply,
-        message,
-        author: options.commit.author,
-        maxAttempts: push.maxAttempts,
-        baseDelayMs: push.baseDelayMs ?? defaultBaseDelayMs,
-        maxDelayMs: push.maxDelayMs,
-        logger,
-      });
-      return finish({ changed: pushed.changed, commitId: pushed.commit, attempts: pushed.attempts, branch: target.branch });
-    }
+/** What a publish step did, and the edit it applied last (undefined: never applied). */
+interface Published {
+  result: Omit<HldUpdateResult, 'file' | 'changes' | 'kept'>;
+  edit?: EditOutcome;
+}
 
-    const sourceBranch = pullRequestBranchName([
-      target.environment,
-      ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
-      several ? edits.map((e) => e.subcomponent || 'root').join('+') : edits[0].subcomponent || 'root',
-    ]);
-    const applied = await apply(workspace.dir);
-    if (!applied.changed && last.kept.length > 0) {
-      // Every image is older than what the target branch holds: nothing to propose, and an open PR stays as it is.
-      return finish({ changed: false, attempts: 1, branch: sourceBranch });
+/** Sets the values of every edit in the environment config under `dir`, leaving out tags the HLD already has newer. */
+async function applyEdits(options: HldUpdateOptions, edits: readonly HldEdit[], dir: string, attempt: number): Promise<AppliedEdit<EditOutcome> & { result: EditOutcome }> {
+  const { target, logger } = options;
+  const several = edits.length > 1;
+  // The names the user typed are checked once; a retry only re-reads the values (cheaper lost races).
+  const component = attempt === 1 ? await checkTargets(dir, options, edits) : componentDir(dir, target.componentPath);
+  const configFile = environmentConfigFile(component, target.environment);
+  const file = relative(dir, configFile).split(sep).join('/');
+  const existed = existsSync(configFile);
+  const changes: HldChange[] = [];
+  const kept: KeptTag[] = [];
+  let changed = false;
+  for (const edit of edits) {
+    const newer = edit.guard && await newerTagInHld(configFile, file, edit.subcomponent, edit.guard);
+    if (newer !== undefined && edit.guard) {
+      kept.push({ subcomponent: edit.subcomponent, key: formatKeyPath(edit.guard.path), current: newer, tag: edit.guard.tag });
+      continue;
     }
-    const pr = push.pullRequest ?? {};
-    // Said on an open PR from sourceBranch when it is closed because the target already has the values.
-    const staleComment = `${baseBranch} already has these values (${last.file}: ${valuesText(edits.flatMap((e) => e.values))}); closed by ${runReference(options.provenance)}.`;
-    const title = pr.title?.trim() || options.commit.subject;
-    const description = renderChangeSummary({
-      title,
-      changes: last.changes.map((c) => ({ file: last.file, key: changeKey(c), oldValue: 'oldValue' in c ? String(c.oldValue) : undefined, newValue: String(c.newValue) })),
-    }) + provenanceLines(options.provenance);
-    const opened = await pushPullRequest({
-      workspace,
-      sourceBranch,
-      targetBranch: baseBranch,
-      message,
-      author: options.commit.author,
-      repositoryUrl,
-      credential: options.credential,
-      pullRequest: { ...pr, title, description },
-      staleComment,
-      logger,
-    });
-    return finish({
+    const result = await setValues(component, {
+      environment: target.environment,
+      subcomponent: edit.subcomponent,
+      values: edit.values,
+      noNewKeys: options.noNewKeys,
+    }, logger, { root: dir });
+    changed ||= result.changed;
+    changes.push(...result.changes.map((c) => (several ? { ...c, subcomponent: edit.subcomponent } : c)));
+  }
+  return { changed, newFiles: changed && !existed ? [file] : [], result: { file, changes, kept } };
+}
+
+/** Applies the edits to the checkout and reports; commits and pushes nothing. */
+async function dryRun(options: HldUpdateOptions, apply: ApplyEdits, workspace: GitWorkspace, baseBranch: string): Promise<Published> {
+  const { changed, result } = await apply(workspace.dir);
+  options.logger.info(changed ? 'Dry run: the change above would be committed' : 'Dry run: nothing would change');
+  return { result: { changed, attempts: 1, branch: baseBranch }, edit: result };
+}
+
+/** Commits and pushes to the HLD branch, re-applying the edits on the new tip when another writer pushed first. */
+async function publishDirect(options: HldUpdateOptions, apply: ApplyEdits, workspace: GitWorkspace): Promise<Published> {
+  const { target, push } = options;
+  const pushed = await pushWithRetry<EditOutcome>({
+    workspace,
+    branch: target.branch,
+    apply,
+    message: commitMessage(options),
+    author: options.commit.author,
+    maxAttempts: push.maxAttempts,
+    baseDelayMs: push.baseDelayMs ?? defaultBaseDelayMs,
+    maxDelayMs: push.maxDelayMs,
+    logger: options.logger,
+  });
+  return { result: { changed: pushed.changed, commitId: pushed.commit, attempts: pushed.attempts, branch: target.branch }, edit: pushed.result };
+}
+
+/** Pushes the deterministic branch gitops/<env>/<subcomponent> and keeps one pull request up to date. */
+async function publishPullRequest(options: HldUpdateOptions, edits: readonly HldEdit[], apply: ApplyEdits, workspace: GitWorkspace, baseBranch: string, repositoryUrl: string): Promise<Published> {
+  const { target, push } = options;
+  const sourceBranch = pullRequestBranchName([
+    target.environment,
+    ...(target.componentPath ? [assertRelativePath(target.componentPath, 'componentPath').replace(/\//g, '-')] : []),
+    edits.length > 1 ? edits.map((e) => e.subcomponent || 'root').join('+') : edits[0].subcomponent || 'root',
+  ]);
+  const { changed, result: edit } = await apply(workspace.dir);
+  if (!changed && edit.kept.length > 0) {
+    // Every image is older than what the target branch holds: nothing to propose, and an open PR stays as it is.
+    return { result: { changed: false, attempts: 1, branch: sourceBranch }, edit };
+  }
+  const pr = push.pullRequest ?? {};
+  // Said on an open PR from sourceBranch when it is closed because the target already has the values.
+  const staleComment = `${baseBranch} already has these values (${edit.file}: ${valuesText(edits.flatMap((e) => e.values))}); closed by ${runReference(options.provenance)}.`;
+  const title = pr.title?.trim() || options.commit.subject;
+  const description = renderChangeSummary({
+    title,
+    changes: edit.changes.map((c) => ({ file: edit.file, key: changeKey(c), oldValue: 'oldValue' in c ? String(c.oldValue) : undefined, newValue: String(c.newValue) })),
+  }) + provenanceLines(options.provenance);
+  const opened = await pushPullRequest({
+    workspace,
+    sourceBranch,
+    targetBranch: baseBranch,
+    message: commitMessage(options),
+    author: options.commit.author,
+    repositoryUrl,
+    credential: options.credential,
+    pullRequest: { ...pr, title, description },
+    staleComment,
+    logger: options.logger,
+  });
+  return {
+    result: {
       changed: opened.changed,
       commitId: opened.commitId,
       pullRequestId: opened.pullRequestId,
@@ -319,10 +313,18 @@ export async function updateHld(input: HldUpdateOptions): Promise<HldUpdateResul
       attempts: 1,
       branch: sourceBranch,
       closedPullRequest: opened.closedPullRequest ? { id: opened.closedPullRequest.id, url: opened.closedPullRequest.url } : undefined,
-    });
-  } finally {
-    if (cloned) await workspace.cleanup({ removeDirectory: true });
+    },
+    edit,
+  };
+}
+
+/** The result, with a warning for each tag kept because the HLD already holds a newer one. */
+function reportHldUpdate(options: HldUpdateOptions, edits: readonly HldEdit[], published: Published): HldUpdateResult {
+  const edit = published.edit ?? { file: configFileName(options.target), changes: [], kept: [] };
+  for (const k of edit.kept) {
+    options.logger.warn(`${edit.file}: ${k.subcomponent || 'root'} ${k.key} stays ${k.current}: it is newer than ${k.tag} (tagPolicy ${edits.find((e) => e.subcomponent === k.subcomponent)?.guard?.policy}); use tagPolicy any to roll back on purpose`);
   }
+  return { ...published.result, ...edit };
 }
 
 /** The component folder in the checkout, after refusing an unknown environment or subcomponent (typos). */
@@ -485,7 +487,7 @@ async function openWorkspace(options: HldUpdateOptions, branch: string): Promise
 }
 
 function assertSingleLine(value: string, field: string): void {
-  if (controlCharacters.test(value)) {
+  if (hasControlCharacter(value)) {
     throw new GitopsError(`${field} contains a newline or control character`, { field, hint: 'use a single line of printable text' });
   }
 }

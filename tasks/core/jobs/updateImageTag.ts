@@ -2,6 +2,7 @@ import { GitopsError } from '../errors';
 import { formatKeyPath, parseAssignment, parseKeyPath, type SetValue } from '../hld/keypath';
 import { parseImageReference } from '../registry/reference';
 import { renderChangeSummary } from '../report';
+import { hasControlCharacter } from '../names';
 import { previousTagLine } from '../trace/previousTag';
 import { defaultImageTagMessage, expandTemplate } from './commitMessage';
 import { assertTagFitsPolicy, type TagPolicy } from './tagPolicy';
@@ -81,14 +82,13 @@ export function parseSubcomponentLines(lines: readonly string[], field: string, 
 
 const tagGrammar = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const digestGrammar = /^sha256:[a-f0-9]{64}$/;
-const controlCharacters = /[\x00-\x1f\x7f]/;
 
 function inputError(field: string, message: string, hint?: string): GitopsError {
   return new GitopsError(message, { field, hint });
 }
 
 function keyPath(text: string, field: string): string[] {
-  if (controlCharacters.test(text)) throw inputError(field, `${field} contains a newline or control character`);
+  if (hasControlCharacter(text)) throw inputError(field, `${field} contains a newline or control character`);
   try {
     return parseKeyPath(text.trim());
   } catch (error) {
@@ -108,7 +108,7 @@ function stringValue(path: string[], value: string): SetValue {
 /** The values an image update sets, after validating every part; errors name the task input. */
 export function imageTagValues(request: ImageTagRequest): SetValue[] {
   const tag = request.imageTag ?? '';
-  if (controlCharacters.test(tag)) throw inputError('imageTag', 'imageTag contains a newline or control character');
+  if (hasControlCharacter(tag)) throw inputError('imageTag', 'imageTag contains a newline or control character');
   if (!tag.trim()) throw inputError('imageTag', 'imageTag is empty', 'pass the tag the build pushed, e.g. $(Build.BuildNumber)');
   if (!tagGrammar.test(tag)) {
     throw inputError('imageTag', `imageTag ${JSON.stringify(tag)} is not a valid image tag`,
@@ -119,7 +119,7 @@ export function imageTagValues(request: ImageTagRequest): SetValue[] {
   values.push(stringValue(tagPath, tag));
 
   const repository = request.imageRepository?.trim() ?? '';
-  if (controlCharacters.test(request.imageRepository ?? '')) {
+  if (hasControlCharacter(request.imageRepository ?? '')) {
     throw inputError('imageRepository', 'imageRepository contains a newline or control character');
   }
   if (repository) {
@@ -261,6 +261,16 @@ export function commitWebUrl(repositoryUrl: string | undefined, commit: string):
 }
 
 /** The Markdown summary of an image update: file, key, old → new, commit or pull request link. */
+/** One line for the task result: the commit, the pull request, or why nothing was committed. */
+export function imageTagMessage(result: HldUpdateResult, image: ImageTagRequest | ImageTagRequest[]): string {
+  const tags = Array.isArray(image) ? `${image.length} image tags` : `image tag ${image.imageTag}`;
+  const kept = keptTagsText(result);
+  if (!result.changed && kept) return kept;
+  if (!result.changed) return `${result.file} already has ${tags}: nothing to commit`;
+  if (result.pullRequestUrl) return `Pull request #${result.pullRequestId} sets ${tags} in ${result.file}: ${result.pullRequestUrl}`;
+  return `Set ${tags} in ${result.file} (commit ${result.commitId}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'})`;
+}
+
 export function imageTagSummary(result: HldUpdateResult, image: ImageTagRequest | ImageTagRequest[], repositoryUrl?: string): string {
   const images = Array.isArray(image) ? image : [image];
   const kept = result.kept.map((k) => `${k.subcomponent || 'root'} keeps ${k.key} ${k.current}, newer than ${k.tag}`);

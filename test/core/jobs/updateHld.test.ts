@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { parseTrailers } from '../../../tasks/core/git/commitMessage';
 import { buildCommitMessage, expandTemplate } from '../../../tasks/core/jobs/commitMessage';
-import { pullRequestBranchName } from '../../../tasks/core/jobs/pullRequestPush';
+import { pullRequestBranchName } from '../../../tasks/core/names';
 import { updateHld, type HldUpdateOptions } from '../../../tasks/core/jobs/updateHld';
 import { imageTagValues } from '../../../tasks/core/jobs/updateImageTag';
 import { parseAssignment } from '../../../tasks/core/hld/set';

@@ -1,8 +1,10 @@
-export { detectProvider, type RepoProvider, type ProviderOverrides } from './provider';
-export { closePullRequestFromBranch, createOrUpdatePullRequest, postOrUpdatePullRequestComment } from './pullRequests';
+export { detectProvider, type RepoProvider } from './provider';
+export { connectPullRequests, pullRequestProvider, type PullRequestConnectionOptions } from './connect';
 export type {
   MergeStrategy,
   PullRequestSettings,
+  PullRequestAuth,
+  PullRequestProvider,
   TokenKind,
   PullRequestOptions,
   PullRequestResult,

@@ -4,7 +4,7 @@ import { Document, isAlias, isMap, isScalar, isSeq, Node, Pair, Scalar, visit, Y
 import { GitopsError } from '../errors';
 import { Logger } from '../logger';
 import { readYamlText } from '../yaml/parse';
-import { parseSource } from './yaml-source';
+import { parseSource } from './yamlSource';
 import { checkoutRoot, realPathInside } from '../paths';
 
 /**

@@ -7,6 +7,7 @@ import type { Logger } from '../../tasks/core/logger';
 import { DEFAULT_MAX_COMMITS, readHistory, type CommitRecord } from '../../tasks/core/trace/log';
 import { commitWebUrl } from '../../tasks/core/jobs/updateImageTag';
 import { UsageError } from './command';
+import { generateManifestsSettings, hldTargetSettings } from '../../tasks/core/settings';
 
 export const historyOptions = {
   'hld-repo': { type: 'string' },
@@ -63,8 +64,8 @@ export async function readHistories(values: HistoryValues, options: { credential
   const bounds = boundsFrom(values);
   const read = (url: string, branch: string, field: string) => readHistory({ url, branch, field, credential: options.credential, workDir: options.workDir, logger: options.logger, ...bounds });
   const [hld, manifests] = await settleAll([
-    read(values['hld-repo']!, values['hld-branch'] ?? 'main', '--hld-repo'),
-    options.manifest && values['manifest-repo'] ? read(values['manifest-repo'], values['manifest-branch'] ?? 'main', '--manifest-repo') : Promise.resolve(undefined),
+    read(values['hld-repo']!, values['hld-branch'] ?? hldTargetSettings.hldBranch.default, '--hld-repo'),
+    options.manifest && values['manifest-repo'] ? read(values['manifest-repo'], values['manifest-branch'] ?? generateManifestsSettings.manifestBranch.default, '--manifest-repo') : Promise.resolve(undefined),
   ] as const);
   return { hld, manifests };
 }

@@ -1,9 +1,17 @@
 import { strict as assert } from 'node:assert';
 import { GitPullRequestMergeStrategy, CommentThreadStatus } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/azure-devops';
+import { detectProvider, pullRequestProvider, type PullRequestCommentOptions, type PullRequestOptions } from '../../../tasks/core/pull-requests';
 import { GitopsError, describeError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { AzureDevOpsDouble } from '../../support/azureDevOpsDouble';
+
+/** Each call goes through the provider interface, bound to the options' target and token. */
+async function createOrUpdatePullRequest({ provider, token, tokenKind = 'bearer', ...request }: PullRequestOptions) {
+  return (await pullRequestProvider(provider, { token, tokenKind })).createOrUpdate(request);
+}
+async function postOrUpdatePullRequestComment({ provider, token, tokenKind = 'bearer', ...request }: PullRequestCommentOptions) {
+  return (await pullRequestProvider(provider, { token, tokenKind })).postOrUpdateComment(request);
+}
 
 const token = 'azdo-secret-token-7f3e9a';
 const reviewerId = '3b7d2c9e-1111-4e2a-9d3c-5a6b7c8d9e0f';
@@ -21,7 +29,7 @@ describe('Azure Repos pull requests (strict double)', () => {
   });
 
   function options(overrides: Partial<PullRequestOptions> = {}): PullRequestOptions {
-    const provider = detectProvider(azdo.remoteUrl, { azureCollectionUrl: azdo.collectionUrl });
+    const provider = detectProvider(azdo.remoteUrl, azdo.collectionUrl);
     assert.ok(provider);
     return {
       provider, token, sourceBranch: 'gitops/prod/frontend', targetBranch: 'main',
@@ -97,9 +105,13 @@ describe('Azure Repos pull requests (strict double)', () => {
     assert.deepEqual(azdo.pullRequests[0].workItemRefs, [{ id: '4711' }, { id: '4712' }]);
   });
 
-  it('sends a PAT as Basic credentials', async () => {
+  it('sends a PAT as Basic credentials, and the job token as Bearer', async () => {
     await createOrUpdatePullRequest(options({ tokenKind: 'pat' }));
     assert.equal(azdo.pullRequests.length, 1);
+    assert.deepEqual([...new Set(azdo.calls.map((c) => c.authScheme))], ['Basic']);
+    azdo.calls.length = 0;
+    await createOrUpdatePullRequest(options({ title: 'again' }));
+    assert.deepEqual([...new Set(azdo.calls.map((c) => c.authScheme))], ['Bearer']);
   });
 
   it('reports a wrong token as a credentials problem, without the token', async () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { detectProvider, type RepoProvider } from '../../../tasks/core/azure-devops';
+import { detectProvider, type RepoProvider } from '../../../tasks/core/pull-requests';
 
 const table: [string, RepoProvider | undefined][] = [
   ['https://dev.azure.com/fabrikam/Platform/_git/manifests',
@@ -45,13 +45,13 @@ describe('detectProvider', () => {
 
   it('uses the Azure collection override for a test double or an on-prem server', () => {
     assert.deepEqual(
-      detectProvider('http://127.0.0.1:4321/fabrikam/Platform/_git/manifests', { azureCollectionUrl: 'http://127.0.0.1:4321/fabrikam/' }),
+      detectProvider('http://127.0.0.1:4321/fabrikam/Platform/_git/manifests', 'http://127.0.0.1:4321/fabrikam/'),
       { kind: 'azure', collectionUrl: 'http://127.0.0.1:4321/fabrikam', project: 'Platform', repository: 'manifests' });
   });
 
   it('uses the GitHub API override for GitHub Enterprise hosts', () => {
     assert.deepEqual(
-      detectProvider('https://git.contoso.com/platform/manifests.git', { githubApiUrl: 'https://git.contoso.com/api/v3' }),
+      detectProvider('https://git.contoso.com/platform/manifests.git', 'https://git.contoso.com/api/v3'),
       { kind: 'github', apiUrl: 'https://git.contoso.com/api/v3', owner: 'platform', repository: 'manifests' });
   });
 });

@@ -1,7 +1,9 @@
 import type { Logger } from '../logger';
 import type { RepoProvider } from './provider';
 
-export type MergeStrategy = 'squash' | 'noFastForward' | 'rebase' | 'rebaseMerge';
+import type { MergeStrategy } from '../settings/git';
+
+export type { MergeStrategy };
 
 /** How the token is sent to Azure DevOps: System.AccessToken is a bearer token, a PAT goes as Basic. GitHub always uses Bearer. */
 export type TokenKind = 'bearer' | 'pat';
@@ -16,6 +18,35 @@ export interface PullRequestSettings {
   reviewers?: string[];
   /** Azure Repos only: work item ids linked to the PR when it is created. */
   workItemIds?: string[];
+}
+
+/** The token a provider sends, and how. */
+export interface PullRequestAuth {
+  token: string;
+  tokenKind: TokenKind;
+}
+
+type Bound = 'provider' | 'token' | 'tokenKind';
+
+/**
+ * The pull-request API of one repository (Azure Repos in azureRepos.ts, GitHub in github.ts),
+ * bound to its remote and token: pick one with connectPullRequests (connect.ts).
+ */
+export interface PullRequestProvider {
+  readonly name: 'Azure DevOps' | 'GitHub';
+  /**
+   * Keeps one active pull request per source → target branch: updates its title and description
+   * when it exists, creates it otherwise. The caller guarantees the source branch differs from the target.
+   */
+  createOrUpdate(request: Omit<PullRequestOptions, Bound>): Promise<PullRequestResult>;
+  /** Posts a Markdown comment, or rewrites our earlier one (found by its marker) so a PR carries one report. */
+  postOrUpdateComment(request: Omit<PullRequestCommentOptions, Bound>): Promise<PullRequestCommentResult>;
+  /**
+   * Closes the open pull request from `sourceBranch` into `targetBranch` with a comment saying why
+   * (abandoned on Azure Repos) and deletes its source branch; undefined when none is open. Only that
+   * exact branch pair is touched. A failure to comment or to delete the branch is a warning.
+   */
+  closeFromBranch(request: Omit<ClosePullRequestOptions, Bound>): Promise<ClosedPullRequest | undefined>;
 }
 
 export interface PullRequestOptions extends PullRequestSettings {

@@ -3,40 +3,36 @@ export type RepoProvider =
   | { kind: 'azure'; collectionUrl: string; project: string; repository: string }
   | { kind: 'github'; apiUrl: string; owner: string; repository: string };
 
-export interface ProviderOverrides {
-  /** Collection URL to use for any `/_git/` remote (on-prem servers, test doubles). */
-  azureCollectionUrl?: string;
-  /** REST API root to use for any other `owner/repo` remote (GitHub Enterprise, test doubles). */
-  githubApiUrl?: string;
-}
-
 const githubApi = 'https://api.github.com';
 
 /**
  * Works out the pull-request provider from a git remote URL (https or ssh).
  * Returns undefined when the remote is neither Azure Repos nor GitHub.
+ * `apiUrl` (the pullRequestApiUrl setting) replaces the API root: for a `/_git/` remote the Azure
+ * DevOps collection URL (Azure DevOps Server, test doubles), for any other `owner/repo` remote the
+ * GitHub REST API root (GitHub Enterprise, test doubles).
  */
-export function detectProvider(remoteUrl: string, overrides: ProviderOverrides = {}): RepoProvider | undefined {
+export function detectProvider(remoteUrl: string, apiUrl?: string): RepoProvider | undefined {
   const trimmed = remoteUrl.trim();
-  return azureFromSsh(trimmed, overrides) ?? azureFromHttp(trimmed, overrides) ?? githubFrom(trimmed, overrides);
+  return azureFromSsh(trimmed, apiUrl) ?? azureFromHttp(trimmed, apiUrl) ?? githubFrom(trimmed, apiUrl);
 }
 
 /** git@ssh.dev.azure.com:v3/org/project/repo and org@vs-ssh.visualstudio.com:v3/org/project/repo */
-function azureFromSsh(url: string, overrides: ProviderOverrides): RepoProvider | undefined {
+function azureFromSsh(url: string, apiUrl: string | undefined): RepoProvider | undefined {
   const match = /^(?:ssh:\/\/)?[^@/]+@(ssh\.dev\.azure\.com|vs-ssh\.visualstudio\.com)(?::\d+)?[:/]v3\/([^/]+)\/([^/]+)\/([^/]+?)\/?$/.exec(url);
   if (!match) return undefined;
   const [, host, org, project, repository] = match;
   const collectionUrl = host === 'ssh.dev.azure.com' ? `https://dev.azure.com/${org}` : `https://${org}.visualstudio.com`;
   return {
     kind: 'azure',
-    collectionUrl: overrides.azureCollectionUrl ? stripSlash(overrides.azureCollectionUrl) : collectionUrl,
+    collectionUrl: apiUrl ? stripSlash(apiUrl) : collectionUrl,
     project: decode(project),
     repository: decode(repository),
   };
 }
 
 /** Any http(s) remote with `/_git/`: the collection is what precedes `/<project>/_git/<repo>`. */
-function azureFromHttp(url: string, overrides: ProviderOverrides): RepoProvider | undefined {
+function azureFromHttp(url: string, apiUrl: string | undefined): RepoProvider | undefined {
   const parsed = parseHttpUrl(url);
   if (!parsed) return undefined;
   const segments = parsed.pathname.split('/').filter(Boolean);
@@ -50,27 +46,27 @@ function azureFromHttp(url: string, overrides: ProviderOverrides): RepoProvider 
   const projectOmitted = gitIndex === collectionDepth;
   const project = projectOmitted ? repository : decode(segments[gitIndex - 1]);
   const collectionPath = segments.slice(0, projectOmitted ? gitIndex : gitIndex - 1).join('/');
-  const collectionUrl = overrides.azureCollectionUrl
-    ? stripSlash(overrides.azureCollectionUrl)
+  const collectionUrl = apiUrl
+    ? stripSlash(apiUrl)
     : collectionPath ? `${origin}/${collectionPath}` : origin;
   return { kind: 'azure', collectionUrl, project, repository };
 }
 
-function githubFrom(url: string, overrides: ProviderOverrides): RepoProvider | undefined {
+function githubFrom(url: string, apiUrl: string | undefined): RepoProvider | undefined {
   const ssh = /^(?:ssh:\/\/)?[^@/]+@([^:/]+)(?::\d+)?[:/]([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
   if (ssh) {
     const [, host, owner, repository] = ssh;
-    return githubProvider(host, owner, repository, overrides);
+    return githubProvider(host, owner, repository, apiUrl);
   }
   const parsed = parseHttpUrl(url);
   if (!parsed) return undefined;
   const segments = parsed.pathname.split('/').filter(Boolean);
   if (segments.length !== 2) return undefined;
-  return githubProvider(parsed.hostname, segments[0], segments[1].replace(/\.git$/, ''), overrides);
+  return githubProvider(parsed.hostname, segments[0], segments[1].replace(/\.git$/, ''), apiUrl);
 }
 
-function githubProvider(host: string, owner: string, repository: string, overrides: ProviderOverrides): RepoProvider | undefined {
-  const apiUrl = overrides.githubApiUrl ? stripSlash(overrides.githubApiUrl) : host.toLowerCase() === 'github.com' ? githubApi : undefined;
+function githubProvider(host: string, owner: string, repository: string, override: string | undefined): RepoProvider | undefined {
+  const apiUrl = override ? stripSlash(override) : host.toLowerCase() === 'github.com' ? githubApi : undefined;
   if (!apiUrl) return undefined;
   return { kind: 'github', apiUrl, owner: decode(owner), repository: decode(repository) };
 }

@@ -7,7 +7,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { runProcess } from '../../../tasks/core/exec';
-import { installHelm } from '../../../tasks/core/jobs/helmTool';
+import { installHelm } from '../../../tasks/core/tools/helm';
 import { silentLogger } from '../../../tasks/core/logger';
 import { LocalHttpDouble } from '../../support/localHttpDouble';
 import { runTask } from '../../support/runTask';

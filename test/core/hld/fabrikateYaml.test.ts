@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { loadConfig } from '../../../tasks/core/hld/config';
-import { goScalar, toFabrikateValue } from '../../../tasks/core/hld/fabrikate-yaml';
+import { goScalar, toFabrikateValue } from '../../../tasks/core/hld/fabrikateYaml';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { mergeConfigs } from '../../../tasks/core/hld/merge';
 import { emptyConfig, ComponentConfig } from '../../../tasks/core/hld/model';
-import { parseSource } from '../../../tasks/core/hld/yaml-source';
+import { parseSource } from '../../../tasks/core/hld/yamlSource';
 import { writeTree } from '../../support/hldFixtures';
 import { tempDir } from '../../support/tmp';
 

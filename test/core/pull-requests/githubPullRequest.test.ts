@@ -1,10 +1,18 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createOrUpdatePullRequest, detectProvider, postOrUpdatePullRequestComment, type PullRequestOptions } from '../../../tasks/core/azure-devops';
+import { detectProvider, pullRequestProvider, type PullRequestCommentOptions, type PullRequestOptions } from '../../../tasks/core/pull-requests';
 import { GitopsError, describeError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { GithubDouble } from '../../support/githubDouble';
+
+/** Each call goes through the provider interface, bound to the options' target and token. */
+async function createOrUpdatePullRequest({ provider, token, tokenKind = 'bearer', ...request }: PullRequestOptions) {
+  return (await pullRequestProvider(provider, { token, tokenKind })).createOrUpdate(request);
+}
+async function postOrUpdatePullRequestComment({ provider, token, tokenKind = 'bearer', ...request }: PullRequestCommentOptions) {
+  return (await pullRequestProvider(provider, { token, tokenKind })).postOrUpdateComment(request);
+}
 
 const token = 'ghs_secretTokenValue0123';
 
@@ -21,7 +29,7 @@ describe('GitHub pull requests (strict double)', () => {
   });
 
   function options(overrides: Partial<PullRequestOptions> = {}): PullRequestOptions {
-    const provider = detectProvider('https://github.com/contoso/manifests.git', { githubApiUrl: github.apiUrl });
+    const provider = detectProvider('https://github.com/contoso/manifests.git', github.apiUrl);
     assert.ok(provider);
     return {
       provider, token, sourceBranch: 'refs/heads/gitops/prod/frontend', targetBranch: 'main',
@@ -93,7 +101,7 @@ describe('GitHub pull requests (strict double)', () => {
     const redirecting = createServer((req, res) => res.writeHead(307, { location: `${target}${req.url}` }).end());
     const apiUrl = await listen(redirecting, '127.0.0.1');
     try {
-      const provider = detectProvider('https://github.com/contoso/manifests.git', { githubApiUrl: apiUrl });
+      const provider = detectProvider('https://github.com/contoso/manifests.git', apiUrl);
       assert.ok(provider);
       await assert.rejects(createOrUpdatePullRequest({ ...options(), provider }), (error: unknown) => {
         assert.ok(error instanceof GitopsError);
