@@ -134,6 +134,8 @@ interface IssuerConfig {
   aadTokens: Record<string, string>;
   lifetime: number;
   records: TokenRequestRecord[];
+  /** Where it listens: the registry's own address, as ACR's token service is the registry itself. */
+  host: string;
 }
 
 async function startTokenIssuer(config: IssuerConfig): Promise<{ server: Server; port: number }> {
@@ -196,7 +198,7 @@ async function startTokenIssuer(config: IssuerConfig): Promise<{ server: Server;
       send(500, { errors: [{ code: 'UNKNOWN', message: String(error) }] });
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, config.host, resolve));
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -243,11 +245,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const service = `test-registry-${port}`;
     const started = await startTokenIssuer({
       service, issuer: 'test-issuer', users, aadTokens: options.aadTokens ?? {},
-      lifetime: options.tokenLifetimeSeconds ?? 300, records: tokenRequests,
+      lifetime: options.tokenLifetimeSeconds ?? 300, records: tokenRequests, host: options.host ?? '127.0.0.1',
     });
     issuer = started.server;
     const { certPath } = await issuerCertificate();
-    const realm = `http://127.0.0.1:${started.port}${options.tokenRealmPath ?? '/token'}`;
+    const realm = `http://${options.host ?? '127.0.0.1'}:${started.port}${options.tokenRealmPath ?? '/token'}`;
     lines.push(`auth: { token: { realm: "${realm}", service: "${service}", issuer: test-issuer, rootcertbundle: "${certPath}" } }`);
   }
   const configPath = join(dir, 'config.yml');

@@ -17,7 +17,7 @@ import { tempDir } from '../../support/tmp';
 const env = { PATH: process.env.PATH };
 
 function render(hldDir: string, options: Partial<GenerateOptions> = {}): Promise<RenderedTree> {
-  return generate({ hldDir, helmPath: helm4, environmentSets: [[]], outputDir: join(tempDir('bg-out-'), 'generated'), env, logger: new MemoryLogger(), ...options });
+  return generate({ hldDir, helmPath: helm4, environmentSets: [[]], outputDir: join(tempDir('bg-out-'), 'generated'), env, logger: new MemoryLogger(), allowLocalGitSources: true, ...options });
 }
 
 function fileOf(tree: RenderedTree, path: string): string {
@@ -43,7 +43,7 @@ describe('install, then generate (fab install; fab generate)', () => {
   it('install downloads an http static; generate renders that copy without a request and leaves it as it is', async () => {
     writeFileSync(join(filesRoot, 'ns.yaml'), namespace('v1'));
     const hld = httpHld('ns.yaml');
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     const installed = join(hld, 'components', 'remote', 'remote.yaml');
     assert.equal(readFileSync(installed, 'utf8'), namespace('v1'));
     // The server's file changes after install: generate renders what install put there.
@@ -54,7 +54,7 @@ describe('install, then generate (fab install; fab generate)', () => {
     assert.match(fileOf(tree, 'remote.yaml'), /name: v1/);
     assert.equal(readFileSync(installed, 'utf8'), namespace('v1'));
     // A second install brings the new content; generate then renders it.
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.match(fileOf(await render(hld, { install: false }), 'remote.yaml'), /name: v2/);
   });
 
@@ -67,27 +67,27 @@ describe('install, then generate (fab install; fab generate)', () => {
 
   it('generate refuses a copy installed for another source, naming the component and install; install replaces it', async () => {
     const hld = httpHld('ns.yaml');
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     writeFileSync(join(hld, 'component.yaml'), readFileSync(join(hld, 'component.yaml'), 'utf8').replace('ns.yaml', 'other.yaml'));
     await assert.rejects(render(hld, { install: false }), (error: GitopsError) => {
       assert.match(error.describe(), /component\.yaml.*component "remote": components\/remote was installed for another source \(http http:\/\/127\.0\.0\.1:\d+\/ns\.yaml\); the HLD now declares http http:\/\/127\.0\.0\.1:\d+\/other\.yaml/);
       assert.match(error.describe(), /run `bedrock-gitops install`/);
       return true;
     });
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.match(fileOf(await render(hld, { install: false }), 'remote.yaml'), /name: other/);
   });
 
   it('the one-step generate (the task) replaces a copy installed for another source', async () => {
     const hld = httpHld('ns.yaml');
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     writeFileSync(join(hld, 'component.yaml'), readFileSync(join(hld, 'component.yaml'), 'utf8').replace('ns.yaml', 'other.yaml'));
     assert.match(fileOf(await render(hld), 'remote.yaml'), /name: other/);
   });
 
   it('a vendored components/<name> (no install record) is used as it is by both steps', async () => {
     const hld = writeTree(httpHld('missing.yaml'), { 'components/remote/remote.yaml': namespace('vendored') });
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.match(fileOf(await render(hld, { install: false }), 'remote.yaml'), /name: vendored/);
     assert.match(fileOf(await render(hld), 'remote.yaml'), /name: vendored/);
   });
@@ -108,7 +108,7 @@ describe('install, then generate (fab install; fab generate)', () => {
     ].join('\n');
     const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': component });
     const log = () => readFileSync(join(hld, 'hooks.log'), 'utf8').trim().split('\n');
-    await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.deepEqual(log(), ['before-install', 'after-install', 'child-install']);
     assert.match(fileOf(await render(hld, { install: false }), 'child.yaml'), /kind: A/);
     assert.deepEqual(log(), ['before-install', 'after-install', 'child-install', 'before-generate']);
@@ -128,7 +128,7 @@ describe('install, then generate (fab install; fab generate)', () => {
     const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': 'name: root\nhooks:\n  after-install: ["echo ran >> hooks.log"]\n' });
     symlinkSync(outside, join(hld, 'components'));
     const logger = new MemoryLogger();
-    await install({ hldDir: hld, env, logger });
+    await install({ hldDir: hld, env, logger, allowLocalGitSources: true });
     assert.deepEqual(readdirSync(outside), ['.installed-hooks.json']);
     assert.equal(readFileSync(join(outside, '.installed-hooks.json'), 'utf8'), '{}');
     assert.ok(logger.warnings.some((line) => /record of the install hooks .* not written .*resolves outside the HLD repository/.test(line)), logger.warnings.join('\n'));
@@ -140,7 +140,7 @@ describe('install, then generate (fab install; fab generate)', () => {
   it('a git component on a branch: generate after install neither looks the branch up nor clones', async () => {
     const source = await bareRepo({ 'component.yaml': 'name: shared\nsubcomponents:\n  - name: cm\n    type: static\n    path: ./manifests\n', 'manifests/cm.yaml': namespace('from-git') });
     const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': `name: root\nsubcomponents:\n  - name: shared\n    method: git\n    source: ${source.url}\n    branch: main\n` });
-    const installed = await install({ hldDir: hld, env, logger: new MemoryLogger() });
+    const installed = await install({ hldDir: hld, env, logger: new MemoryLogger(), allowLocalGitSources: true });
     assert.equal(installed.fetches.gitClones, 1);
     const tree = await render(hld, { install: false });
     assert.deepEqual([tree.stats.fetches.gitClones, tree.stats.fetches.gitBranchLookups], [0, 0]);
@@ -163,7 +163,7 @@ describe('install, then generate (fab install; fab generate)', () => {
     it('generate after install renders helm_repos/<name> offline; a new version is refused until install', async () => {
       const component = (version: string) => `name: root\nsubcomponents:\n  - name: site\n    type: helm\n    method: helm\n    source: ${charts.url}\n    path: web\n    version: ${version}\n`;
       const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': component('0.1.0') });
-      await install({ hldDir: hld, helmPath: helm4, env, logger: new MemoryLogger() });
+      await install({ hldDir: hld, helmPath: helm4, env, logger: new MemoryLogger(), allowLocalGitSources: true });
       assert.ok(existsSync(join(hld, 'helm_repos', 'site', 'Chart.yaml')));
       const requests = charts.requests.length;
       // No cache folder: a fetch would have to reach the server.
