@@ -1,0 +1,67 @@
+/**
+ * Second security review: bypasses of the first review's fixes (test/security/review.test.ts),
+ * run against the bundled tasks and CLI. Each one fails on the code it was written against.
+ */
+import { strict as assert } from 'node:assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
+import { git as runGit } from '../support/gitServer';
+import { tempDir } from '../support/tmp';
+import { kubectl } from '../support/tools';
+import { bundleOnce, runCli } from '../tasks/updateImageTagHelpers';
+import { Canary, filesBelow, writeTree } from './support';
+
+/** A loopback HTTP server that records every request path. */
+async function recordingServer(body = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n'): Promise<{ server: Server; url: string; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.setHeader('content-type', 'text/plain');
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+const kustomizeHld = (path: string) => `name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    method: local\n    path: ${path}\n`;
+const kubectlPath = () => `${join(kubectl, '..')}:${process.env.PATH ?? ''}`;
+
+describe('security review 2', function () {
+  this.timeout(180_000);
+  let canary: Canary;
+
+  before(async function () {
+    this.timeout(240_000);
+    canary = new Canary();
+    await bundleOnce();
+  });
+
+  describe('kustomize confinement walk', () => {
+    // kustomize reads kustomization.yaml through sigs.k8s.io/yaml + encoding/json: field names match
+    // case-insensitively, so `Resources:` is kustomize's `resources:` but the walk never looks at it.
+    it('does not let `Resources:` (any case) pull a folder outside the HLD', async () => {
+      const outside = writeTree(tempDir('review2-kout-'), { 'kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [secret.txt]\n', 'secret.txt': `${canary.secret}\n` });
+      const hld = tempDir('review2-k1-');
+      writeTree(hld, { 'component.yaml': kustomizeHld('./k'), 'k/kustomization.yaml': `Resources:\n  - ${relative(join(hld, 'k'), outside)}\n` });
+      await runGit(['init', '--quiet', hld]);
+      const output = tempDir('review2-k1-out-');
+      const cli = await runCli(['generate', '--hld', hld, '--output', output], { PATH: kubectlPath() });
+      canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
+      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    });
+
+    it('does not let `RESOURCES:` make the agent fetch a URL', async () => {
+      const http = await recordingServer();
+      try {
+        const hld = writeTree(tempDir('review2-k2-'), { 'component.yaml': kustomizeHld('./k'), 'k/kustomization.yaml': `RESOURCES:\n  - ${http.url}/internal.yaml\n` });
+        await runGit(['init', '--quiet', hld]);
+        const cli = await runCli(['generate', '--hld', hld, '--output', tempDir('review2-k2-out-')], { PATH: kubectlPath() });
+        assert.deepEqual(http.requests, [], 'kustomize fetched a URL named by the HLD');
+        assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+      } finally {
+        http.server.close();
+      }
+    });
+  });
+});
