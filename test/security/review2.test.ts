@@ -37,6 +37,31 @@ describe('security review 2', function () {
     await bundleOnce();
   });
 
+  describe('git sources', () => {
+    // `other:repo` passes isNetworkGitUrl as scp-like ssh, but `git clone` first tries it as a path
+    // relative to its working directory: a symlink committed in the HLD under that name clones
+    // any repository on the machine (the CLI is run from inside the HLD; the agent's working
+    // directory is the sources folder).
+    it('an scp-like source that names a symlink in the working directory does not clone a local repository', async () => {
+      const other = writeTree(tempDir('review2-otherrepo-'), {
+        'component.yaml': 'name: other\ntype: static\nmethod: local\npath: ./s\n',
+        's/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stolen\ndata:\n  k: ${canary.secret}\n`,
+      });
+      await runGit(['init', '--quiet', '--initial-branch=main', other]);
+      await runGit(['add', '-A'], { cwd: other });
+      await runGit(['-c', 'user.name=a', '-c', 'user.email=a@example.invalid', 'commit', '--quiet', '-m', 'private'], { cwd: other });
+      const hld = writeTree(tempDir('review2-scp-'), {
+        'component.yaml': 'name: root\nsubcomponents:\n  - name: w\n    method: git\n    source: "other:repo"\n    version: main\n',
+        'other:repo': { link: other },
+      });
+      await runGit(['init', '--quiet', hld]);
+      const output = tempDir('review2-scp-out-');
+      const cli = await runCli(['generate', '--hld', '.', '--output', output], {}, { cwd: hld });
+      canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
+      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    });
+  });
+
   describe('kustomize confinement walk', () => {
     // kustomize reads kustomization.yaml through sigs.k8s.io/yaml + encoding/json: field names match
     // case-insensitively, so `Resources:` is kustomize's `resources:` but the walk never looks at it.
