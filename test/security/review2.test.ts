@@ -76,6 +76,18 @@ describe('security review 2', function () {
       assert.equal(cli.code, 1, cli.stdout + cli.stderr);
     });
 
+    // go-yaml (YAML 1.1) applies merge keys: `<<: {resources: [...]}` is a resources list to kustomize.
+    it('does not let resources brought in by a << merge key pull a folder outside the HLD', async () => {
+      const outside = writeTree(tempDir('review2-kout-'), { 'kustomization.yaml': 'configMapGenerator:\n  - name: leak\n    files: [secret.txt]\n', 'secret.txt': `${canary.secret}\n` });
+      const hld = tempDir('review2-k3-');
+      writeTree(hld, { 'component.yaml': kustomizeHld('./k'), 'k/kustomization.yaml': `<<: {resources: [${relative(join(hld, 'k'), outside)}]}\n` });
+      await runGit(['init', '--quiet', hld]);
+      const output = tempDir('review2-k3-out-');
+      const cli = await runCli(['generate', '--hld', hld, '--output', output], { PATH: kubectlPath() });
+      canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
+      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    });
+
     it('does not let `RESOURCES:` make the agent fetch a URL', async () => {
       const http = await recordingServer();
       try {
