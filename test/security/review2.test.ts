@@ -13,15 +13,17 @@ import { bundleOnce, runCli } from '../tasks/updateImageTagHelpers';
 import { Canary, filesBelow, writeTree } from './support';
 
 /** A loopback HTTP server that records every request path. */
-async function recordingServer(body = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n'): Promise<{ server: Server; url: string; requests: string[] }> {
+async function recordingServer(body = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n'): Promise<{ server: Server; url: string; requests: string[]; authorizations: string[] }> {
   const requests: string[] = [];
+  const authorizations: string[] = [];
   const server = createServer((req, res) => {
     requests.push(req.url ?? '');
+    if (req.headers.authorization) authorizations.push(req.headers.authorization);
     res.setHeader('content-type', 'text/plain');
     res.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, authorizations };
 }
 
 const kustomizeHld = (path: string) => `name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    method: local\n    path: ${path}\n`;
@@ -59,6 +61,31 @@ describe('security review 2', function () {
       const cli = await runCli(['generate', '--hld', '.', '--output', output], {}, { cwd: hld });
       canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
       assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    });
+  });
+
+  describe('access.yaml tokens travel only over https', () => {
+    // tokenMayTravelTo parses the source with WHATWG URL (`\\` is a path separator: host 127.0.0.1),
+    // but the URL handed to git is displayUrl's regex rewrite, which drops `127.0.0.1\\@` as user
+    // info: git sends the token over plain http to evil.example. The loopback server below plays
+    // the network as the http proxy git uses, so no outside address is contacted.
+    it('a token is not sent over plain http to another host through a backslash before @', async () => {
+      const proxy = await recordingServer('');
+      try {
+        const source = 'http://127.0.0.1\\@evil.example/x.git';
+        const hld = writeTree(tempDir('review2-bs-'), {
+          'component.yaml': `name: root\nsubcomponents:\n  - name: w\n    method: git\n    source: ${source}\n`,
+          'access.yaml': `${source}: MY_SOURCE_TOKEN\n`,
+        });
+        await runGit(['init', '--quiet', hld]);
+        const cli = await runCli(['generate', '--hld', hld, '--output', tempDir('review2-bs-out-'), '--no-hooks'],
+          { MY_SOURCE_TOKEN: 'review2-source-token', http_proxy: proxy.url });
+        const leaked = proxy.authorizations.filter((a) => Buffer.from(a.replace(/^basic /i, ''), 'base64').toString().includes('review2-source-token'));
+        assert.deepEqual(leaked, [], `the token went over plain http to ${proxy.requests.join(', ')}`);
+        assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+      } finally {
+        proxy.server.close();
+      }
     });
   });
 
