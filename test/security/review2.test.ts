@@ -9,6 +9,9 @@ import { join, relative } from 'node:path';
 import { git as runGit } from '../support/gitServer';
 import { tempDir } from '../support/tmp';
 import { kubectl } from '../support/tools';
+import { azureDevOpsHosts } from '../../tasks/core/credentials';
+import { gitAuthFor } from '../../tasks/core/git';
+import { remoteUrl } from '../../tasks/core/git/git';
 import { bundleOnce, runCli } from '../tasks/updateImageTagHelpers';
 import { Canary, filesBelow, writeTree } from './support';
 
@@ -86,6 +89,17 @@ describe('security review 2', function () {
       } finally {
         proxy.server.close();
       }
+    });
+  });
+
+  describe('System.AccessToken organisation scoping', () => {
+    // Same parser differential as above, for the job's token: credentialAllowedFor sees the host
+    // fabrikam.visualstudio.com (WHATWG: `\\` ends the authority), git is given https://evil.example/...
+    it('the token is attached only when the host git is given is the organisation\'s', () => {
+      const credential = { kind: 'bearer' as const, token: 'job-token', hosts: azureDevOpsHosts('https://dev.azure.com/fabrikam/') };
+      const url = 'https://fabrikam.visualstudio.com\\@evil.example/p/_git/r';
+      const contacted = new URL(remoteUrl(url, true)).hostname;
+      assert.ok(!gitAuthFor(credential, url) || contacted === 'fabrikam.visualstudio.com', `the job's token would be sent to ${contacted}`);
     });
   });
 
