@@ -6,14 +6,14 @@ import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
-import { git as runGit } from '../support/gitServer';
+import { git as runGit, startGitServer, type GitServer } from '../support/gitServer';
 import { tempDir } from '../support/tmp';
-import { kubectl } from '../support/tools';
+import { helm4, kubectl } from '../support/tools';
 import { azureDevOpsHosts } from '../../tasks/core/credentials';
 import { gitAuthFor } from '../../tasks/core/git';
 import { remoteUrl } from '../../tasks/core/git/git';
 import { bundleOnce, runCli } from '../tasks/updateImageTagHelpers';
-import { Canary, filesBelow, writeTree } from './support';
+import { Canary, filesBelow, pushTree, writeTree } from './support';
 
 /** A loopback HTTP server that records every request path. */
 async function recordingServer(body = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n'): Promise<{ server: Server; url: string; requests: string[]; authorizations: string[] }> {
@@ -35,12 +35,15 @@ const kubectlPath = () => `${join(kubectl, '..')}:${process.env.PATH ?? ''}`;
 describe('security review 2', function () {
   this.timeout(180_000);
   let canary: Canary;
+  let server: GitServer;
 
   before(async function () {
     this.timeout(240_000);
     canary = new Canary();
-    await bundleOnce();
+    [server] = await Promise.all([startGitServer(), bundleOnce()]);
   });
+
+  after(async () => server?.stop());
 
   describe('git sources', () => {
     // `other:repo` passes isNetworkGitUrl as scp-like ssh, but `git clone` first tries it as a path
@@ -100,6 +103,30 @@ describe('security review 2', function () {
       const url = 'https://fabrikam.visualstudio.com\\@evil.example/p/_git/r';
       const contacted = new URL(remoteUrl(url, true)).hostname;
       assert.ok(!gitAuthFor(credential, url) || contacted === 'fabrikam.visualstudio.com', `the job's token would be sent to ${contacted}`);
+    });
+  });
+
+  describe('helm chart dependencies', () => {
+    // A chart fetched from a (network) git source declares `repository: file:///<anywhere>`:
+    // `helm dependency update` packages that folder of the agent's disk into charts/ and it is rendered.
+    it('a chart from a git source cannot pull a chart folder from the agent\'s disk through a file:// dependency', async () => {
+      const victim = writeTree(tempDir('review2-victimchart-'), {
+        'Chart.yaml': 'apiVersion: v2\nname: victim\nversion: 0.1.0\n',
+        'templates/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: victim\ndata:\n  k: ${canary.secret}\n`,
+      });
+      const source = await pushTree(server, 'review2-chartrepo', {
+        'mychart/Chart.yaml': `apiVersion: v2\nname: mychart\nversion: 0.1.0\ndependencies:\n  - name: victim\n    version: 0.1.0\n    repository: "file://${victim}"\n`,
+        'mychart/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n',
+      });
+      const hld = writeTree(tempDir('review2-dep-'), {
+        'component.yaml': `name: root\nsubcomponents:\n  - name: app\n    type: helm\n    method: git\n    source: ${source}\n    path: mychart\n`,
+        'access.yaml': `${source}: CHART_REPO_TOKEN\n`,
+      });
+      await runGit(['init', '--quiet', hld]);
+      const output = tempDir('review2-dep-out-');
+      const cli = await runCli(['generate', '--hld', hld, '--output', output], { PATH: `${join(helm4, '..')}:${process.env.PATH ?? ''}`, CHART_REPO_TOKEN: server.token });
+      canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
+      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
     });
   });
 
