@@ -12,6 +12,7 @@ import { helm4, kubectl } from '../support/tools';
 import { azureDevOpsHosts } from '../../tasks/core/credentials';
 import { gitAuthFor } from '../../tasks/core/git';
 import { remoteUrl } from '../../tasks/core/git/git';
+import { hookEnvironment } from '../../tasks/core/render/install';
 import { bundleOnce, runCli } from '../tasks/updateImageTagHelpers';
 import { Canary, filesBelow, pushTree, writeTree } from './support';
 
@@ -127,6 +128,15 @@ describe('security review 2', function () {
       const cli = await runCli(['generate', '--hld', hld, '--output', output], { PATH: `${join(helm4, '..')}:${process.env.PATH ?? ''}`, CHART_REPO_TOKEN: server.token });
       canary.assertNotIn({ ...filesBelow(output), stdout: cli.stdout, stderr: cli.stderr });
       assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    });
+  });
+
+  describe('hook environment', () => {
+    // curl and git accept a proxy without a scheme; WHATWG URL reads `agent:pw@proxy:3128` as the
+    // scheme `agent:` with an opaque path, so clearing username/password changes nothing.
+    it('strips the proxy password from a proxy URL written without a scheme', () => {
+      const env = hookEnvironment({ HTTPS_PROXY: 'agent:proxy-pw-123@proxy.corp:3128', https_proxy: 'agent:proxy-pw-123@proxy.corp:3128' });
+      assert.ok(!JSON.stringify(env).includes('proxy-pw-123'), `hooks see the proxy password: ${JSON.stringify(env)}`);
     });
   });
 
