@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { git as runGit, startGitServer, type GitServer } from '../support/gitServer';
 import { tempDir } from '../support/tmp';
@@ -137,6 +138,27 @@ describe('security review 2', function () {
     it('strips the proxy password from a proxy URL written without a scheme', () => {
       const env = hookEnvironment({ HTTPS_PROXY: 'agent:proxy-pw-123@proxy.corp:3128', https_proxy: 'agent:proxy-pw-123@proxy.corp:3128' });
       assert.ok(!JSON.stringify(env).includes('proxy-pw-123'), `hooks see the proxy password: ${JSON.stringify(env)}`);
+    });
+  });
+
+  describe('install markers', () => {
+    // placeFromCache checks components/<name> with realPathInside, then writes the marker
+    // components/.<name>.source beside it with writeFile, which follows a committed symlink.
+    it('the install marker of a git component is not written through a committed symlink to an outside file', async () => {
+      const victim = join(tempDir('review2-victim-'), 'authorized_keys');
+      writeFileSync(victim, 'ssh-ed25519 AAAA original\n');
+      const source = await pushTree(server, 'review2-markerrepo', {
+        'component.yaml': 'name: w\ntype: static\nmethod: local\npath: ./s\n',
+        's/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: w\n',
+      });
+      const hld = writeTree(tempDir('review2-marker-'), {
+        'component.yaml': `name: root\nsubcomponents:\n  - name: w\n    method: git\n    source: ${source}\n    version: main\n`,
+        'access.yaml': `${source}: MARKER_REPO_TOKEN\n`,
+        'components/.w.source': { link: victim },
+      });
+      await runGit(['init', '--quiet', hld]);
+      const cli = await runCli(['generate', '--hld', hld, '--output', tempDir('review2-marker-out-')], { MARKER_REPO_TOKEN: server.token });
+      assert.equal(readFileSync(victim, 'utf8'), 'ssh-ed25519 AAAA original\n', `a file outside the HLD was overwritten (exit ${cli.code}): ${cli.stdout}${cli.stderr}`);
     });
   });
 
