@@ -40,6 +40,23 @@ export class GitopsError extends Error {
   }
 }
 
+/** Why a registry operation failed, for callers that decide which setting was wrong. */
+export type RegistryFailure =
+  /** The registry (or its token service) refused the credentials, or the identity lacks rights. */
+  | 'access-denied'
+  /** ACR refused the Azure AD token at /oauth2/exchange (the identity lacks a role on it). */
+  | 'azure-ad-refused'
+  /** The target tag already names another image and may not move. */
+  | 'tag-moved';
+
+/** A registry failure with its kind and the registry it concerns; the message stays for people. */
+export class RegistryError extends GitopsError {
+  constructor(readonly failure: RegistryFailure, readonly registry: string, message: string, where: ErrorLocation & { hint?: string; cause?: unknown } = {}) {
+    super(message, where);
+    this.name = 'RegistryError';
+  }
+}
+
 /**
  * The error naming the task input it is about: a GitopsError without a field gets `field`, one
  * whose field is a generic name (`branch`, `url`) gets the input from `renames`. Other errors pass.

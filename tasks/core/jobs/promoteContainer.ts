@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { ServiceCredential } from '../credentials';
-import { GitopsError } from '../errors';
+import { GitopsError, RegistryError } from '../errors';
 import type { Logger } from '../logger';
 import type { Provenance } from '../provenance';
 import { copyImage, formatImageReference, parseImageReference, type CopyResult, type ImageReference, type RegistryCredentials } from '../registry';
@@ -461,20 +461,18 @@ function promotionResult(options: PromoteContainerOptions, runs: readonly ImageR
  * credentials of the source or target connection, or the tag that must not move.
  */
 function explainCopyFailure(error: unknown, plan: PromotionPlan, names: SettingNames): unknown {
-  if (!(error instanceof GitopsError)) return error;
-  if (/already points at/.test(error.message)) {
+  if (!(error instanceof RegistryError)) return error;
+  if (error.failure === 'tag-moved') {
     return new GitopsError(error.message, {
       field: names.targetTag,
       hint: `tags in a promotion target should not move: use a new ${names.targetTag}, or set ${names.overwriteTag} to replace it`,
       cause: error,
     });
   }
-  const denied = /^registry (\S+)(?: rejected the credentials| refused the Azure AD token|.* answered HTTP (?:401|403))/.exec(error.message);
-  if (!denied) return error;
-  const registry = denied[1];
+  const { registry } = error;
   const field = plan.source.registry === plan.target.registry ? `${names.sourceCredentials} / ${names.targetCredentials}`
     : registry === plan.target.registry ? names.targetCredentials : names.sourceCredentials;
-  const hint = /Azure AD token/.test(error.message) ? error.hint : `check the user name and password of ${field} for ${registry}`;
+  const hint = error.failure === 'azure-ad-refused' ? error.hint : `check the user name and password of ${field} for ${registry}`;
   return new GitopsError(error.message, { field, hint, cause: error });
 }
 

@@ -1,4 +1,4 @@
-import { GitopsError } from '../errors';
+import { GitopsError, RegistryError } from '../errors';
 import type { Logger } from '../logger';
 import { isLoopbackRegistry } from './reference';
 import type { Dispatcher } from 'undici';
@@ -155,7 +155,7 @@ export class RegistryAuth {
     }
     const body = await this.tokenCall(realm, what, () => readBody(response, TOKEN_LIMIT_BYTES));
     if (response.status === 401 || response.status === 403) {
-      throw new GitopsError(`registry ${this.registry} rejected the credentials${this.credentials?.username ? ` of user "${this.credentials.username}"` : ''} (token service ${realm.host} answered HTTP ${response.status})`, {
+      throw new RegistryError('access-denied', this.registry, `registry ${this.registry} rejected the credentials${this.credentials?.username ? ` of user "${this.credentials.username}"` : ''} (token service ${realm.host} answered HTTP ${response.status})`, {
         hint: 'check the username and password (or token) of the service connection for this registry',
       });
     }
@@ -207,7 +207,7 @@ export class RegistryAuth {
         }));
         const body = await this.tokenCall(exchange, what, () => readBody(response, TOKEN_LIMIT_BYTES));
         if (response.status !== 200) {
-          throw new GitopsError(`registry ${this.registry} refused the Azure AD token at /oauth2/exchange (HTTP ${response.status})`, {
+          throw new RegistryError('azure-ad-refused', this.registry, `registry ${this.registry} refused the Azure AD token at /oauth2/exchange (HTTP ${response.status})`, {
             hint: 'the service principal or managed identity needs AcrPull on the source and AcrPush on the target registry',
           });
         }

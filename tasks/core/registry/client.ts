@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { GitopsError } from '../errors';
+import { GitopsError, RegistryError } from '../errors';
 import type { Logger } from '../logger';
 import { RegistryAuth, type RegistryCredentials } from './auth';
 import { isLoopbackHost } from '../net';
@@ -299,7 +299,8 @@ export class RegistryClient {
       : status === 404 ? 'check the repository name and tag or digest'
       : undefined;
     const login = status === 401 ? ` rejected the credentials${this.auth.scheme === 'basic' ? ' (Basic)' : ''}:` : '';
-    return new GitopsError(`registry ${this.registry}${login} ${what} answered HTTP ${status}${detail ? ` (${detail})` : ''}`, { hint });
+    const message = `registry ${this.registry}${login} ${what} answered HTTP ${status}${detail ? ` (${detail})` : ''}`;
+    return status === 401 || status === 403 ? new RegistryError('access-denied', this.registry, message, { hint }) : new GitopsError(message, { hint });
   }
 
   /** How messages name a manifest or blob: `repo:tag` or `repo@digest`. */

@@ -1,4 +1,4 @@
-import { GitopsError } from '../errors';
+import { GitopsError, RegistryError } from '../errors';
 import type { Logger } from '../logger';
 import type { RegistryCredentials } from './auth';
 import { RegistryClient, type ManifestData } from './client';
@@ -169,7 +169,7 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
     const existingDigest = existing && (existing.digest ?? (await to.getManifest(target.repository, tag!)).digest);
     const alreadyPromoted = existingDigest === selected.digest;
     if (existingDigest && !alreadyPromoted && !options.overwriteTag) {
-      throw new GitopsError(`target tag ${targetText} already points at ${existingDigest}, not at ${selected.digest} from ${sourceText}`, {
+      throw new RegistryError('tag-moved', target.registry, `target tag ${targetText} already points at ${existingDigest}, not at ${selected.digest} from ${sourceText}`, {
         field: 'target',
         hint: 'tags in a promotion target should not move; use a new tag, or allow overwriting the tag explicitly',
       });
