@@ -17,7 +17,7 @@ import { runProcess } from '../../tasks/core/exec';
 import { silentLogger } from '../../tasks/core/logger';
 import { requestAzureAdToken } from '../../tasks/core/registry/azureAd';
 import { RegistryClient } from '../../tasks/core/registry/client';
-import { copyImage, resolveImage, type CopyOptions } from '../../tasks/core/registry/copy';
+import { copyImage, resolvePromotion, type CopyOptions } from '../../tasks/core/registry/copy';
 import { parseImageReference, type Digest } from '../../tasks/core/registry/reference';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { runTask, type TaskRun } from '../support/runTask';
@@ -797,14 +797,18 @@ describe('hostile source registry: it cannot choose what is written, nor exhaust
     const source = await hostile(image.manifest);
     for (const [digest, bytes] of image.blobs) source.blobs.set(digest, bytes);
     const port = source.host.split(':')[1];
-    const resolved = await resolveImage(parseImageReference(`[::ffff:127.0.0.1]:${port}/app:v1`), undefined, silentLogger, { networkTimeoutSeconds: 5 });
+    const resolved = await resolvePromotion({
+      source: parseImageReference(`[::ffff:127.0.0.1]:${port}/app:v1`), target: parseImageReference(`${target.host}/mapped/app:v1`), logger: silentLogger, networkTimeoutSeconds: 5,
+    });
     assert.equal(resolved.digest, image.digest);
     assert.deepEqual(resolved.platforms, ['linux/amd64']);
   });
 
-  it('resolveImage names the server and the object on a malformed manifest', async () => {
+  it('the resolve step names the server and the object on a malformed manifest', async () => {
     const source = await hostile(json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: 'sha256:nope', size: 2 }, layers: [] }));
-    const error = await resolveImage(parseImageReference(`${source.host}/app:v1`), undefined, silentLogger, { networkTimeoutSeconds: 3 }).then(() => undefined, (e: Error) => e);
+    const error = await resolvePromotion({
+      source: parseImageReference(`${source.host}/app:v1`), target: parseImageReference(`${target.host}/malformed/app:v1`), logger: silentLogger, networkTimeoutSeconds: 3,
+    }).then(() => undefined, (e: Error) => e);
     assert.ok(error instanceof GitopsError);
     assert.match(error.message, new RegExp(`${source.host.replace(/\./g, '\\.')}/app:v1 config has the invalid digest "sha256:nope"`));
   });

@@ -8,7 +8,7 @@ import type { ServiceCredential } from '../credentials';
 import { GitopsError, RegistryError } from '../errors';
 import type { Logger } from '../logger';
 import type { Provenance } from '../provenance';
-import { copyImage, formatImageReference, parseImageReference, type CopyResult, type ImageReference, type RegistryCredentials } from '../registry';
+import { copyImage, formatImageReference, parseImageReference, resolvePromotion, type CopyResult, type ImageReference, type RegistryCredentials, type Resolution } from '../registry';
 import { isValidRegistry, isValidTag } from '../registry/reference';
 import { escapeMarkdown, renderChangeSummary, type ValueChange } from '../report';
 import { expandTemplate } from './commitMessage';
@@ -253,8 +253,11 @@ interface ImageRun {
   plan: PromotionPlan;
   sourceText: string;
   targetText: string;
-  copy: (dryRun: boolean, sourceDigest?: string) => Promise<CopyResult>;
-  resolved?: CopyResult;
+  /** Reads source and target, writes nothing: digest, platforms, whether the target has it. */
+  resolve: () => Promise<Resolution>;
+  /** Copies the resolved digest (a source tag moved meanwhile cannot slip through). */
+  copy: (sourceDigest: string) => Promise<CopyResult>;
+  resolved?: Resolution;
   copied?: CopyResult;
 }
 
@@ -288,8 +291,6 @@ function planImages(options: PromoteContainerOptions): ImageRun[] {
   }
   const entries: SourceImageEntry[] = several ? options.sourceImages! : [{ subcomponent: options.hld?.target.subcomponent ?? '', sourceImage: options.sourceImage }];
   const names = { ...TASK_INPUT_NAMES, ...options.names };
-  // The resolving pass logs its "dry run" lines at debug level: for the user it is not a dry run.
-  const quiet: Logger = { ...logger, info: (message) => logger.debug(message) };
   return entries.map((entry, index) => {
     const plan = several
       ? withField(() => planPromotion({ ...options, sourceImage: entry.sourceImage }), 'sourceImages', `sourceImages line ${index + 1}: `)
@@ -311,13 +312,10 @@ function planImages(options: PromoteContainerOptions): ImageRun[] {
       plan,
       sourceText: formatImageReference(plan.source),
       targetText: formatImageReference(plan.target),
-      copy: (dryRun: boolean, sourceDigest?: string) => copyImage({
-        ...copyOptions,
-        // The real copy names the verified digest, so a source tag moved meanwhile cannot slip through.
-        source: sourceDigest ? { ...plan.source, digest: sourceDigest } : plan.source,
-        dryRun,
-        logger: dryRun ? quiet : logger,
-      }).catch((error: unknown) => {
+      resolve: () => resolvePromotion(copyOptions).catch((error: unknown) => {
+        throw explainCopyFailure(error, plan, names);
+      }),
+      copy: (sourceDigest: string) => copyImage({ ...copyOptions, source: { ...plan.source, digest: sourceDigest } }).catch((error: unknown) => {
         throw explainCopyFailure(error, plan, names);
       }),
     };
@@ -346,7 +344,7 @@ async function checkHldTarget(options: PromoteContainerOptions, runs: readonly I
 /** Resolves every image first, writing nothing: digest, platforms, and a refused tag overwrite fail fast. */
 async function resolveImages(runs: ImageRun[], logger: Logger): Promise<void> {
   for (const run of runs) {
-    run.resolved = await run.copy(true);
+    run.resolved = await run.resolve();
     logger.info(`${run.sourceText} is ${run.resolved.sourceDigest} (${run.resolved.platforms.join(', ') || 'no platform recorded'})`);
   }
 }
@@ -388,7 +386,7 @@ async function copyImages(options: PromoteContainerOptions, runs: ImageRun[]): P
   for (const run of runs) {
     const resolved = run.resolved!;
     const nothingToWrite = options.dryRun || (resolved.alreadyPromoted && !options.copyReferrers);
-    run.copied = nothingToWrite ? resolved : await run.copy(false, resolved.sourceDigest);
+    run.copied = nothingToWrite ? nothingCopied(resolved) : await run.copy(resolved.sourceDigest);
     if (!options.dryRun && nothingToWrite) logger.info(`${run.targetText} already is ${run.copied.digest}: nothing to copy`);
     if (options.dryRun) {
       logger.info(run.copied.alreadyPromoted ? `dry run: ${run.targetText} already is ${run.copied.digest}` : `dry run: would copy ${run.sourceText} to ${run.targetText} (${run.copied.digest})`);
@@ -406,6 +404,11 @@ async function copyImages(options: PromoteContainerOptions, runs: ImageRun[]): P
     alreadyPromoted: run.copied!.alreadyPromoted,
     platforms: run.copied!.platforms,
   }));
+}
+
+/** The result of a copy that had nothing to write (a dry run, or the target already has the image). */
+function nothingCopied(resolved: Resolution): CopyResult {
+  return { ...resolved, bytesCopied: 0, blobsUploaded: 0, blobsMounted: 0, blobsSkipped: 0, manifestsWritten: 0, referrersCopied: 0 };
 }
 
 /** One HLD commit (or pull request) with every promoted image, through UpdateImageTag's code path. */

@@ -18,8 +18,6 @@ export interface CopyOptions {
   copyReferrers?: boolean;
   /** Replace a target tag that points at a different digest (refused by default). */
   overwriteTag?: boolean;
-  /** Resolve and compare only; write nothing. */
-  dryRun?: boolean;
   /** Layers transferred at once (default 8); waiting ones start largest first. Small blobs have as many slots of their own. */
   concurrency?: number;
   logger: Logger;
@@ -34,6 +32,18 @@ export interface CopyOptions {
    * manifest, token or referrers request, or one blob transfer (which gets one more second per MiB).
    */
   networkTimeoutSeconds?: number;
+}
+
+/** What a copy would do, found without writing anything: the promotion's resolve step. */
+export interface Resolution {
+  /** Digest of the source image as it is now. */
+  sourceDigest: string;
+  /** Digest the target tag would point at (differs from the source when platforms are filtered). */
+  digest: string;
+  mediaType: string;
+  platforms: string[];
+  /** The target tag already points at `digest`. */
+  alreadyPromoted: boolean;
 }
 
 export interface CopyResult {
@@ -54,7 +64,6 @@ export interface CopyResult {
   sourceDigest: string;
 }
 
-export interface ResolvedImage { digest: string; mediaType: string; platforms: string[] }
 
 /** Parallel layer transfers: measured on 2 cores, fewer leave the registries idle between round trips. */
 const DEFAULT_CONCURRENCY = 8;
@@ -124,17 +133,61 @@ async function platformsOf(client: RegistryClient, repo: string, manifest: Parse
   return [platformText({ os, architecture, variant: typeof variant === 'string' ? variant : undefined })];
 }
 
-/** Digest, media type and platforms of an image, without copying anything. */
-export async function resolveImage(ref: ImageReference, credentials: RegistryCredentials | undefined, logger: Logger,
-  options: { insecure?: boolean; retries?: number; networkTimeoutSeconds?: number } = {}): Promise<ResolvedImage> {
-  const client = new RegistryClient({ registry: ref.registry, credentials, logger, insecure: options.insecure, retries: options.retries, networkTimeoutSeconds: options.networkTimeoutSeconds });
+/**
+ * Resolves a promotion without writing anything: the source's digest and platforms, the digest the
+ * target tag would get, and whether it already has it. A tag that would move is refused here too.
+ */
+export async function resolvePromotion(options: Omit<CopyOptions, 'concurrency' | 'chunkSize' | 'copyReferrers'>): Promise<Resolution> {
+  const { from, to } = clients(options);
   try {
-    const root = await client.getManifest(ref.repository, manifestReference(ref));
-    const parsed = parseManifest(root.bytes, root.mediaType, `manifest of ${formatImageReference(ref)}`);
-    return { digest: root.digest, mediaType: parsed.mediaType, platforms: await platformsOf(client, ref.repository, parsed) };
+    const { sourceDigest, selected, platforms, alreadyPromoted } = await inspect(from, to, options);
+    return { sourceDigest, digest: selected.digest, mediaType: selected.manifest.mediaType, platforms, alreadyPromoted };
   } finally {
-    client.close();
+    from.close();
+    to.close();
   }
+}
+
+function clients(options: Omit<CopyOptions, 'concurrency' | 'copyReferrers'>): { from: RegistryClient; to: RegistryClient } {
+  const common = { insecure: options.insecure, retries: options.retries, userAgent: options.userAgent, chunkSize: options.chunkSize, networkTimeoutSeconds: options.networkTimeoutSeconds, logger: options.logger };
+  return {
+    from: new RegistryClient({ ...common, registry: options.source.registry, credentials: options.sourceCredentials }),
+    to: new RegistryClient({ ...common, registry: options.target.registry, credentials: options.targetCredentials, actions: 'pull,push' }),
+  };
+}
+
+/**
+ * Reads the source (and the platforms kept) and the target tag: the one place that decides what a
+ * promotion writes and whether the tag may move. The target tag is looked up alongside the source,
+ * so an already-promoted re-run costs one round trip.
+ */
+async function inspect(from: RegistryClient, to: RegistryClient, options: Omit<CopyOptions, 'concurrency' | 'chunkSize' | 'copyReferrers'>) {
+  const { source, target, logger } = options;
+  const sourceText = formatImageReference(source);
+  const tag = target.tag ?? (target.digest ? undefined : source.tag);
+  const targetText = formatImageReference({ ...target, tag });
+  const [root, existing] = await Promise.all([
+    from.getManifest(source.repository, manifestReference(source)),
+    tag ? to.headManifest(target.repository, tag) : Promise.resolve(undefined),
+  ]);
+  const parsed = parseManifest(root.bytes, root.mediaType, `manifest of ${sourceText}`);
+  const selected = selectPlatforms(parsed, root, options.platforms, sourceText);
+  const platforms = selected.manifest === parsed ? await platformsOf(from, source.repository, parsed) : selected.manifest.manifests.map((m) => platformText(m.platform));
+  if (selected.digest !== root.digest) {
+    logger.warn(`copying only ${platforms.join(', ')} of ${sourceText}: the target gets a new index ${selected.digest} (source index is ${root.digest})`);
+  }
+  if (target.digest && target.digest !== selected.digest) {
+    throw new GitopsError(`target ${targetText} names digest ${target.digest}, but the image to copy is ${selected.digest}`, { field: 'target' });
+  }
+  const existingDigest = existing && (existing.digest ?? (await to.getManifest(target.repository, tag!)).digest);
+  const alreadyPromoted = existingDigest === selected.digest;
+  if (existingDigest && !alreadyPromoted && !options.overwriteTag) {
+    throw new RegistryError('tag-moved', target.registry, `target tag ${targetText} already points at ${existingDigest}, not at ${selected.digest} from ${sourceText}`, {
+      field: 'target',
+      hint: 'tags in a promotion target should not move; use a new tag, or allow overwriting the tag explicitly',
+    });
+  }
+  return { root, parsed, selected, platforms, alreadyPromoted, sourceDigest: root.digest, tag, sourceText, targetText };
 }
 
 /**
@@ -143,46 +196,15 @@ export async function resolveImage(ref: ImageReference, credentials: RegistryCre
  */
 export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   const { source, target, logger } = options;
-  const sourceText = formatImageReference(source);
-  const tag = target.tag ?? (target.digest ? undefined : source.tag);
-  const targetText = formatImageReference({ ...target, tag });
-  const common = { insecure: options.insecure, retries: options.retries, userAgent: options.userAgent, chunkSize: options.chunkSize, networkTimeoutSeconds: options.networkTimeoutSeconds, logger };
-  const from = new RegistryClient({ ...common, registry: source.registry, credentials: options.sourceCredentials });
-  const to = new RegistryClient({ ...common, registry: target.registry, credentials: options.targetCredentials, actions: 'pull,push' });
+  const { from, to } = clients(options);
   try {
-    logger.info(`copying ${sourceText} to ${targetText}`);
-    // The target tag is looked up alongside the source, so an already-promoted re-run costs one round trip.
-    const [root, existing] = await Promise.all([
-      from.getManifest(source.repository, manifestReference(source)),
-      tag ? to.headManifest(target.repository, tag) : Promise.resolve(undefined),
-    ]);
-    const parsed = parseManifest(root.bytes, root.mediaType, `manifest of ${sourceText}`);
-    const selected = selectPlatforms(parsed, root, options.platforms, sourceText);
-    const platforms = selected.manifest === parsed ? await platformsOf(from, source.repository, parsed) : selected.manifest.manifests.map((m) => platformText(m.platform));
-    if (selected.digest !== root.digest) {
-      logger.warn(`copying only ${platforms.join(', ')} of ${sourceText}: the target gets a new index ${selected.digest} (source index is ${root.digest})`);
-    }
-    if (target.digest && target.digest !== selected.digest) {
-      throw new GitopsError(`target ${targetText} names digest ${target.digest}, but the image to copy is ${selected.digest}`, { field: 'target' });
-    }
-
-    const existingDigest = existing && (existing.digest ?? (await to.getManifest(target.repository, tag!)).digest);
-    const alreadyPromoted = existingDigest === selected.digest;
-    if (existingDigest && !alreadyPromoted && !options.overwriteTag) {
-      throw new RegistryError('tag-moved', target.registry, `target tag ${targetText} already points at ${existingDigest}, not at ${selected.digest} from ${sourceText}`, {
-        field: 'target',
-        hint: 'tags in a promotion target should not move; use a new tag, or allow overwriting the tag explicitly',
-      });
-    }
+    logger.info(`copying ${formatImageReference(source)} to ${formatImageReference(target)}`);
+    const { root, selected, platforms, alreadyPromoted, tag, sourceText, targetText } = await inspect(from, to, options);
 
     const result: CopyResult = {
       digest: selected.digest, mediaType: selected.manifest.mediaType, bytesCopied: 0, blobsUploaded: 0, blobsMounted: 0,
       blobsSkipped: 0, manifestsWritten: 0, alreadyPromoted, referrersCopied: 0, platforms, sourceDigest: root.digest,
     };
-    if (options.dryRun) {
-      logger.info(alreadyPromoted ? `dry run: ${targetText} already is ${selected.digest}` : `dry run: would copy ${selected.digest} to ${targetText}`);
-      return result;
-    }
     if (alreadyPromoted && !options.copyReferrers) {
       logger.info(`${targetText} already is ${selected.digest}: nothing to copy`);
       return result;

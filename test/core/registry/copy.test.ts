@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger, silentLogger } from '../../../tasks/core/logger';
-import { copyImage, resolveImage } from '../../../tasks/core/registry/copy';
+import { copyImage, resolvePromotion } from '../../../tasks/core/registry/copy';
 import { MEDIA_TYPES } from '../../../tasks/core/registry/manifest';
 import { parseImageReference } from '../../../tasks/core/registry/reference';
 import { startFaultProxy, type FaultProxy } from '../../support/faultProxy';
@@ -170,15 +170,11 @@ describe('copyImage between real registries', function () {
     assert.equal(JSON.parse(artifact).subject.digest, image.rootDigest);
   });
 
-  it('writes nothing in a dry run but reports what it would copy', async () => {
-    const result = await copyImage({ source: ref(`${source.host}/app:v1`), target: ref(`${plain.host}/dry/app:v1`), dryRun: true, logger: silentLogger });
-    assert.equal(result.digest, image.rootDigest);
-    assert.equal(result.alreadyPromoted, false);
+  it('resolves a promotion (digest, media type, platforms, target state) and writes nothing', async () => {
+    const resolved = await resolvePromotion({ source: ref(`${source.host}/app:v1`), target: ref(`${plain.host}/dry/app:v1`), logger: silentLogger });
+    assert.deepEqual(resolved, {
+      sourceDigest: image.rootDigest, digest: image.rootDigest, mediaType: MEDIA_TYPES.ociIndex, platforms: ['linux/amd64', 'linux/arm64'], alreadyPromoted: false,
+    });
     await assert.rejects(skopeoInspectRaw(`${plain.host}/dry/app:v1`), /manifest unknown|not found/i);
-  });
-
-  it('resolves digest, media type and platforms of an image', async () => {
-    const resolved = await resolveImage(ref(`${source.host}/app:v1`), undefined, silentLogger);
-    assert.deepEqual(resolved, { digest: image.rootDigest, mediaType: MEDIA_TYPES.ociIndex, platforms: ['linux/amd64', 'linux/arm64'] });
   });
 });
