@@ -219,7 +219,7 @@ async function checkKustomization(walk: ConfinementWalk, folder: string, from?: 
         const field = `${key}[${index}]`;
         // A multi-line entry is the plugin's configuration written inline, not a path.
         if (typeof entry === 'string' && entry.includes('\n')) {
-          await checkPluginConfigs(walk, folder, display, field, pluginConfigDocuments(walk, entry, display));
+          await checkPluginConfigs(walk, folder, display, field, pluginConfigDocuments(walk, entry, display, true));
           continue;
         }
         const real = await check(field, entry, { location: true });
@@ -304,14 +304,16 @@ function assertPlainYaml(walk: ConfinementWalk, document: Document, display: str
   });
 }
 
-/** The documents of a plugin configuration (bounded), refused when they hold anchors, aliases, merge keys or tags. */
-function pluginConfigDocuments(walk: ConfinementWalk, text: string, file: string): unknown[] {
+/**
+ * The documents of a plugin configuration (bounded), refused when they hold anchors, aliases,
+ * merge keys or tags. An `inline` configuration is a string of the kustomization: no line is given.
+ */
+function pluginConfigDocuments(walk: ConfinementWalk, text: string, file: string, inline = false): unknown[] {
   const documents = loadYamlDocuments(text, file);
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter });
-  for (const document of Array.isArray(parsed) ? parsed : []) {
-    assertPlainYaml(walk, document, file, (offset) => (offset === undefined ? undefined : lineCounter.linePos(offset).line));
-  }
+  const lineOf = (offset: number | undefined) => (inline || offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  for (const document of Array.isArray(parsed) ? parsed : []) assertPlainYaml(walk, document, file, lineOf);
   return documents;
 }
 
