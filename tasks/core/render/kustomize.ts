@@ -5,7 +5,8 @@ import { runProcess } from '../exec';
 import { ComponentDefinition, ComponentNode } from '../hld/model';
 import { boundaryLabel } from '../hld/tree';
 import { checkoutRoot, isWithin, realPathInside } from '../paths';
-import { loadYamlDocuments, parseYamlValue, readYamlText } from '../yaml/parse';
+import { Document, isAlias, isPair, isScalar, LineCounter, Node, parseAllDocuments, visit } from 'yaml';
+import { loadYamlDocuments, parseYamlDocument, readYamlText, yamlDocumentValue } from '../yaml/parse';
 import { exists } from './cache';
 import { findOnPath } from './helm';
 import { componentError, kustomizeSourceDirectory } from './install';
@@ -132,6 +133,27 @@ const PATH_ITEM_LISTS = ['patches', 'patchesJson6902', 'replacements'];
 /** Fields that make kustomize pull helm charts (only with --enable-helm, which is never given). */
 const HELM_FIELDS = ['helmCharts', 'helmGlobals', 'helmChartInflationGenerator'];
 
+/**
+ * Every field of kustomize's Kustomization (sigs.k8s.io/kustomize/api/types), spelled exactly.
+ * kustomize decodes a kustomization with Go's encoding/json, which matches field names in any
+ * case (`Resources`, `RESOURCES`, `reſources` are `resources`) and refuses unknown ones, so the
+ * walk accepts only these exact spellings: any other key is refused before kustomize runs.
+ */
+const KUSTOMIZATION_FIELDS = [
+  'apiVersion', 'kind', 'metadata', 'openapi', 'namePrefix', 'nameSuffix', 'namespace', 'commonLabels', 'labels',
+  'commonAnnotations', 'patchesStrategicMerge', 'patchesJson6902', 'patches', 'images', 'imageTags', 'replacements',
+  'replicas', 'vars', 'sortOptions', 'resources', 'components', 'crds', 'bases', 'configMapGenerator', 'secretGenerator',
+  'helmGlobals', 'helmCharts', 'helmChartInflationGenerator', 'generatorOptions', 'configurations', 'generators',
+  'transformers', 'validators', 'inventory', 'buildMetadata',
+];
+/** Fields of the nested maps the walk reads (also decoded case-insensitively by kustomize). */
+const PATCH_FIELDS = ['path', 'patch', 'target', 'options'];
+const REPLACEMENT_FIELDS = ['path', 'source', 'targets'];
+const GENERATOR_FIELDS = ['namespace', 'name', 'behavior', 'literals', 'files', 'envs', 'env', 'options', 'type'];
+const OPENAPI_FIELDS = ['path', 'version'];
+/** The fields of a builtin plugin's configuration that the walk reads. */
+const PLUGIN_CONFIG_FIELDS = ['kind', 'path', 'paths', 'replacements', 'files', 'envs', 'env'];
+
 interface ConfinementWalk {
   session: RenderSession;
   definition: ComponentDefinition;
@@ -175,11 +197,14 @@ async function checkKustomization(walk: ConfinementWalk, folder: string, from?: 
   }
   const display = shownPath(walk, file);
   const real = await realPathInside(walk.boundary, file, { what: 'kustomization file', rootLabel: walk.rootLabel, file: display });
-  const value = parseYamlValue(await readYamlText(real, display), display);
+  const { document, lineOf } = parseYamlDocument(await readYamlText(real, display), display);
+  assertPlainYaml(walk, document, display, lineOf);
+  const value = yamlDocumentValue(document);
   if (value === null || value === undefined) return;
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw refusal(walk, display, '', 'a kustomization must be a map', 'write the kustomization as a map of fields (resources, patches, ...)');
   }
+  checkFieldNames(walk, display, '', value, KUSTOMIZATION_FIELDS, { unknown: 'refuse' });
   const check = (field: string, entry: unknown, options: { location?: boolean } = {}) => checkPath(walk, folder, display, field, entry, options);
   for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
     if (raw === null || raw === undefined) continue;
@@ -194,13 +219,13 @@ async function checkKustomization(walk: ConfinementWalk, folder: string, from?: 
         const field = `${key}[${index}]`;
         // A multi-line entry is the plugin's configuration written inline, not a path.
         if (typeof entry === 'string' && entry.includes('\n')) {
-          await checkPluginConfigs(walk, folder, display, field, loadYamlDocuments(entry, display));
+          await checkPluginConfigs(walk, folder, display, field, pluginConfigDocuments(walk, entry, display, true));
           continue;
         }
         const real = await check(field, entry, { location: true });
         if (real && (await stat(real)).isFile()) {
           const configFile = shownPath(walk, real);
-          await checkPluginConfigs(walk, folder, display, field, loadYamlDocuments(await readYamlText(real, configFile), configFile));
+          await checkPluginConfigs(walk, folder, display, field, pluginConfigDocuments(walk, await readYamlText(real, configFile), configFile));
         }
       }
     } else if (FILE_LISTS.includes(key)) {
@@ -212,16 +237,84 @@ async function checkKustomization(walk: ConfinementWalk, folder: string, from?: 
       }
     } else if (PATH_ITEM_LISTS.includes(key)) {
       for (const [index, entry] of items.entries()) {
+        checkFieldNames(walk, display, `${key}[${index}].`, entry, key === 'replacements' ? REPLACEMENT_FIELDS : PATCH_FIELDS);
         const path = (entry as { path?: unknown } | null)?.path;
         if (path !== undefined && path !== null) await check(`${key}[${index}].path`, path);
       }
     } else if (key === 'configMapGenerator' || key === 'secretGenerator') {
-      for (const [index, entry] of items.entries()) await checkGeneratorSources(entry, `${key}[${index}].`, check);
+      for (const [index, entry] of items.entries()) {
+        checkFieldNames(walk, display, `${key}[${index}].`, entry, GENERATOR_FIELDS);
+        await checkGeneratorSources(entry, `${key}[${index}].`, check);
+      }
     } else if (key === 'openapi') {
+      checkFieldNames(walk, display, 'openapi.', raw, OPENAPI_FIELDS);
       const path = (raw as { path?: unknown }).path;
       if (path !== undefined && path !== null) await check('openapi.path', path);
     }
   }
+}
+
+/** A field name as Go's encoding/json compares it (ASCII case, and the long s and Kelvin sign that fold to s and k). */
+function foldName(name: string): string {
+  return name.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
+}
+
+/**
+ * The keys of a map the walk reads: a key that kustomize would take for one of `known` must be
+ * spelled exactly like it (otherwise the walk would miss the field kustomize uses); with
+ * `unknown: 'refuse'`, any other key is refused too (kustomize refuses unknown kustomization fields).
+ */
+function checkFieldNames(walk: ConfinementWalk, display: string, prefix: string, map: unknown, known: readonly string[], options: { unknown?: 'refuse' } = {}): void {
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return;
+  for (const key of Object.keys(map)) {
+    if (known.includes(key)) continue;
+    const meant = known.find((name) => foldName(name) === foldName(key));
+    if (meant) {
+      throw refusal(walk, display, `${prefix}${key}`, `field "${prefix}${key}" is read by kustomize as "${prefix}${meant}" (it ignores the case of field names); refused`,
+        `spell the field exactly "${meant}"`);
+    }
+    if (options.unknown === 'refuse') {
+      throw refusal(walk, display, `${prefix}${key}`, `"${prefix}${key}" is not a kustomization field`,
+        'use only kustomize\'s fields, spelled exactly (resources, patches, images, configMapGenerator, ...)');
+    }
+  }
+}
+
+/**
+ * Refuses anchors, aliases, `<<` merge keys and explicit tags in a kustomization or plugin
+ * configuration: kustomize's YAML reader (go-yaml, YAML 1.1) applies merge keys and decodes tags
+ * such as !!binary, so such a file could mean to kustomize something other than what the walk reads.
+ */
+function assertPlainYaml(walk: ConfinementWalk, document: Document, display: string, lineOf: (offset: number | undefined) => number | undefined): void {
+  let found: { what: string; node: Node } | undefined;
+  visit(document, (_key, node) => {
+    if (isAlias(node)) found = { what: `an alias (*${node.source})`, node };
+    else if (isPair(node) && isScalar(node.key) && (node.key.value === '<<' || typeof node.key.value === 'symbol' || node.key.source === '<<')) {
+      found = { what: 'a << merge key', node: node.key };
+    } else if (node && typeof node === 'object' && 'anchor' in node && (node as { anchor?: string }).anchor) {
+      found = { what: `an anchor (&${(node as { anchor?: string }).anchor})`, node: node as Node };
+    } else if (node && typeof node === 'object' && 'tag' in node && (node as { tag?: string }).tag) {
+      found = { what: `an explicit tag (${(node as { tag?: string }).tag})`, node: node as Node };
+    }
+    return found ? visit.BREAK : undefined;
+  });
+  if (!found) return;
+  throw new GitopsError(`component "${walk.definition.name}": ${found.what} is refused in a kustomization; kustomize's YAML reader would not read it as the check does`, {
+    file: display, line: lineOf(found.node.range?.[0]), hint: 'write the fields out in full, without anchors (&), aliases (*), << merge keys or tags (!!)',
+  });
+}
+
+/**
+ * The documents of a plugin configuration (bounded), refused when they hold anchors, aliases,
+ * merge keys or tags. An `inline` configuration is a string of the kustomization: no line is given.
+ */
+function pluginConfigDocuments(walk: ConfinementWalk, text: string, file: string, inline = false): unknown[] {
+  const documents = loadYamlDocuments(text, file);
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter });
+  const lineOf = (offset: number | undefined) => (inline || offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  for (const document of Array.isArray(parsed) ? parsed : []) assertPlainYaml(walk, document, file, lineOf);
+  return documents;
 }
 
 function listOf(value: unknown): unknown[] {
@@ -276,6 +369,8 @@ async function checkPluginConfigs(walk: ConfinementWalk, folder: string, display
   for (const document of documents) {
     if (document === null || typeof document !== 'object' || Array.isArray(document)) continue;
     const config = document as Record<string, unknown>;
+    checkFieldNames(walk, display, `${field}.`, config, PLUGIN_CONFIG_FIELDS);
+    for (const item of listOf(config.replacements)) checkFieldNames(walk, display, `${field}.replacements[].`, item, REPLACEMENT_FIELDS);
     if (config.kind === 'HelmChartInflationGenerator') {
       throw refusal(walk, display, field, `${field} is refused: kustomize would download helm charts`, 'render the chart with a type: helm component instead');
     }

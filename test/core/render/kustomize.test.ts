@@ -151,7 +151,7 @@ describe('render kustomize components', () => {
       'component.yaml': 'name: root\nsubcomponents:\n  - name: web\n    type: kustomize\n    path: ./k\n',
       ...files,
     });
-    const refused = async (dir: string, file: string, field: string, message: RegExp) => {
+    const refused = async (dir: string, file: string, field: string | undefined, message: RegExp) => {
       await assert.rejects(run(dir, []), (error: GitopsError) => {
         assert.equal(error.file, file, error.describe());
         assert.equal(error.field, field, error.describe());
@@ -189,6 +189,31 @@ describe('render kustomize components', () => {
       await refused(hld({ 'k/kustomization.yaml': 'components: [github.com/org/repo//deploy?ref=v1]\n' }), 'k/kustomization.yaml', 'components[0]', /does not exist .*remote URL/);
       await refused(hld({ 'k/kustomization.yaml': 'transformers:\n  - |\n    apiVersion: builtin\n    kind: PatchTransformer\n    metadata: {name: p}\n    path: https://127.0.0.1:9/patch.yaml\n' }), 'k/kustomization.yaml', 'transformers[0].path', /is a remote URL/);
       await refused(hld({ 'k/kustomization.yaml': 'helmCharts:\n  - name: x\n    repo: https://127.0.0.1:9/charts\n' }), 'k/kustomization.yaml', 'helmCharts', /download helm charts/);
+    });
+
+    // kustomize decodes kustomizations and plugin configurations with Go's encoding/json (field names
+    // in any case, with ſ for s) after go-yaml (YAML 1.1: << merge keys, !!binary keys): each of
+    // these is read by kubectl kustomize 5.6 as the field the walk checks.
+    it('field names in another case, unknown fields, merge keys, anchors and tags', async () => {
+      const outside = outsideFolder();
+      // Every HLD is a sibling temp folder: the same relative path climbs out of each.
+      const out = relative(join(tempDir('bg-kust-'), 'k'), outside);
+      const file = 'k/kustomization.yaml';
+      await refused(hld({ [file]: `Resources: [${out}]\n` }), file, 'Resources', /read by kustomize as "resources"/);
+      await refused(hld({ [file]: `RESOURCES: [https://127.0.0.1:9/x.yaml]\n` }), file, 'RESOURCES', /read by kustomize as "resources"/);
+      await refused(hld({ [file]: `re\u017fources: [${out}]\n` }), file, 're\u017fources', /read by kustomize as "resources"/);
+      await refused(hld({ [file]: 'resources: []\nbogus: 1\n' }), file, 'bogus', /not a kustomization field/);
+      await refused(hld({ [file]: `patches:\n  - Path: ${out}/secret.txt\n` }), file, 'patches[0].Path', /read by kustomize as "patches\[0\]\.path"/);
+      await refused(hld({ [file]: `replacements:\n  - PATH: ${out}/secret.txt\n` }), file, 'replacements[0].PATH', /"replacements\[0\]\.path"/);
+      await refused(hld({ [file]: `configMapGenerator:\n  - name: leak\n    FILES: [${out}/secret.txt]\n` }), file, 'configMapGenerator[0].FILES', /"configMapGenerator\[0\]\.files"/);
+      await refused(hld({ [file]: `generators:\n  - |\n    apiVersion: builtin\n    kind: ConfigMapGenerator\n    metadata: {name: leak}\n    Files: [${out}/secret.txt]\n` }), file, 'generators[0].Files', /"generators\[0\]\.files"/);
+      await refused(hld({ [file]: `<<: {resources: [${out}]}\n` }), file, undefined, /a << merge key is refused/);
+      await refused(hld({ [file]: 'resources: &r [deployment.yaml]\nbases: *r\n', 'k/deployment.yaml': deployment }), file, undefined, /an anchor \(&r\) is refused/);
+      await refused(hld({ [file]: `!!binary cmVzb3VyY2Vz: [${out}]\n` }), file, undefined, /an explicit tag .* is refused/);
+      await refused(hld({ [file]: `generators:\n  - |\n    apiVersion: builtin\n    kind: ConfigMapGenerator\n    metadata: {name: leak}\n    <<: {files: [${out}/secret.txt]}\n` }), file, undefined, /a << merge key is refused/);
+      const dir = hld({ [file]: 'generators: [gen.yaml]\n' });
+      writeTree(dir, { 'k/gen.yaml': 'apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: leak}\nfiles: &f [a.txt]\nenvs: *f\n', 'k/a.txt': 'a\n' });
+      await refused(dir, 'k/gen.yaml', undefined, /an anchor \(&f\) is refused/);
     });
   });
 
