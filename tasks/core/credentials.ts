@@ -2,7 +2,7 @@
  * Credentials as core receives them, whatever their origin (System.AccessToken, a service
  * connection, an environment variable of the CLI). Core turns them into git headers and REST auth.
  */
-import { isLoopbackHost } from './net';
+import { isLoopbackHost, urlAmbiguity } from './net';
 
 export type ServiceCredential = (
   /** An OAuth/bearer token such as System.AccessToken or a GitHub token. */
@@ -28,8 +28,11 @@ export function credentialToken(credential: ServiceCredential): string {
 /**
  * Whether `credential` may be sent to `url`: https (plain http only to loopback, or to a host an
  * `http://` entry of `hosts` names), and when `hosts` is set only where one of its entries allows.
+ * Never to a URL that git or curl could read as another host (urlAmbiguity); git is given the same
+ * WHATWG parse this decides on (git/git.ts remoteUrl).
  */
 export function credentialAllowedFor(credential: ServiceCredential, url: string): boolean {
+  if (urlAmbiguity(url)) return false;
   let parsed: URL;
   try {
     parsed = new URL(url);

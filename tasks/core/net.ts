@@ -21,3 +21,18 @@ export function isLoopbackHost(host: string): boolean {
 export function isSecureOrLoopback(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.host));
 }
+
+/**
+ * Why `url` may name one host to WHATWG URL (Node, which our checks use) and another to git, curl
+ * or Go (which connect), or undefined when they agree. WHATWG reads `\` as `/` in http(s) URLs,
+ * drops tabs and newlines, and takes the user info up to the last `@` of the authority; curl and
+ * git's credential code read `\` as an ordinary character and split at the first `@`. Such a URL
+ * is refused rather than guessed: no real repository or registry needs one.
+ */
+export function urlAmbiguity(url: string): string | undefined {
+  if (url.includes('\\')) return 'a backslash';
+  if (/[\x00-\x1f\x7f]/.test(url)) return 'a control character';
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url.trim())?.[1] ?? '';
+  if (authority.indexOf('@') !== authority.lastIndexOf('@')) return 'more than one @ before the host';
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { azureDevOpsHosts, credentialAllowedFor, type ServiceCredential } from '../../tasks/core/credentials';
-import { gitAuthFor } from '../../tasks/core/git';
+import { gitAuthFor, remoteUrl } from '../../tasks/core/git';
 
 describe('where a credential may be sent', () => {
   const jobToken: ServiceCredential = { kind: 'bearer', token: 'job-token-123', hosts: azureDevOpsHosts('https://dev.azure.com/fabrikam/') };
@@ -57,5 +57,23 @@ describe('where a credential may be sent', () => {
     assert.ok(credentialAllowedFor(onPremises, 'http://tfs.contoso.local:8080/tfs/DefaultCollection/p/_git/hld'));
     assert.equal(credentialAllowedFor(onPremises, 'http://other.contoso.local/tfs/DefaultCollection/p/_git/hld'), false);
     assert.equal(credentialAllowedFor(jobToken, 'https://tfs.contoso.local/x'), false);
+  });
+
+  it('a URL that git could read as another host gets no credential; otherwise git is given the host that was judged', () => {
+    // WHATWG URL ends the host at `\\` and at the last @; git and curl read `\\` as a character and split at the first @.
+    for (const url of ['https://fabrikam.visualstudio.com\\@evil.example/p/_git/r', 'https://dev.azure.com\\fabrikam@evil.example/p/_git/r',
+      'https://a@fabrikam.visualstudio.com@evil.example/r', 'https://fabrikam.visualstudio.com\t@evil.example/r', 'https:\\\\fabrikam.visualstudio.com\\p\\_git\\r']) {
+      assert.equal(credentialAllowedFor(jobToken, url), false, url);
+      assert.equal(gitAuthFor(jobToken, url), undefined, url);
+    }
+    // Odd but unambiguous spellings: git receives WHATWG's canonical form, the one credentialAllowedFor read.
+    for (const [url, given] of [
+      ['https:fabrikam.visualstudio.com/p/_git/r', 'https://fabrikam.visualstudio.com/p/_git/r'],
+      ['HTTPS://Fabrikam@DEV.AZURE.COM/fabrikam/p/_git/r', 'https://dev.azure.com/fabrikam/p/_git/r'],
+      ['https://evil.example:443@fabrikam.visualstudio.com/r', 'https://fabrikam.visualstudio.com/r'],
+    ]) {
+      assert.ok(gitAuthFor(jobToken, url), url);
+      assert.equal(remoteUrl(url, true), given);
+    }
   });
 });

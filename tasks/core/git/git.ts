@@ -2,6 +2,7 @@ import { GitopsError } from '../errors';
 import { assertNotOption } from '../names';
 import { simpleGit, type GitPluginError, type SimpleGit } from 'simple-git';
 import { displayUrl, redact, type RunResult } from '../exec';
+import { urlAmbiguity } from '../net';
 import type { Logger } from '../logger';
 import { secretsOf, type GitAuth } from './auth';
 
@@ -37,13 +38,41 @@ export function assertNoCredentialsInUrl(url: string, field = 'repository URL'):
 export { displayUrl };
 
 /**
- * The URL to hand to git. When our own auth header authenticates an http(s) remote, the URL's user
- * info is useless to git and would only show in `ps` and `.git/config`, so it is left out (Azure
+ * The URL to hand to git. When our own auth header authenticates an http(s) remote, git gets the
+ * URL as WHATWG URL parses it (the parse credentialAllowedFor and tokenMayTravelTo decide on), in
+ * its canonical form, so the host git contacts is the host the decision was about. Its user info
+ * is useless to git then and would only show in `ps` and `.git/config`, so it is left out (Azure
  * Repos' `https://org@dev.azure.com/...` works the same without `org@`). Without our header the
  * URL stays as given: its user info may be the only credential.
  */
 export function remoteUrl(url: string, authenticated: boolean): string {
-  return authenticated && /^https?:\/\//i.test(url) ? displayUrl(url) : url;
+  if (!authenticated) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
+/** A path on this machine (or a file:// URL): no host in it to misread. */
+const localPath = /^(?:[A-Za-z]:[\\/]|[\\/.]|file:)/i;
+/** What git reads as a network URL when it is an argument. */
+const networkUrlArgument = /^(?!file:)[a-z][a-z0-9+.-]*:\/\//i;
+
+/** Throws when `url` could name another host to git than to our checks (net.ts urlAmbiguity). */
+export function assertUnambiguousUrl(url: string, field = 'repository URL'): void {
+  const reason = urlAmbiguity(url);
+  if (reason) {
+    throw new GitopsError(`The git URL ${displayUrl(url)} contains ${reason}: git and this tool could read a different host in it`, {
+      field,
+      hint: 'write the URL plainly: scheme://host/path, forward slashes only, at most one user name before @',
+    });
+  }
 }
 
 /**
@@ -55,6 +84,7 @@ export function assertGitUrl(url: string, field: string): string {
   if (!value) throw new GitopsError(`${field} is empty`, { field, hint: `set ${field} to the repository's clone URL` });
   if (/[\x00-\x1f\x7f]/.test(value)) throw new GitopsError(`${field} contains a newline or control character`, { field });
   assertNoCredentialsInUrl(value, field);
+  if (!localPath.test(value)) assertUnambiguousUrl(value, field);
   assertNotOption(value, field, { field });
   return value;
 }
@@ -120,7 +150,10 @@ function gitEnvironment(options: RunGitOptions): { env: Record<string, string>; 
  * Resolves with the exit code; callers decide what a failure means.
  */
 export async function runGit(args: readonly string[], options: RunGitOptions): Promise<RunResult> {
-  for (const arg of args) assertNoCredentialsInUrl(arg);
+  for (const arg of args) {
+    assertNoCredentialsInUrl(arg);
+    if (networkUrlArgument.test(arg)) assertUnambiguousUrl(arg);
+  }
   const secrets = [...secretsOf(options.auth), ...(options.secrets ?? [])];
   const { env, allowed } = gitEnvironment(options);
   // No `git maintenance run --auto` child after fetch and commit: our clones are short-lived and

@@ -3,6 +3,7 @@ import { loadAccess, resolveAccessTokens } from '../hld/config';
 import { GitopsError } from '../errors';
 import { displayUrl } from '../exec';
 import { Logger } from '../logger';
+import { urlAmbiguity } from '../net';
 import { exists } from './cache';
 import { tokenMayTravelTo } from './gitFetch';
 import { HelmCredentials } from './helm';
@@ -59,6 +60,14 @@ export class AccessTokens {
   tokenFor(source: string): string | undefined {
     const entry = this.tokens.get(normalizeUrl(source));
     if (!entry) return undefined;
+    const ambiguity = urlAmbiguity(source);
+    if (ambiguity) {
+      throw new GitopsError(`access.yaml gives a token for ${displayUrl(source)}, which contains ${ambiguity}: git or helm could send it to another host than this check reads`, {
+        file: entry.file,
+        field: entry.source,
+        hint: 'write the source plainly (https://host/path, forward slashes only, at most one user name before @) in the component and in access.yaml',
+      });
+    }
     if (!tokenMayTravelTo(source)) {
       throw new GitopsError(`access.yaml gives a token for ${displayUrl(source)}, which is plain http to another machine: the token would cross the network unencrypted`, {
         file: entry.file,

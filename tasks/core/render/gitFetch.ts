@@ -5,7 +5,7 @@ import type { RunResult } from '../exec';
 import { basicAuth } from '../git/auth';
 import { displayUrl, remoteUrl, runGit } from '../git/git';
 import { silentLogger } from '../logger';
-import { isSecureOrLoopback } from '../net';
+import { isSecureOrLoopback, urlAmbiguity } from '../net';
 
 export interface GitFetchOptions {
   /** Base environment for git (PATH, proxies). */
@@ -37,8 +37,13 @@ export function isNetworkGitUrl(url: string): boolean {
   return /^(?:[^@/:\s]+@)?[^/:\s]+:(?!:)/.test(value) && !/^[A-Za-z]:[\\/]/.test(value);
 }
 
-/** A token is sent only where it cannot be read on the way: never over plain http to another machine. */
+/**
+ * A token is sent only where it cannot be read on the way: never over plain http to another
+ * machine, nor to a URL git could read as another host than this check does (urlAmbiguity).
+ * Judged on WHATWG URL's parse, which is the URL git is given (remoteUrl).
+ */
 export function tokenMayTravelTo(source: string): boolean {
+  if (urlAmbiguity(source)) return false;
   let url: URL;
   try {
     url = new URL(source.trim());
@@ -53,13 +58,21 @@ export function tokenMayTravelTo(source: string): boolean {
  * token over plain http to another machine (it would cross the network unencrypted).
  */
 function assertFetchable(sourceUrl: string, options: GitFetchOptions): void {
-  if (!options.allowLocal && !isNetworkGitUrl(sourceUrl)) {
+  const network = isNetworkGitUrl(sourceUrl);
+  if (!options.allowLocal && !network) {
     throw new GitopsError(`git source ${displayUrl(sourceUrl)} is not a network URL: a path or file:// URL would read a repository from the agent's own disk`, {
       field: 'source',
       hint: `use an https:// (or ssh://) URL; to render from local repositories on purpose (tests, experiments), set the environment variable ${ALLOW_LOCAL_GIT_SOURCES_VARIABLE}=1`,
     });
   }
-  if (options.token && !tokenMayTravelTo(sourceUrl)) {
+  const ambiguity = network ? urlAmbiguity(sourceUrl) : undefined;
+  if (ambiguity) {
+    throw new GitopsError(`git source ${displayUrl(sourceUrl)} contains ${ambiguity}: git and this tool could read a different host in it`, {
+      field: 'source', hint: 'write the source plainly: https://host/path, forward slashes only, at most one user name before @',
+    });
+  }
+  // Decided on the very string git is given.
+  if (options.token && !tokenMayTravelTo(remoteUrl(sourceUrl, true))) {
     throw new GitopsError(`refusing to send the access.yaml token for ${displayUrl(sourceUrl)} over plain http to another machine`, {
       field: 'source', hint: 'use the https:// URL of the source (plain http is accepted only for 127.0.0.1/localhost)',
     });

@@ -80,13 +80,21 @@ export function hookEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return result;
 }
 
+/**
+ * The proxy URL without user name and password, or undefined (the variable is dropped) when they
+ * cannot be told apart. curl and git also take `user:password@host:port` without a scheme, which
+ * WHATWG URL reads as the scheme `user:`: there everything up to the last `@` goes. Whatever is
+ * left must hold no `@`, or a parser could still have read part of the user info as the host.
+ */
 function withoutUserInfo(proxy: string): string | undefined {
   if (!proxy.includes('@')) return proxy;
+  if (!/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(proxy)) return proxy.slice(proxy.lastIndexOf('@') + 1);
   try {
     const url = new URL(proxy);
     url.username = '';
     url.password = '';
-    return url.toString();
+    const stripped = url.toString();
+    return stripped.includes('@') ? undefined : stripped;
   } catch {
     return undefined;
   }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger } from '../../../tasks/core/logger';
 import { basicAuth, bearerAuth, secretsOf } from '../../../tasks/core/git/auth';
-import { assertNoCredentialsInUrl, displayUrl, runGit } from '../../../tasks/core/git/git';
+import { assertGitUrl, assertNoCredentialsInUrl, displayUrl, remoteUrl, runGit } from '../../../tasks/core/git/git';
 import { tempDir } from '../../support/tmp';
 
 describe('git auth and runGit', () => {
@@ -40,6 +40,27 @@ describe('git auth and runGit', () => {
     assert.equal(displayUrl('fatal: unable to access \'https://u:a@b@c@host.example:8443/r/\': 403'), 'fatal: unable to access \'https://host.example:8443/r/\': 403');
     // An @ after the authority (path, query) is not user info and stays.
     assert.equal(displayUrl('see https://host.example/@team/r and mail a@b.example'), 'see https://host.example/@team/r and mail a@b.example');
+  });
+
+  it('remoteUrl gives git the parsed URL without user info when our header authenticates it, the URL as written otherwise', () => {
+    assert.equal(remoteUrl('https://org@dev.azure.com/o/p/_git/r', true), 'https://dev.azure.com/o/p/_git/r');
+    assert.equal(remoteUrl('http://127.0.0.1\\@evil.example/x.git', true), 'http://127.0.0.1/@evil.example/x.git', 'the host WHATWG URL read');
+    assert.equal(remoteUrl('https://org@dev.azure.com/o/p/_git/r', false), 'https://org@dev.azure.com/o/p/_git/r');
+    assert.equal(remoteUrl('git@github.com:o/r.git', true), 'git@github.com:o/r.git');
+  });
+
+  it('refuses repository URLs that git and WHATWG URL read as different hosts, naming the input', () => {
+    for (const url of ['http://127.0.0.1\\@evil.example/x.git', 'https://a@b@evil.example/r', 'https:\\\\evil.example\\r']) {
+      assert.throws(() => assertGitUrl(url, 'hldRepositoryUrl'), (e: unknown) => e instanceof GitopsError && e.field === 'hldRepositoryUrl' && /backslash|more than one @/.test(e.message), url);
+    }
+    assert.equal(assertGitUrl('C:\\agent\\hld', 'hldRepositoryUrl'), 'C:\\agent\\hld', 'a Windows path is not a URL');
+    assert.equal(assertGitUrl('https://org@dev.azure.com/o/p/_git/r', 'hldRepositoryUrl'), 'https://org@dev.azure.com/o/p/_git/r');
+  });
+
+  it('runGit refuses a network URL argument with a backslash before starting git', async () => {
+    const logger = new MemoryLogger();
+    await assert.rejects(runGit(['ls-remote', '--', 'http://127.0.0.1\\@evil.example/x.git'], { logger }), /backslash/);
+    assert.equal(logger.lines.length, 0);
   });
 
   it('runGit passes the header only through the environment and redacts it from output', async () => {

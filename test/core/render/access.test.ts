@@ -86,6 +86,15 @@ describe('render access and git sources', () => {
       assert.match(logger.warnings.join('\n'), /HTTPS_PROXY .*never sent/);
       assert.match(logger.warnings.join('\n'), /GITOPS_GIT_TOKEN .*never sent/);
     });
+
+    it('refuses a token for a source that git could read as another host than the check does', async () => {
+      const source = 'http://127.0.0.1\\@evil.example/x.git';
+      const dir = writeTree(tempDir('bg-access-bs-'), { 'access.yaml': `${source}: T\n` });
+      const access = new AccessTokens({ T: 'tok' }, new MemoryLogger());
+      await access.load(dir, dir);
+      assert.throws(() => access.tokenFor(source), (error: Error & { file?: string }) =>
+        /contains a backslash/.test(error.message) && error.file === join(dir, 'access.yaml'));
+    });
   });
 
   describe('git sources on the agent\'s disk', () => {
@@ -122,6 +131,11 @@ describe('render access and git sources', () => {
         PATH: '/bin', HOME: '/home/a', GIT_SOURCE_TOKEN: 'kept (the HLD author\'s own variable)',
         HTTPS_PROXY: 'http://proxy.example:8080/', http_proxy: 'http://proxy.example:8080/', ALL_PROXY: 'http://open.example:3128', NO_PROXY: 'localhost',
       });
+    });
+
+    it('strips proxy credentials written without a scheme, or drops a proxy URL whose user info it cannot tell apart', () => {
+      assert.deepEqual(hookEnvironment({ HTTPS_PROXY: 'agent:p/w@rd@proxy.example:3128', ALL_PROXY: 'http://agent:pw\\@proxy.example:3128' }),
+        { HTTPS_PROXY: 'proxy.example:3128' });
     });
   });
 });
