@@ -1,5 +1,6 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { GitopsError } from '../errors';
 import type { RunResult } from '../exec';
 import { basicAuth } from '../git/auth';
@@ -128,6 +129,32 @@ function stalled(what: string, operation: Operation): GitopsError {
   });
 }
 
+/**
+ * Runs `operation` with an empty, private working folder of its own. `git clone other:repo` first
+ * looks for a path `other:repo` relative to its working folder, and only then reads the source as
+ * scp-like ssh: run in the HLD checkout (the CLI's and the agent's working folder), a symlink
+ * committed under that name would clone any repository of the machine. In an empty folder no
+ * relative path names anything (the first segment of an scp-like source always holds its `:`).
+ */
+async function inEmptyFolder<T>(operation: (cwd: string) => Promise<T>): Promise<T> {
+  const cwd = await mkdtemp(join(tmpdir(), 'bedrock-gitops-git-'));
+  try {
+    return await operation(cwd);
+  } finally {
+    await rm(cwd, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An accepted local source (allowLocal) written as a relative path, made absolute against this
+ * process's working folder, where git used to resolve it before git ran in an empty folder.
+ */
+function localSourceResolved(sourceUrl: string, options: GitFetchOptions): string {
+  const value = sourceUrl.trim();
+  if (!options.allowLocal || isNetworkGitUrl(value) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) || isAbsolute(value)) return sourceUrl;
+  return resolve(value);
+}
+
 function failure(what: string, url: string, result: RunResult, hint: string): GitopsError {
   const detail = result.stderr.trim().split('\n').slice(-2).join(' ');
   return new GitopsError(`git ${what} of ${displayUrl(url)} failed: ${detail}`, { hint });
@@ -136,10 +163,11 @@ function failure(what: string, url: string, result: RunResult, hint: string): Gi
 /** The commit a branch (or the default branch when `branch` is empty) points at on the remote. */
 export async function resolveBranchTip(sourceUrl: string, branch: string, options: GitFetchOptions): Promise<string> {
   assertFetchable(sourceUrl, options);
+  sourceUrl = localSourceResolved(sourceUrl, options);
   const url = remoteUrl(sourceUrl, !!options.token);
   const ref = branch ? `refs/heads/${branch}` : 'HEAD';
   const operation = begin(url, options);
-  const result = await git(['ls-remote', '--', url, ref], options, operation, 'ls-remote');
+  const result = await inEmptyFolder((cwd) => git(['ls-remote', '--', url, ref], { ...options, cwd }, operation, 'ls-remote'));
   if (result.code !== 0) throw failure('ls-remote', url, result, 'check the source URL and its access token in access.yaml');
   const line = result.stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
   if (!line) {
@@ -156,13 +184,23 @@ export async function resolveBranchTip(sourceUrl: string, branch: string, option
  */
 export async function checkoutFiles(dir: string, sourceUrl: string, ref: string, options: GitFetchOptions): Promise<string> {
   assertFetchable(sourceUrl, options);
+  sourceUrl = localSourceResolved(sourceUrl, options);
   const url = remoteUrl(sourceUrl, !!options.token);
+  return inEmptyFolder((cwd) => checkoutFilesFrom(resolve(dir), url, ref, { ...options, cwd }));
+}
+
+/**
+ * checkoutFiles once the source is accepted. `options.cwd` is an empty folder: the network
+ * operations run there (see inEmptyFolder); the others run in `dir`.
+ */
+async function checkoutFilesFrom(dir: string, url: string, ref: string, options: GitFetchOptions & { cwd: string }): Promise<string> {
   const hint = 'check the component\'s source, branch and version fields, and its access token in access.yaml';
   const operation = begin(url, options);
   let ok = false;
   if (FULL_COMMIT.test(ref)) {
     const init = await git(['init', '-q', '--', dir], options);
     if (init.code !== 0) throw failure('init', url, init, hint);
+    // In the new, empty repository: nothing there a URL could name as a path.
     const fetched = await git(['fetch', '-q', '--depth', '1', '--', url, ref], { ...options, cwd: dir }, operation, 'fetch');
     if (fetched.code === 0) {
       const checkout = await git(['checkout', '-q', 'FETCH_HEAD', '--'], { ...options, cwd: dir });

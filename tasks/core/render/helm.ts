@@ -1,12 +1,13 @@
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { cacheKey } from './cache';
+import { cacheKey, treeHasSymlinks } from './cache';
 import { parseYamlValue } from '../yaml/parse';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GitopsError } from '../errors';
 import { displayUrl, runProcess, RunResult } from '../exec';
 import { Logger } from '../logger';
 import { isLoopbackHost } from '../net';
+import { assertTreeInside, realPathInside } from '../paths';
 
 export interface HelmCredentials {
   username: string;
@@ -179,14 +180,17 @@ export class Helm {
    * Fetches a chart's dependencies: `build` honours an existing Chart.lock, `update` resolves them.
    * Dependencies already vendored in `charts/` are used as they are (no download). The http(s)
    * repositories the chart names are added first, as Fabrikate's helm/dependency.go did: without
-   * them `helm dependency build` fails with "no repository definition".
+   * them `helm dependency build` fails with "no repository definition". Repositories other than
+   * http(s):// and oci:// are refused, except `file://` folders inside `boundary` (a sibling chart
+   * of the same repository).
    */
-  async fetchDependencies(chartDir: string, useLock: boolean, timeoutMs?: number): Promise<void> {
+  async fetchDependencies(chartDir: string, boundary: ChartBoundary, useLock: boolean, timeoutMs?: number): Promise<void> {
     const dependencies = await chartDependencies(chartDir);
     if (dependencies.length > 0 && (await allVendored(chartDir, dependencies))) {
       this.logger.debug(`${chartDir}: every dependency is vendored in charts/; nothing to fetch`);
       return;
     }
+    await assertDependencySources(chartDir, boundary);
     const home = await this.home();
     const repositories = [...new Set(dependencies.map((dependency) => dependency.repository).filter((url) => /^https?:\/\//i.test(url)))];
     for (const [index, url] of repositories.entries()) {
@@ -238,6 +242,66 @@ export class Helm {
 interface ChartDependency {
   name: string;
   repository: string;
+}
+
+/** The tree a chart's `file://` dependencies must stay in (the files fetched from its git source). */
+export interface ChartBoundary {
+  root: string;
+  /** How the root is named in messages: `the files fetched from <url>`. */
+  label: string;
+}
+
+/** The files whose dependency lists helm reads: `dependency build` downloads what the lock names. */
+const dependencyFiles = ['Chart.yaml', 'requirements.yaml', 'Chart.lock', 'requirements.lock'];
+
+/**
+ * Refuses a dependency helm would take from this machine's disk outside `boundary` (`helm
+ * dependency update` packages a `file://` folder into charts/, and the chart renders it), and
+ * any repository that is not http(s)://, oci:// or such a folder. helm decodes these files
+ * through JSON: field names match in any case (Go folds `ſ` and the Kelvin sign too) and merge
+ * keys apply, so this check reads them the same way; a file it cannot read is refused.
+ */
+async function assertDependencySources(chartDir: string, boundary: ChartBoundary): Promise<void> {
+  for (const file of dependencyFiles) {
+    const path = join(chartDir, file);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const shown = relative(boundary.root, path).split(sep).join('/');
+    const data = parseYamlValue(text, shown, { merge: true });
+    for (const list of fieldValues(data, 'dependencies')) {
+      if (!Array.isArray(list)) continue;
+      for (const [index, item] of list.entries()) {
+        for (const repository of fieldValues(item, 'repository')) {
+          await assertDependencySource(repository, chartDir, boundary, { file: shown, field: `dependencies[${index}].repository` });
+        }
+      }
+    }
+  }
+}
+
+/** The values of every key of `data` (a map) that Go's JSON decoding matches with `name`. */
+function fieldValues(data: unknown, name: string): unknown[] {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
+  const fold = (key: string) => key.toUpperCase().toLowerCase();
+  return Object.entries(data).filter(([key]) => fold(key) === name).map(([, value]) => value);
+}
+
+async function assertDependencySource(repository: unknown, chartDir: string, boundary: ChartBoundary, where: { file: string; field: string }): Promise<void> {
+  if (repository === null || repository === undefined || repository === '') return; // vendored in charts/
+  if (typeof repository === 'string' && /^(https?|oci):\/\//i.test(repository)) return;
+  if (typeof repository === 'string' && repository.startsWith('file://')) {
+    // helm's reading: the rest is a path, absolute or relative to the chart folder (no URL decoding).
+    const rest = repository.slice('file://'.length);
+    const folder = rest.startsWith('/') ? rest : join(chartDir, rest);
+    const real = await realPathInside(boundary.root, folder, { what: 'file:// dependency folder', rootLabel: boundary.label, ...where });
+    // helm packages the folder whole, following its symlinks.
+    if (await stat(real).then((info) => info.isDirectory(), () => false) && treeHasSymlinks(real)) await assertTreeInside(boundary.root, real, boundary.label);
+    return;
+  }
+  throw new GitopsError(`dependency repository "${String(repository)}" is refused: only https://, http://, oci:// and file:// folders inside ${boundary.label} are fetched`, {
+    ...where,
+    hint: 'use an https:// (or oci://) repository URL, or a file:// path to a chart folder inside the same repository, or vendor the chart in charts/',
+  });
 }
 
 /** The dependencies a chart declares (Chart.yaml, or requirements.yaml of apiVersion v1 charts). */

@@ -151,8 +151,11 @@ interface Installable {
 async function placeFromCache(session: RenderSession, item: Installable): Promise<void> {
   const { destination, definition, declared } = item;
   // components/ or helm_repos/ committed as a symlink out of the HLD must not make us delete or write there.
-  await realPathInside(await checkoutRoot(session.hldDir), destination, { what: 'install folder', rootLabel: 'the HLD repository' });
-  const marker = join(dirname(destination), `.${basename(destination)}.source`);
+  const root = await checkoutRoot(session.hldDir);
+  await realPathInside(root, destination, { what: 'install folder', rootLabel: 'the HLD repository' });
+  // The marker is read and written where it really is: a committed symlink in its place must not
+  // make us overwrite (or read) a file outside the HLD.
+  const marker = await realPathInside(root, join(dirname(destination), `.${basename(destination)}.source`), { what: 'install marker', rootLabel: 'the HLD repository' });
   const installed = await readMarker(marker);
   const present = await exists(destination);
   if (installed === undefined && present) return;
@@ -318,9 +321,9 @@ function installFingerprint(definition: ComponentDefinition): string {
 /** The record written by an earlier install (node key -> fingerprint); empty when none or unreadable. */
 function installRecord(session: RenderSession): Promise<Map<string, string>> {
   return session.once('install-record', async () => {
-    const file = join(session.hldDir, INSTALL_RECORD);
-    const confined = await realPathInside(await checkoutRoot(session.hldDir), file, { what: 'install record', rootLabel: 'the HLD repository' }).then(() => true, () => false);
-    if (!confined) return new Map<string, string>();
+    const file = await realPathInside(await checkoutRoot(session.hldDir), join(session.hldDir, INSTALL_RECORD), { what: 'install record', rootLabel: 'the HLD repository' })
+      .catch(() => undefined);
+    if (file === undefined) return new Map<string, string>();
     const size = (await stat(file).catch(() => undefined))?.size ?? 0;
     if (size === 0 || size > 4 * 1024 * 1024) return new Map<string, string>();
     try {
@@ -338,10 +341,9 @@ export async function saveInstallRecord(session: RenderSession): Promise<void> {
   if (session.hooksInstalled.size === 0) return;
   const record = await installRecord(session);
   for (const [key, fingerprint] of session.hooksInstalled) record.set(key, fingerprint);
-  const file = join(session.hldDir, INSTALL_RECORD);
   try {
-    // Never written through a components/ symlink that leaves the HLD.
-    await realPathInside(await checkoutRoot(session.hldDir), dirname(file), { what: 'install folder', rootLabel: 'the HLD repository' });
+    // Written where it really is: never through a components/ or record symlink that leaves the HLD.
+    const file = await realPathInside(await checkoutRoot(session.hldDir), join(session.hldDir, INSTALL_RECORD), { what: 'install record', rootLabel: 'the HLD repository' });
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(Object.fromEntries([...record].sort(([a], [b]) => (a < b ? -1 : 1))), null, 2)}\n`);
   } catch (error) {

@@ -101,7 +101,8 @@ export class SourceFetcher {
       }
       if (await hasDependencies(chartDir)) {
         const helm = await this.options.helm();
-        await helm.fetchDependencies(chartDir, await exists(join(chartDir, 'Chart.lock')), this.network.deadlineMs);
+        const boundary = { root: join(temp, 'files'), label: `the files fetched from ${displayUrl(source.url)}` };
+        await helm.fetchDependencies(chartDir, boundary, await exists(join(chartDir, 'Chart.lock')), this.network.deadlineMs);
       }
     });
     return join(entry, 'files');

@@ -137,6 +137,17 @@ describe('install, then generate (fab install; fab generate)', () => {
     assert.equal(readFileSync(join(hld, 'hooks.log'), 'utf8'), 'ran\nran\n');
   });
 
+  it('the install record committed as a symlink to an outside file is neither read nor written', async () => {
+    const outside = join(tempDir('bg-outside-'), 'record.json');
+    writeFileSync(outside, '{}');
+    const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': 'name: root\nhooks:\n  after-install: ["echo ran >> hooks.log"]\n', 'components/keep': '' });
+    symlinkSync(outside, join(hld, 'components', '.installed-hooks.json'));
+    const logger = new MemoryLogger();
+    await install({ hldDir: hld, env, logger, allowLocalGitSources: true });
+    assert.equal(readFileSync(outside, 'utf8'), '{}');
+    assert.ok(logger.warnings.some((line) => /record of the install hooks .* not written .*install record .*resolves outside the HLD repository/.test(line)), logger.warnings.join('\n'));
+  });
+
   it('a git component on a branch: generate after install neither looks the branch up nor clones', async () => {
     const source = await bareRepo({ 'component.yaml': 'name: shared\nsubcomponents:\n  - name: cm\n    type: static\n    path: ./manifests\n', 'manifests/cm.yaml': namespace('from-git') });
     const hld = writeTree(tempDir('bg-hld-'), { 'component.yaml': `name: root\nsubcomponents:\n  - name: shared\n    method: git\n    source: ${source.url}\n    branch: main\n` });

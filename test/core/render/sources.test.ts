@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ContentCache } from '../../../tasks/core/render/cache';
 import { Helm } from '../../../tasks/core/render/helm';
 import { SourceFetcher } from '../../../tasks/core/render/sources';
@@ -12,6 +13,7 @@ import { git, testGitEnv, startGitServer, GitServer } from '../../support/gitSer
 import { startRegistry, TestRegistry } from '../../support/registry';
 import { helmBinaries, helm4 } from '../../support/tools';
 import { tempDir } from '../../support/tmp';
+import { bareRepo, writeTree as writeTreeOf } from '../../support/hldFixtures';
 
 const env = { PATH: process.env.PATH };
 
@@ -238,6 +240,50 @@ describe('render sources', () => {
         });
       } finally {
         await server.stop();
+      }
+    });
+  });
+
+  describe('git chart dependencies', () => {
+    // A chart from git names where helm takes its dependencies from: a folder of this machine
+    // outside the fetched tree is refused however the file spells it, before helm runs.
+    const outsideChart = () => writeTreeOf(tempDir('bg-outside-chart-'), { 'Chart.yaml': 'apiVersion: v2\nname: victim\nversion: 0.1.0\n' });
+    const chartYaml = (dependency: string) => `apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - ${dependency}\n`;
+    const cases: Array<{ name: string; files: (outside: string) => Record<string, string>; refusal: RegExp }> = [
+      { name: 'file:// to a folder outside the tree, under `Repository:`', files: (outside) => ({ 'app/Chart.yaml': chartYaml(`name: victim\n    version: 0.1.0\n    Repository: file://${outside}`) }),
+        refusal: /app\/Chart\.yaml.*dependencies\[0\]\.repository.*file:\/\/ dependency folder .* resolves outside the files fetched from/ },
+      { name: 'file:// brought in by a << merge key', files: (outside) => ({ 'app/Chart.yaml': chartYaml(`name: victim\n    version: 0.1.0\n    <<: {repository: "file://${outside}"}`) }),
+        refusal: /resolves outside the files fetched from/ },
+      { name: 'file:// with .. out of the tree', files: () => ({ 'app/Chart.yaml': chartYaml('name: victim\n    version: 0.1.0\n    repository: file://../../../../../../../../../../tmp') }),
+        refusal: /resolves outside the files fetched from/ },
+      { name: 'file:// in Chart.lock only', files: (outside) => ({
+        'app/Chart.yaml': chartYaml('name: victim\n    version: 0.1.0\n    repository: https://127.0.0.1:9/charts'),
+        'app/Chart.lock': `dependencies:\n- name: victim\n  repository: file://${outside}\n  version: 0.1.0\ndigest: sha256:0\ngenerated: "2026-01-01T00:00:00Z"\n` }),
+        refusal: /app\/Chart\.lock.*dependencies\[0\]\.repository.*resolves outside/ },
+      { name: 'a repository alias', files: () => ({ 'app/Chart.yaml': chartYaml('name: victim\n    version: 0.1.0\n    repository: "@stable"') }),
+        refusal: /dependency repository "@stable" is refused: only https:\/\/, http:\/\/, oci:\/\/ and file:\/\/ folders inside/ },
+    ];
+    for (const { name, files, refusal } of cases) {
+      it(`refuses ${name}`, async () => {
+        const source = await bareRepo(files(outsideChart()));
+        await assert.rejects(fetcherFor(helm4).gitChart({ url: source.url, branch: 'main', version: '', path: 'app' }), (error: GitopsError) => {
+          assert.match(error.describe(), refusal);
+          return true;
+        });
+      });
+    }
+  });
+
+  describe('git working folder', () => {
+    it('an accepted local source written as a relative path is still read relative to the process\'s working folder', async () => {
+      const repository = fileURLToPath((await bareRepo({ 'a.yaml': 'kind: A\n' })).url);
+      const before = process.cwd();
+      process.chdir(dirname(repository));
+      try {
+        const dir = await fetcherFor(helm4).git({ url: basename(repository), branch: 'main', version: '' });
+        assert.equal(readFileSync(join(dir, 'a.yaml'), 'utf8'), 'kind: A\n');
+      } finally {
+        process.chdir(before);
       }
     });
   });
