@@ -93,6 +93,8 @@ function sortedEntries(value: unknown): unknown {
   return Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
 type SecretObject = Record<string, unknown> & { metadata?: { name?: unknown; namespace?: unknown } };
 
 function isSecret(value: unknown): value is SecretObject {
@@ -139,6 +141,11 @@ function redactValue(value: unknown, changed: ReadonlySet<string>, keysBefore: M
   const object = value;
   const id = secretId(object);
   const copy: Record<string, unknown> = { ...object };
+  // `kubectl apply` keeps the whole Secret, values included, in this annotation.
+  const annotations = (object.metadata as { annotations?: unknown } | undefined)?.annotations;
+  if (annotations && typeof annotations === 'object' && !Array.isArray(annotations) && Object.hasOwn(annotations, LAST_APPLIED)) {
+    copy.metadata = { ...object.metadata, annotations: { ...annotations, [LAST_APPLIED]: redactedValue } };
+  }
   for (const field of ['data', 'stringData']) {
     const entries = object[field];
     if (entries === undefined || entries === null) continue;

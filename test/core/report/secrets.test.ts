@@ -52,6 +52,15 @@ describe('report: Secret values never reach the diff', () => {
     assert.match(summary, /k: \(redacted\)/);
   });
 
+  it('hides the values kubectl keeps in the last-applied-configuration annotation', () => {
+    const applied = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', data: { password: Buffer.from('applied-s3cr3t').toString('base64') } });
+    const text = ['apiVersion: v1', 'kind: Secret', 'metadata:', '  name: db', '  annotations:', `    kubectl.kubernetes.io/last-applied-configuration: '${applied}'`, '    team: web', 'data:', '  password: eA==', ''].join('\n');
+    const { newText } = redactSecretsForDiff('prod/db.yaml', undefined, text);
+    assert.ok(!newText!.includes('applied-s3cr3t') && !newText!.includes(Buffer.from('applied-s3cr3t').toString('base64')), newText);
+    assert.match(newText!, /last-applied-configuration: \(redacted\)/);
+    assert.match(newText!, /team: web/);
+  });
+
   it('leaves other kinds as they are', () => {
     const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: visible-value}\n';
     const summary = renderSummaryMarkdown({ diff: diffTrees(undefined, [{ path: 'prod/cm.yaml', content: cm }], ['prod']) });
