@@ -2,5 +2,5 @@ export * from './auth';
 export * from './commitMessage';
 export * from './git';
 export * from './pushFailure';
-export { pushWithRetry, backoffDelay, type AppliedEdit, type PushWithRetryOptions, type PushWithRetryResult } from './retry';
+export { pushWithRetry, type AppliedEdit, type PushWithRetryOptions, type PushWithRetryResult } from './retry';
 export * from './workspace';

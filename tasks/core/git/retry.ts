@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, sleep } from '../backoff';
 import { GitopsError } from '../errors';
 import type { Logger } from '../logger';
 import type { GitAuthor, GitWorkspace } from './workspace';
@@ -60,14 +60,6 @@ export interface PushWithRetryResult<T = undefined> {
   result?: T;
 }
 
-/**
- * Exponential backoff with full jitter: uniform in [0, min(max, base * 2^(attempt-1))].
- * Full jitter spreads colliding writers apart best (fewest total attempts under contention).
- */
-export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number, random: () => number): number {
-  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(ceiling * random());
-}
 
 
 /**
@@ -109,7 +101,8 @@ export async function pushWithRetry<T = undefined>(options: PushWithRetryOptions
     }
     // The time from fetch to push is the window in which others collide with us: back off in its units.
     const collisionWindow = Date.now() - attemptStarted;
-    delay = backoffDelay(attempt, Math.max(baseDelayMs, collisionWindow * spread), maxDelayMs, random);
+    // Full jitter spreads colliding writers apart best (fewest total attempts under contention).
+    delay = backoffDelay(attempt, { baseMs: Math.max(baseDelayMs, collisionWindow * spread), maxMs: maxDelayMs, jitter: 'full', random });
     logger.info(`${branch} moved while pushing (attempt ${attempt}); re-applying the change on the new tip in ${delay} ms`);
   }
 }

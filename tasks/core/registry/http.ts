@@ -1,3 +1,4 @@
+import { backoffDelay } from '../backoff';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -186,7 +187,7 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** Delay before the next attempt: Retry-After when the server gives one, else jittered exponential backoff. */
+/** Delay before the next attempt: Retry-After when the server gives one, else the shared backoff (equal jitter). */
 export function retryDelayMs(attempt: number, retryAfter?: string | string[]): number {
   const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
   if (header) {
@@ -194,11 +195,10 @@ export function retryDelayMs(attempt: number, retryAfter?: string | string[]): n
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
     if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, 60_000);
   }
-  const base = Math.min(200 * 2 ** attempt, 8_000);
-  return base / 2 + Math.random() * (base / 2);
+  return backoffDelay(attempt + 1, { baseMs: 200, maxMs: 8_000, jitter: 'equal' });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../backoff';
 
 const TRANSIENT = Symbol('transient');
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { GitopsError } from '../../../tasks/core/errors';
 import { MemoryLogger, silentLogger } from '../../../tasks/core/logger';
 import { bearerAuth } from '../../../tasks/core/git/auth';
-import { backoffDelay, pushWithRetry } from '../../../tasks/core/git/retry';
+import { backoffDelay } from '../../../tasks/core/backoff';
+import { pushWithRetry } from '../../../tasks/core/git/retry';
 import { GitWorkspace } from '../../../tasks/core/git/workspace';
 import { git, startGitServer, type GitServer } from '../../support/gitServer';
 import { tempDir } from '../../support/tmp';
@@ -199,9 +200,15 @@ describe('pushWithRetry', () => {
   });
 
   it('backoff grows exponentially with full jitter and is capped', () => {
-    assert.equal(backoffDelay(1, 100, 10_000, () => 0), 0);
-    assert.equal(backoffDelay(1, 100, 10_000, () => 0.5), 50);
-    assert.equal(backoffDelay(4, 100, 10_000, () => 0.5), 400);
-    assert.equal(backoffDelay(20, 100, 10_000, () => 0.999999), 10_000);
+    assert.equal(backoffDelay(1, { baseMs: 100, maxMs: 10_000, jitter: 'full', random: () => 0 }), 0);
+    assert.equal(backoffDelay(1, { baseMs: 100, maxMs: 10_000, jitter: 'full', random: () => 0.5 }), 50);
+    assert.equal(backoffDelay(4, { baseMs: 100, maxMs: 10_000, jitter: 'full', random: () => 0.5 }), 400);
+    assert.equal(backoffDelay(20, { baseMs: 100, maxMs: 10_000, jitter: 'full', random: () => 0.999999 }), 10_000);
+  });
+
+  it('the registry\'s equal jitter waits at least half the ceiling (the same backoff function)', () => {
+    assert.equal(backoffDelay(3, { baseMs: 200, maxMs: 8_000, jitter: 'equal', random: () => 0 }), 400);
+    assert.equal(backoffDelay(3, { baseMs: 200, maxMs: 8_000, jitter: 'equal', random: () => 1 }), 800);
+    assert.equal(backoffDelay(9, { baseMs: 200, maxMs: 8_000, jitter: 'equal', random: () => 1 }), 8_000);
   });
 });
