@@ -184,17 +184,7 @@ export async function materializeGitComponent(session: RenderSession, definition
   assertPlainName(definition.name, 'component name', { file: definition.origin.file, field: `${definition.origin.field || 'name'}` });
   await session.access.load(parentDir, session.hldDir);
   if (!definition.source) throw componentError(definition, 'source', 'method git needs a source URL', 'set source to the repository URL');
-  const destination = join(parentDir, 'components', definition.name);
-  await session.once(`component:${destination}`, () =>
-    placeFromCache(session, {
-      definition, destination, declared: declaredSource(definition, definition.version ? ['version'] : ['branch']),
-      fetch: () => session.fetcher
-        .git({ url: definition.source, branch: definition.branch, version: definition.version, token: session.access.tokenFor(definition.source) })
-        .catch((error) => {
-          throw componentError(definition, 'source', describeError(error), 'check source, branch, version and access.yaml', error);
-        }),
-    }),
-  );
+  const destination = await installGitSource(session, definition, parentDir);
   if (!definition.path) return destination;
   const directory = join(destination, definition.path);
   await realPathInside(destination, directory, {
@@ -291,7 +281,12 @@ export async function kustomizeSourceDirectory(session: RenderSession, node: Com
   const definition = node.definition;
   if (!definition.source) throw componentError(definition, 'source', 'method git needs a repository URL');
   assertPlainName(definition.name, 'component name', { file: definition.origin.file, field: `${definition.origin.field || 'name'}` });
-  const destination = join(node.directory, 'components', definition.name);
+  return installGitSource(session, definition, node.directory);
+}
+
+/** Clones (or takes from the cache) a git source into `<parentDir>/components/<name>`, once per run. */
+async function installGitSource(session: RenderSession, definition: ComponentDefinition, parentDir: string): Promise<string> {
+  const destination = join(parentDir, 'components', definition.name);
   await session.once(`component:${destination}`, () =>
     placeFromCache(session, {
       definition, destination, declared: declaredSource(definition, definition.version ? ['version'] : ['branch']),
