@@ -371,9 +371,9 @@ describe('Fabrikate differential corpus', function () {
     const dir = hld({
       'component.yaml': 'name: root\nsubcomponents:\n  - name: base\n    type: static\n    path: ./manifests\n',
       'manifests/a.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n',
-      'shared/b.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n',
+      'library/b.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n',
     });
-    symlinkSync('../shared/b.yaml', join(dir, 'manifests', 'b.yaml'));
+    symlinkSync('../library/b.yaml', join(dir, 'manifests', 'b.yaml'));
     const files = filesOf(await render(dir, helm4, []));
     assert.equal(files['base.yaml'], '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n\n');
     const outside = join(tempDir(), 'secret.yaml');

@@ -33,13 +33,13 @@ describe('containment rule (tasks/core/paths.ts)', () => {
   it('follows a dangling symlink to where a write through it would land', async () => {
     const root = writeTree(tempDir('contain-'), {
       'config/keep.txt': 'x',
-      'config/prod.yaml': { link: '../shared/prod.yaml' },
+      'config/prod.yaml': { link: '../library/prod.yaml' },
       'config/east.yaml': { link: join(canary.dir, 'planted.yaml') },
       'config/chain.yaml': { link: 'east.yaml' },
       'config/loop.yaml': { link: 'loop2.yaml' },
       'config/loop2.yaml': { link: 'loop.yaml' },
     });
-    assert.equal(await realPathInside(root, join(root, 'config', 'prod.yaml'), { what: 'config file' }), join(await realPathOf(root), 'shared', 'prod.yaml'));
+    assert.equal(await realPathInside(root, join(root, 'config', 'prod.yaml'), { what: 'config file' }), join(await realPathOf(root), 'library', 'prod.yaml'));
     for (const name of ['east', 'chain']) {
       const error = await rejection(realPathInside(root, join(root, 'config', `${name}.yaml`), { what: 'config file' }));
       assert.match(error.message, new RegExp(`config file "config/${name}\\.yaml" resolves outside the repository`));

@@ -78,10 +78,10 @@ describe('hostile paths (bundled UpdateImageTag and GenerateManifests)', functio
       refusedUpdate({ 'config/prod.yaml': { link: `${'../'.repeat(30)}${canary.file.slice(1)}` } }, /config file "config\/prod\.yaml" resolves outside the HLD repository/));
 
     it('follows a symlink that stays inside the HLD and edits its target', async () => {
-      const { run, bare } = await update({ 'shared/prod.yaml': prodConfig, 'config/prod.yaml': { link: '../shared/prod.yaml' } });
+      const { run, bare } = await update({ 'library/prod.yaml': prodConfig, 'config/prod.yaml': { link: '../library/prod.yaml' } });
       assert.equal(run.result, 'Succeeded', `${run.message}\n${run.stdout.slice(-2000)}`);
-      assert.match(await runGit(['--git-dir', bare, 'show', 'main:shared/prod.yaml']), /tag: "1\.2\.3"/);
-      assert.equal(await runGit(['--git-dir', bare, 'show', 'main:config/prod.yaml']), '../shared/prod.yaml', 'the link itself is kept');
+      assert.match(await runGit(['--git-dir', bare, 'show', 'main:library/prod.yaml']), /tag: "1\.2\.3"/);
+      assert.equal(await runGit(['--git-dir', bare, 'show', 'main:config/prod.yaml']), '../library/prod.yaml', 'the link itself is kept');
       checkClean(run);
     });
   });
@@ -132,8 +132,8 @@ describe('hostile paths (bundled UpdateImageTag and GenerateManifests)', functio
       const run = await render({
         'component.yaml': staticAt('./manifests'),
         'manifests/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n',
-        'shared/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared-b\n',
-        'manifests/b.yaml': { link: '../shared/b.yaml' },
+        'library/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared-b\n',
+        'manifests/b.yaml': { link: '../library/b.yaml' },
       });
       assert.equal(run.result, 'Succeeded', `${run.message}\n${run.stdout.slice(-2000)}`);
       const published = await runGit(['--git-dir', manifestBare, 'show', 'main:prod/files.yaml']);

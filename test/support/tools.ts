@@ -7,7 +7,7 @@ export const repoRoot = resolve(__dirname, '..', '..');
  * Folder holding Microsoft's pipeline schemas (azure-pipelines-service-schema.json,
  * tasks.schema.json), third-party documents no npm package ships. Schema validation is an extra
  * check that runs only when GITOPS_PIPELINE_SCHEMAS names that folder (.ci/run passes
- * ../shared/schemas when it exists beside the clone); without it the tests that need it are skipped
+ * the schemas folder of the workplace when it exists beside the clone); without it the tests that need it are skipped
  * with the reason.
  */
 export const pipelineSchemasDir: string | undefined = process.env.GITOPS_PIPELINE_SCHEMAS ? resolve(process.env.GITOPS_PIPELINE_SCHEMAS) : undefined;
