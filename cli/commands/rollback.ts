@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { rollbackImageTag } from '../../tasks/core/jobs/rollback';
 import { CliCommand, UsageError } from './command';
 import { boundsFrom } from './historySource';
-import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, provenanceFromEnv, pushOptionsFrom } from './shared';
+import { authorFrom, gitCredentialFromEnv, gitEnvironmentHelp, gitWriteHelp, gitWriteOptions, hldTargetFrom, provenanceFromEnv, pushOptionsFrom, hldImageKeyOptions } from './shared';
 import { hldTargetSettings } from '../../tasks/core/settings';
 
 export const rollbackCommand: CliCommand = {
@@ -41,13 +41,7 @@ ${gitEnvironmentHelp}`,
       options: {
         to: { type: 'string' },
         previous: { type: 'boolean' },
-        'hld-repo': { type: 'string' },
-        'hld-branch': { type: 'string' },
-        'component-path': { type: 'string' },
-        environment: { type: 'string' },
-        subcomponent: { type: 'string' },
-        'tag-key': { type: 'string' },
-        'repository-key': { type: 'string' },
+        ...hldImageKeyOptions,
         'digest-key': { type: 'string' },
         'max-commits': { type: 'string' },
         since: { type: 'string' },

@@ -29,16 +29,21 @@ export const gitWriteOptions = {
   'max-push-attempts': { type: 'string' },
 } as const;
 
-/** parseArgs specs of the flags that say which HLD config to edit (update-image-tag, promote). */
-export const hldTargetOptions = {
+/** parseArgs specs of the flags that name a cloned HLD's image keys (update-image-tag, promote, rollback). */
+export const hldImageKeyOptions = {
   'hld-repo': { type: 'string' },
-  hld: { type: 'string' },
   'hld-branch': { type: 'string' },
   'component-path': { type: 'string' },
   environment: { type: 'string' },
   subcomponent: { type: 'string' },
   'tag-key': { type: 'string' },
   'repository-key': { type: 'string' },
+} as const;
+
+/** parseArgs specs of the flags that say which HLD config to edit (update-image-tag, promote). */
+export const hldTargetOptions = {
+  ...hldImageKeyOptions,
+  hld: { type: 'string' },
   'no-new-keys': { type: 'boolean' },
   'create-environment': { type: 'boolean' },
   'create-subcomponent': { type: 'boolean' },
