@@ -90,12 +90,23 @@ export function validateNetworkSettings(settings: NetworkSettings, names: { prox
   }
 }
 
+/** The bypass entries compiled once per list: every request of a run asks (blob requests included). */
+const compiledBypass = new WeakMap<readonly string[], RegExp[]>();
+function bypassPatterns(bypass: readonly string[]): RegExp[] {
+  let compiled = compiledBypass.get(bypass);
+  if (!compiled) {
+    compiled = bypass.map((pattern) => new RegExp(pattern, 'i'));
+    compiledBypass.set(bypass, compiled);
+  }
+  return compiled;
+}
+
 /** Whether a request to `url` goes through the proxy. */
 export function usesProxy(settings: NetworkSettings, url: string | URL): boolean {
   const proxy = settings.proxy;
   if (!proxy) return false;
   const text = String(url);
-  return !proxy.bypass.some((pattern) => new RegExp(pattern, 'i').test(text));
+  return !bypassPatterns(proxy.bypass).some((pattern) => pattern.test(text));
 }
 
 /** The CA certificates to trust: the system's plus the extra file's, or undefined for the default. */
